@@ -1,0 +1,43 @@
+import { Role, Scope } from './role';
+
+/**
+ * Every permission an endpoint can require. `:read` permissions need the `read` scope,
+ * `:write` ones `write`, and `:admin` ones `admin` (see scopeFor).
+ */
+export enum Permission {
+  UsersRead = 'users:read',
+  UsersAdmin = 'users:admin',
+  AuditLogsAdmin = 'audit-logs:admin',
+  ClientsRead = 'clients:read',
+  ClientsWrite = 'clients:write',
+  ClientsAdmin = 'clients:admin',
+  QueuesAdmin = 'queues:admin',
+}
+
+export const PERMISSIONS: readonly Permission[] = Object.values(Permission);
+
+const readOnly = PERMISSIONS.filter((p) => p.endsWith(':read'));
+
+/**
+ * The one permission matrix: role -> what it may do. Admin has everything; viewer every `:read`
+ * and nothing else; the other roles get what their job in the seed's table needs.
+ */
+export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
+  [Role.Admin]: new Set(PERMISSIONS),
+  [Role.Viewer]: new Set(readOnly),
+  [Role.ProductManager]: new Set([...readOnly, Permission.ClientsWrite]),
+  [Role.Architect]: new Set([...readOnly, Permission.ClientsWrite]),
+  [Role.Developer]: new Set([...readOnly, Permission.ClientsWrite]),
+  [Role.Tester]: new Set([...readOnly, Permission.ClientsWrite]),
+  [Role.Devops]: new Set([...readOnly, Permission.ClientsWrite]),
+};
+
+export function scopeFor(permission: Permission): Scope {
+  if (permission.endsWith(':read')) return Scope.Read;
+  if (permission.endsWith(':admin')) return Scope.Admin;
+  return Scope.Write;
+}
+
+export function roleAllows(role: Role, permission: Permission): boolean {
+  return ROLE_PERMISSIONS[role]?.has(permission) ?? false;
+}

@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+
+export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512' | 'RS256' | 'ES256' | 'EdDSA';
+const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['HS256', 'HS384', 'HS512', 'RS256', 'ES256', 'EdDSA'];
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The whole configuration, validated once at start-up. Nothing else reads process.env. */
+export class AppConfig {
+  env: 'development' | 'test' | 'production';
+  http: { host: string; port: number; publicBaseUrl: string; trustProxy: boolean };
+  worker: { port: number; concurrency: number };
+  database: { url: string; poolSize: number; runMigrations: boolean };
+  redis: { url: string; prefix: string };
+  jwt: {
+    algorithm: JwtAlgorithm;
+    secret?: string;
+    privateKey?: string;
+    publicKey?: string;
+    issuer: string;
+    audience: string;
+    accessTtlSeconds: number;
+    clockSkewSeconds: number;
+  };
+  auth: {
+    refreshTtlDays: number;
+    principalCacheMs: number;
+    maxConcurrentHashes: number;
+    loginFailureLimit: number;
+    loginFailureWindowSeconds: number;
+    emailVerificationTtlHours: number;
+  };
+  bootstrap: {
+    adminUsername: string;
+    adminEmail: string;
+    adminPassword?: string;
+    clientId?: string;
+    clientSecret?: string;
+  };
+  mail: { smtpUrl?: string; from: string };
+  log: { level: (typeof LOG_LEVELS)[number]; requests: boolean };
+  outbox: { sweepIntervalMs: number; batchSize: number };
+  idempotency: { ttlHours: number; lockSeconds: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the environment; throws one ConfigError listing every problem. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const str = (name: string, fallback?: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v === '' ? fallback : v;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  };
+  const url = (name: string, fallback: string, protocols: string[]): string => {
+    const raw = str(name, fallback)!;
+    try {
+      const u = new URL(raw);
+      if (!protocols.includes(u.protocol)) problems.push(`${name} must use ${protocols.join(' or ')} (got "${u.protocol}")`);
+    } catch {
+      problems.push(`${name} is not a valid URL`);
+    }
+    return raw;
+  };
+  const oneOf = <T extends string>(name: string, fallback: T, allowed: readonly T[]): T => {
+    const raw = str(name, fallback)!;
+    if (!allowed.includes(raw as T)) {
+      problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+      return fallback;
+    }
+    return raw as T;
+  };
+
+  const nodeEnv = oneOf('NODE_ENV', 'development', ['development', 'test', 'production'] as const);
+  const port = int('PORT', 3000, 0, 65535);
+  const algorithm = oneOf<JwtAlgorithm>('JWT_ALGORITHM', 'HS256', JWT_ALGORITHMS);
+  let secret = str('JWT_SECRET');
+  const privateKey = str('JWT_PRIVATE_KEY')?.replace(/\\n/g, '\n');
+  const publicKey = str('JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n');
+  if (algorithm.startsWith('HS')) {
+    if (!secret) {
+      if (nodeEnv === 'production') problems.push('JWT_SECRET is required in production (at least 32 characters)');
+      // Development convenience only: a per-process secret means tokens die on restart.
+      secret = randomBytes(32).toString('base64url');
+    } else if (secret.length < 32) {
+      problems.push('JWT_SECRET must be at least 32 characters');
+    }
+  } else if (!privateKey || !publicKey) {
+    problems.push(`JWT_PRIVATE_KEY and JWT_PUBLIC_KEY (PEM) are required for ${algorithm}`);
+  }
+  const smtpUrl = str('SMTP_URL');
+  if (smtpUrl) url('SMTP_URL', smtpUrl, ['smtp:', 'smtps:']);
+
+  const config: AppConfig = {
+    env: nodeEnv,
+    http: {
+      host: str('HOST', '0.0.0.0')!,
+      port,
+      publicBaseUrl: url('PUBLIC_BASE_URL', `http://localhost:${port}`, ['http:', 'https:']).replace(/\/$/, ''),
+      trustProxy: bool('TRUST_PROXY', false),
+    },
+    worker: { port: int('WORKER_PORT', 3001, 0, 65535), concurrency: int('WORKER_CONCURRENCY', 5, 1, 100) },
+    database: {
+      url: url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/cocode', ['postgres:', 'postgresql:']),
+      poolSize: int('DATABASE_POOL_SIZE', 10, 1, 200),
+      runMigrations: bool('MIGRATIONS_RUN', true),
+    },
+    redis: {
+      url: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+      prefix: str('REDIS_PREFIX', 'cocode')!,
+    },
+    jwt: {
+      algorithm,
+      secret: algorithm.startsWith('HS') ? secret : undefined,
+      privateKey,
+      publicKey,
+      issuer: str('JWT_ISSUER', 'openclaw-cocode')!,
+      audience: str('JWT_AUDIENCE', 'cocode-api')!,
+      accessTtlSeconds: int('JWT_ACCESS_TTL_SECONDS', 3600, 60, 86400),
+      clockSkewSeconds: int('JWT_CLOCK_SKEW_SECONDS', 5, 0, 300),
+    },
+    auth: {
+      refreshTtlDays: int('REFRESH_TOKEN_TTL_DAYS', 14, 7, 30),
+      principalCacheMs: int('AUTH_PRINCIPAL_CACHE_MS', 1000, 0, 60000),
+      maxConcurrentHashes: int('AUTH_MAX_CONCURRENT_HASHES', 4, 1, 64),
+      loginFailureLimit: int('AUTH_LOGIN_FAILURE_LIMIT', 10, 1, 1000),
+      loginFailureWindowSeconds: int('AUTH_LOGIN_FAILURE_WINDOW_SECONDS', 900, 1, 86400),
+      emailVerificationTtlHours: int('EMAIL_VERIFICATION_TTL_HOURS', 48, 1, 720),
+    },
+    bootstrap: {
+      adminUsername: str('BOOTSTRAP_ADMIN_USERNAME', 'admin')!,
+      adminEmail: str('BOOTSTRAP_ADMIN_EMAIL', 'admin@localhost')!,
+      adminPassword: str('BOOTSTRAP_ADMIN_PASSWORD'),
+      clientId: str('BOOTSTRAP_CLIENT_ID'),
+      clientSecret: str('BOOTSTRAP_CLIENT_SECRET'),
+    },
+    mail: { smtpUrl, from: str('MAIL_FROM', 'OpenClaw CoCode <no-reply@localhost>')! },
+    log: { level: oneOf('LOG_LEVEL', 'info', LOG_LEVELS), requests: bool('LOG_REQUESTS', true) },
+    outbox: {
+      sweepIntervalMs: int('OUTBOX_SWEEP_INTERVAL_MS', 2000, 100, 600000),
+      batchSize: int('OUTBOX_BATCH_SIZE', 100, 1, 1000),
+    },
+    idempotency: { ttlHours: int('IDEMPOTENCY_TTL_HOURS', 24, 1, 168), lockSeconds: int('IDEMPOTENCY_LOCK_SECONDS', 60, 1, 3600) },
+  };
+  if (config.bootstrap.clientSecret && config.bootstrap.clientSecret.length < 16) {
+    problems.push('BOOTSTRAP_CLIENT_SECRET must be at least 16 characters');
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,30 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+
+export interface RequestContextStore {
+  requestId: string;
+  /** The authenticated principal's user id, when there is one. */
+  actorId?: string;
+}
+
+const storage = new AsyncLocalStorage<RequestContextStore>();
+
+const VALID_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Ambient per-request (or per-job) facts: the correlation id follows the work into jobs and logs. */
+export const RequestContext = {
+  run<T>(store: RequestContextStore, fn: () => T): T {
+    return storage.run(store, fn);
+  },
+  current(): RequestContextStore | undefined {
+    return storage.getStore();
+  },
+  requestId(): string | undefined {
+    return storage.getStore()?.requestId;
+  },
+  /** Accepts a caller's X-Request-Id when it is a sane token, otherwise makes one. */
+  idFrom(header: unknown): string {
+    if (typeof header === 'string' && VALID_REQUEST_ID.test(header)) return header;
+    return `req_${randomBytes(9).toString('base64url')}`;
+  },
+};

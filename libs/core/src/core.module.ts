@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { BackingServicesHealth } from './health/health.indicators';
+import { IdempotencyModule } from './idempotency/idempotency.module';
+import { OutboxModule } from './outbox/outbox.module';
+import { QueueModule } from './queues/queue.module';
+import { RedisModule } from './redis/redis.module';
+
+/** Everything both apps need: config, PostgreSQL, Redis, queues, outbox, idempotency, health. */
+@Module({
+  imports: [ConfigModule, DatabaseModule, RedisModule, QueueModule, OutboxModule, IdempotencyModule, TerminusModule],
+  providers: [BackingServicesHealth],
+  exports: [ConfigModule, DatabaseModule, RedisModule, QueueModule, OutboxModule, IdempotencyModule, TerminusModule, BackingServicesHealth],
+})
+export class CoreModule {}

@@ -1,0 +1,5 @@
+export * from './idempotency-key.entity';
+export * from './idempotency.interceptor';
+export * from './idempotency.module';
+export * from './idempotency.service';
+export * from './idempotent.decorator';

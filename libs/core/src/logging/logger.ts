@@ -1,0 +1,65 @@
+import { LoggerService } from '@nestjs/common';
+import pino, { Logger } from 'pino';
+import { RequestContext } from '../context/request-context';
+
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  '*.password',
+  '*.client_secret',
+  '*.refresh_token',
+  '*.access_token',
+  '*.token',
+  '*.secret',
+];
+
+/** One JSON logger per process; secrets are redacted by path. */
+export function createRootLogger(level: string, app: string): Logger {
+  return pino({
+    level,
+    base: { app, pid: process.pid },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    formatters: { level: (label) => ({ level: label }) },
+  });
+}
+
+/** Nest's LoggerService on pino; every line carries the current request (or job) id. */
+export class PinoLoggerService implements LoggerService {
+  constructor(private readonly root: Logger) {}
+
+  private write(level: 'info' | 'error' | 'warn' | 'debug' | 'trace', message: unknown, context?: string, extra?: object): void {
+    const requestId = RequestContext.requestId();
+    const fields: Record<string, unknown> = { ...(extra ?? {}) };
+    if (context) fields.context = context;
+    if (requestId) fields.requestId = requestId;
+    if (message instanceof Error) this.root[level]({ ...fields, err: message }, message.message);
+    else if (typeof message === 'object' && message !== null) this.root[level]({ ...fields, ...message });
+    else this.root[level](fields, String(message));
+  }
+
+  /** Nest passes (message, ...optionalParams) where the last string is the context. */
+  private split(params: unknown[]): { context?: string; stack?: string } {
+    const last = params[params.length - 1];
+    const context = typeof last === 'string' ? last : undefined;
+    const stack = params.length > 1 && typeof params[0] === 'string' ? (params[0] as string) : undefined;
+    return { context, stack };
+  }
+
+  log(message: unknown, ...params: unknown[]): void {
+    this.write('info', message, this.split(params).context);
+  }
+  error(message: unknown, ...params: unknown[]): void {
+    const { context, stack } = this.split(params);
+    this.write('error', message, context, stack ? { stack } : undefined);
+  }
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, this.split(params).context);
+  }
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, this.split(params).context);
+  }
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('trace', message, this.split(params).context);
+  }
+}
