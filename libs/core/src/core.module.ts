@@ -1,5 +1,6 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { PrincipalEvents } from './access/principal-events';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { BackingServicesHealth } from './health/health.indicators';
@@ -9,9 +10,10 @@ import { QueueModule } from './queues/queue.module';
 import { RedisModule } from './redis/redis.module';
 
 /** Everything both apps need: config, PostgreSQL, Redis, queues, outbox, idempotency, health. */
+@Global()
 @Module({
   imports: [ConfigModule, DatabaseModule, RedisModule, QueueModule, OutboxModule, IdempotencyModule, TerminusModule],
-  providers: [BackingServicesHealth],
-  exports: [ConfigModule, DatabaseModule, RedisModule, QueueModule, OutboxModule, IdempotencyModule, TerminusModule, BackingServicesHealth],
+  providers: [BackingServicesHealth, PrincipalEvents],
+  exports: [ConfigModule, DatabaseModule, RedisModule, QueueModule, OutboxModule, IdempotencyModule, TerminusModule, BackingServicesHealth, PrincipalEvents],
 })
 export class CoreModule {}

@@ -13,3 +13,4 @@ export * from './logging';
 export * from './outbox';
 export * from './queues';
 export * from './redis';
+export * from './http/time';

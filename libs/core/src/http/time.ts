@@ -1,0 +1,6 @@
+/** ISO 8601 UTC to the second, as the seed writes timestamps ("2026-03-14T10:45:00Z"). */
+export function iso(d: Date): string;
+export function iso(d: Date | null | undefined): string | null;
+export function iso(d: Date | null | undefined): string | null {
+  return d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
+}

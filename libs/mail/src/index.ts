@@ -1,0 +1,3 @@
+export * from './mail.entity';
+export * from './mail.module';
+export * from './mail.service';

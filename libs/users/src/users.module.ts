@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { MailModule } from '@app/mail';
+import { AuditLogEntity } from './audit-log.entity';
+import { AuditLogService } from './audit-log.service';
+import { PasswordHasher } from './password-hasher';
+import { UserEntity } from './user.entity';
+import { UsersService } from './users.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([UserEntity, AuditLogEntity]), MailModule],
+  providers: [UsersService, AuditLogService, PasswordHasher],
+  exports: [UsersService, AuditLogService, PasswordHasher],
+})
+export class UsersModule {}
