@@ -14,3 +14,6 @@ export * from './outbox';
 export * from './queues';
 export * from './redis';
 export * from './http/time';
+export * from './http/exception.filter';
+export * from './http/fastify-options';
+export * from './metrics/metrics.service';

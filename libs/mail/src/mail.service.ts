@@ -42,24 +42,47 @@ export class MailService implements OnApplicationShutdown {
     if (!mail) return 'missing';
     if (mail.status === 'sent' || mail.status === 'kept') return mail.status;
     if (!this.canSend) {
-      this.logger.log({ msg: 'mail kept (no SMTP_URL configured)', mailId, to: mail.to, subject: mail.subject, purpose: mail.purpose });
-      await this.mails.update({ id: mailId, status: 'queued' }, { status: 'kept', attempts: mail.attempts + 1 });
+      this.logger.log({
+        msg: 'mail kept (no SMTP_URL configured)',
+        mailId,
+        to: mail.to,
+        subject: mail.subject,
+        purpose: mail.purpose,
+      });
+      await this.mails.update(
+        { id: mailId, status: 'queued' },
+        { status: 'kept', attempts: mail.attempts + 1 },
+      );
       return 'kept';
     }
     try {
-      await this.transport().sendMail({ from: this.config.mail.from, to: mail.to, subject: mail.subject, text: mail.text });
+      await this.transport().sendMail({
+        from: this.config.mail.from,
+        to: mail.to,
+        subject: mail.subject,
+        text: mail.text,
+      });
     } catch (err) {
-      await this.mails.update({ id: mailId }, { attempts: mail.attempts + 1, error: (err as Error).message.slice(0, 1000) });
+      await this.mails.update(
+        { id: mailId },
+        { attempts: mail.attempts + 1, error: (err as Error).message.slice(0, 1000) },
+      );
       throw err; // the queue retries with backoff
     }
-    await this.mails.update({ id: mailId }, { status: 'sent', sentAt: new Date(), attempts: mail.attempts + 1, error: null });
+    await this.mails.update(
+      { id: mailId },
+      { status: 'sent', sentAt: new Date(), attempts: mail.attempts + 1, error: null },
+    );
     this.logger.log({ msg: 'mail sent', mailId, purpose: mail.purpose });
     return 'sent';
   }
 
   /** Called when the queue gives up on a mail. */
   async markFailed(mailId: string, reason: string): Promise<void> {
-    await this.mails.update({ id: mailId, status: 'queued' }, { status: 'failed', error: reason.slice(0, 1000) });
+    await this.mails.update(
+      { id: mailId, status: 'queued' },
+      { status: 'failed', error: reason.slice(0, 1000) },
+    );
   }
 
   private transport(): Transporter {

@@ -20,7 +20,7 @@ export class AuditLogEntity {
   @Column({ type: 'varchar', length: 64 })
   targetId: string;
 
-  @Column({ type: 'jsonb', default: () => `'{}'::jsonb` })
+  @Column({ type: 'jsonb' })
   details: Record<string, unknown>;
 
   @Column({ type: 'varchar', length: 128, nullable: true })

@@ -6,7 +6,6 @@ import { AppConfig, AppError } from '@app/core';
 // OWASP's argon2id baseline: 19 MiB, 2 iterations, 1 lane (~5 ms here).
 const OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
-
 /**
  * argon2id with a cap on hashes in flight: a flood of logins queues (bounded) instead of
  * eating every core; past the queue it answers 503 with Retry-After.
@@ -43,7 +42,8 @@ export class PasswordHasher {
 
   private async limited<T>(fn: () => Promise<T>): Promise<T> {
     if (this.active >= this.maxActive) {
-      if (this.waiting.length >= this.maxWaiting) throw AppError.unavailable('Too many sign-ins in progress; retry shortly', 1);
+      if (this.waiting.length >= this.maxWaiting)
+        throw AppError.unavailable('Too many sign-ins in progress; retry shortly', 1);
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
       this.active++;
@@ -59,4 +59,5 @@ export class PasswordHasher {
 }
 
 export const PASSWORD_RULE = /^(?=.*[a-z])(?=.*[A-Z])(?=.*\d).{8,128}$/;
-export const PASSWORD_RULE_MESSAGE = 'password must be at least 8 characters and contain upper-case, lower-case letters and a digit';
+export const PASSWORD_RULE_MESSAGE =
+  'password must be at least 8 characters and contain upper-case, lower-case letters and a digit';

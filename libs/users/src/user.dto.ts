@@ -1,7 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { iso, PageQueryDto, Role } from '@app/core';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsEnum, IsIn, IsNotEmpty, IsOptional, IsString, IsUrl, Length, Matches, MaxLength } from 'class-validator';
+import {
+  IsEmail,
+  IsEnum,
+  IsIn,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Length,
+  Matches,
+  MaxLength,
+} from 'class-validator';
 import { PASSWORD_RULE, PASSWORD_RULE_MESSAGE } from './password-hasher';
 import { Tier, UserEntity, UserStatus } from './user.entity';
 
@@ -48,7 +59,10 @@ export class CreateUserDto {
 
   @ApiPropertyOptional({ example: 'https://cdn.example.com/avatars/u.jpg' })
   @IsOptional()
-  @IsUrl({ protocols: ['http', 'https'], require_protocol: true }, { message: 'avatar must be an http(s) URL' })
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true },
+    { message: 'avatar must be an http(s) URL' },
+  )
   @MaxLength(500)
   avatar?: string;
 }
@@ -90,14 +104,19 @@ export class UpdateUserDto {
 
   @ApiPropertyOptional()
   @IsOptional()
-  @IsUrl({ protocols: ['http', 'https'], require_protocol: true }, { message: 'avatar must be an http(s) URL' })
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true },
+    { message: 'avatar must be an http(s) URL' },
+  )
   @MaxLength(500)
   avatar?: string;
 
   /** Admin only */
   @ApiPropertyOptional({ enum: [UserStatus.Active, UserStatus.Inactive, UserStatus.Suspended] })
   @IsOptional()
-  @IsIn([UserStatus.Active, UserStatus.Inactive, UserStatus.Suspended], { message: 'status must be one of active, inactive, suspended' })
+  @IsIn([UserStatus.Active, UserStatus.Inactive, UserStatus.Suspended], {
+    message: 'status must be one of active, inactive, suspended',
+  })
   status?: UserStatus;
 
   /** Admin only: the rate-limit tier */
@@ -160,7 +179,12 @@ export class UserDto {
   @ApiProperty({ enum: Role }) role: Role;
   @ApiProperty({ enum: UserStatus }) status: UserStatus;
   @ApiProperty({ enum: Tier }) tier: Tier;
-  @ApiProperty({ nullable: true, type: String, example: 'https://cdn.example.com/avatars/usr_abc123def456.jpg' }) avatar: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: 'https://cdn.example.com/avatars/usr_abc123def456.jpg',
+  })
+  avatar: string | null;
   @ApiProperty({ nullable: true, type: String, example: '研发中心' }) department: string | null;
   @ApiProperty() emailVerified: boolean;
   @ApiProperty({ example: '2026-01-15T08:30:00Z' }) createdAt: string;

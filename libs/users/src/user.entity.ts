@@ -1,5 +1,5 @@
 import { Role } from '@app/core';
-import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 export enum UserStatus {
   Active = 'active',
@@ -14,9 +14,12 @@ export enum Tier {
   Enterprise = 'enterprise',
 }
 
-// Uniqueness of username/email (case-insensitive, among users not deleted) is enforced by
-// partial unique indexes in the migration, so a soft-deleted user's name can be taken again.
+// Uniqueness of username/email is case-insensitive and among users not deleted, so a
+// soft-deleted user's name can be taken again: expression indexes written in the migration.
 @Entity('users')
+@Index('users_username_key', { synchronize: false })
+@Index('users_email_key', { synchronize: false })
+@Index('users_created_idx', ['createdAt'], { where: 'deleted_at IS NULL' })
 export class UserEntity {
   @PrimaryColumn({ type: 'varchar', length: 40 })
   id: string;

@@ -128,13 +128,20 @@ export class UsersService {
 
   async update(actor: Principal, userId: string, dto: UpdateUserDto): Promise<UserDto> {
     const isAdmin = actor.can(Permission.UsersAdmin);
-    const changes = Object.fromEntries(Object.entries(dto).filter(([, v]) => v !== undefined)) as Partial<UpdateUserDto>;
+    const changes = Object.fromEntries(
+      Object.entries(dto).filter(([, v]) => v !== undefined),
+    ) as Partial<UpdateUserDto>;
     if (!isAdmin) {
       if (userId !== actor.userId) throw AppError.forbidden('Only an administrator may change other users');
       const denied = Object.keys(changes).filter((k) => !SELF_EDITABLE.has(k as keyof UpdateUserDto));
-      if (denied.length) throw AppError.forbidden(`Only an administrator may change ${denied.join(', ')}`, { fields: denied });
+      if (denied.length)
+        throw AppError.forbidden(`Only an administrator may change ${denied.join(', ')}`, { fields: denied });
     }
-    if (userId === actor.userId && ((changes.role && changes.role !== actor.role) || (changes.status && changes.status !== UserStatus.Active))) {
+    if (
+      userId === actor.userId &&
+      ((changes.role && changes.role !== actor.role) ||
+        (changes.status && changes.status !== UserStatus.Active))
+    ) {
       throw AppError.conflict('You cannot change your own role or status; ask another administrator');
     }
     const updated = await this.uniquely(() =>
@@ -148,15 +155,23 @@ export class UsersService {
         if (Object.keys(before).length === 0) return user;
         Object.assign(user, changes);
         await tx.manager.update(UserEntity, { id: userId }, changes);
-        const after = Object.fromEntries(Object.keys(before).map((k) => [k, changes[k as keyof UpdateUserDto]]));
+        const after = Object.fromEntries(
+          Object.keys(before).map((k) => [k, changes[k as keyof UpdateUserDto]]),
+        );
         await this.audit.record(tx, {
           actorId: actor.userId,
-          action: changes.status && 'status' in before ? 'user.status_changed' : changes.role && 'role' in before ? 'user.role_changed' : 'user.updated',
+          action:
+            changes.status && 'status' in before
+              ? 'user.status_changed'
+              : changes.role && 'role' in before
+                ? 'user.role_changed'
+                : 'user.updated',
           targetType: 'user',
           targetId: userId,
           details: { before, after },
         });
-        if ('role' in before || 'status' in before || 'tier' in before) tx.afterCommit(() => this.principals.publish({ kind: 'user', id: userId }));
+        if ('role' in before || 'status' in before || 'tier' in before)
+          tx.afterCommit(() => this.principals.publish({ kind: 'user', id: userId }));
         return tx.manager.findOneByOrFail(UserEntity, { id: userId });
       }),
     );
@@ -181,18 +196,34 @@ export class UsersService {
   }
 
   async changePassword(actor: Principal, dto: ChangePasswordDto): Promise<void> {
-    const user = await this.users.findOne({ where: { id: actor.userId }, select: { id: true, passwordHash: true } });
+    const user = await this.users.findOne({
+      where: { id: actor.userId },
+      select: { id: true, passwordHash: true },
+    });
     if (!user || !(await this.hasher.verify(user.passwordHash, dto.currentPassword))) {
-      throw AppError.validation([{ field: 'currentPassword', message: 'current password is incorrect', code: 'invalid_credentials' }]);
+      throw AppError.validation([
+        { field: 'currentPassword', message: 'current password is incorrect', code: 'invalid_credentials' },
+      ]);
     }
     if (dto.currentPassword === dto.newPassword) {
-      throw AppError.validation([{ field: 'newPassword', message: 'new password must differ from the current one', code: 'unchanged' }]);
+      throw AppError.validation([
+        { field: 'newPassword', message: 'new password must differ from the current one', code: 'unchanged' },
+      ]);
     }
     const passwordHash = await this.hasher.hash(dto.newPassword);
     await this.uow.run(async (tx) => {
       // Every token issued before now (other sessions, stolen refresh tokens) stops working.
-      await tx.manager.update(UserEntity, { id: actor.userId }, { passwordHash, tokensValidAfter: new Date() });
-      await this.audit.record(tx, { actorId: actor.userId, action: 'user.password_changed', targetType: 'user', targetId: actor.userId });
+      await tx.manager.update(
+        UserEntity,
+        { id: actor.userId },
+        { passwordHash, tokensValidAfter: new Date() },
+      );
+      await this.audit.record(tx, {
+        actorId: actor.userId,
+        action: 'user.password_changed',
+        targetType: 'user',
+        targetId: actor.userId,
+      });
       tx.afterCommit(() => this.principals.publish({ kind: 'user', id: actor.userId }));
     });
   }
@@ -204,7 +235,9 @@ export class UsersService {
       .andWhere('u.deleted_at IS NULL')
       .getOne();
     if (!user || !user.verificationExpiresAt || user.verificationExpiresAt < new Date()) {
-      throw AppError.validation([{ field: 'token', message: 'verification token is invalid or has expired', code: 'invalid_token' }]);
+      throw AppError.validation([
+        { field: 'token', message: 'verification token is invalid or has expired', code: 'invalid_token' },
+      ]);
     }
     const saved = await this.uow.run(async (tx) => {
       const status = user.status === UserStatus.PendingVerification ? UserStatus.Active : user.status;
@@ -213,7 +246,12 @@ export class UsersService {
         { id: user.id },
         { status, emailVerifiedAt: new Date(), verificationTokenHash: null, verificationExpiresAt: null },
       );
-      await this.audit.record(tx, { actorId: user.id, action: 'user.email_verified', targetType: 'user', targetId: user.id });
+      await this.audit.record(tx, {
+        actorId: user.id,
+        action: 'user.email_verified',
+        targetType: 'user',
+        targetId: user.id,
+      });
       tx.afterCommit(() => this.principals.publish({ kind: 'user', id: user.id }));
       return tx.manager.findOneByOrFail(UserEntity, { id: user.id });
     });
@@ -234,7 +272,12 @@ export class UsersService {
         },
       );
       await this.sendVerification(tx, user, token);
-      await this.audit.record(tx, { actorId: actor.userId, action: 'user.verification_resent', targetType: 'user', targetId: userId });
+      await this.audit.record(tx, {
+        actorId: actor.userId,
+        action: 'user.verification_resent',
+        targetType: 'user',
+        targetId: userId,
+      });
     });
     return { verificationEmailSent: this.mail.canSend };
   }
@@ -254,10 +297,26 @@ export class UsersService {
   async authState(userId: string): Promise<UserAuthState | null> {
     const u = await this.users.findOne({
       where: { id: userId },
-      select: { id: true, username: true, role: true, status: true, tier: true, deletedAt: true, tokensValidAfter: true },
+      select: {
+        id: true,
+        username: true,
+        role: true,
+        status: true,
+        tier: true,
+        deletedAt: true,
+        tokensValidAfter: true,
+      },
     });
     return u
-      ? { id: u.id, username: u.username, role: u.role, status: u.status, tier: u.tier, deleted: u.deletedAt !== null, tokensValidAfter: u.tokensValidAfter }
+      ? {
+          id: u.id,
+          username: u.username,
+          role: u.role,
+          status: u.status,
+          tier: u.tier,
+          deleted: u.deletedAt !== null,
+          tokensValidAfter: u.tokensValidAfter,
+        }
       : null;
   }
 
@@ -266,7 +325,10 @@ export class UsersService {
   }
 
   /** Creates an active user with no verification step (the bootstrap admin). */
-  async createActive(tx: Tx, input: { username: string; email: string; fullName: string; role: Role; password: string }): Promise<UserEntity> {
+  async createActive(
+    tx: Tx,
+    input: { username: string; email: string; fullName: string; role: Role; password: string },
+  ): Promise<UserEntity> {
     const user = this.users.create({
       id: newId('user'),
       username: input.username,
@@ -284,7 +346,13 @@ export class UsersService {
       deletedAt: null,
     });
     await tx.manager.insert(UserEntity, user);
-    await this.audit.record(tx, { actorId: null, action: 'user.bootstrapped', targetType: 'user', targetId: user.id, details: { role: input.role } });
+    await this.audit.record(tx, {
+      actorId: null,
+      action: 'user.bootstrapped',
+      targetType: 'user',
+      targetId: user.id,
+      details: { role: input.role },
+    });
     return user;
   }
 
@@ -326,7 +394,11 @@ export class UsersService {
     } catch (err) {
       if (err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505') {
         const constraint = String((err.driverError as { constraint?: string }).constraint ?? '');
-        const field = constraint.includes('email') ? 'email' : constraint.includes('username') ? 'username' : 'unknown';
+        const field = constraint.includes('email')
+          ? 'email'
+          : constraint.includes('username')
+            ? 'username'
+            : 'unknown';
         throw AppError.conflict(`A user with this ${field} already exists`, { field });
       }
       throw err;

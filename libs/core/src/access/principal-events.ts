@@ -3,7 +3,8 @@ import { RedisService } from '../redis/redis.service';
 
 export const PRINCIPAL_CHANNEL = 'auth:invalidate';
 
-export type PrincipalChange = { kind: 'user'; id: string } | { kind: 'client'; id: string } | { kind: 'token'; id: string; exp: number };
+export type PrincipalChange =
+  { kind: 'user'; id: string } | { kind: 'client'; id: string } | { kind: 'token'; id: string; exp: number };
 
 /**
  * Tells every gateway that a user, an API client or a token changed, so cached principals are
@@ -19,7 +20,9 @@ export class PrincipalEvents {
     try {
       await this.redis.client.publish(this.redis.channel(PRINCIPAL_CHANNEL), JSON.stringify(change));
     } catch (err) {
-      this.logger.warn(`could not publish ${change.kind} change (cache TTL bounds staleness): ${(err as Error).message}`);
+      this.logger.warn(
+        `could not publish ${change.kind} change (cache TTL bounds staleness): ${(err as Error).message}`,
+      );
     }
   }
 }

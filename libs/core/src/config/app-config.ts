@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
-export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512' | 'RS256' | 'ES256' | 'EdDSA';
-const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['HS256', 'HS384', 'HS512', 'RS256', 'ES256', 'EdDSA'];
+export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512' | 'RS256' | 'ES256';
+const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['HS256', 'HS384', 'HS512', 'RS256', 'ES256'];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** The whole configuration, validated once at start-up. Nothing else reads process.env. */
@@ -20,6 +20,8 @@ export class AppConfig {
     audience: string;
     accessTtlSeconds: number;
     clockSkewSeconds: number;
+    /** True when no JWT_SECRET was given and a per-process one was made (development only). */
+    secretGenerated: boolean;
   };
   auth: {
     refreshTtlDays: number;
@@ -80,7 +82,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     const raw = str(name, fallback)!;
     try {
       const u = new URL(raw);
-      if (!protocols.includes(u.protocol)) problems.push(`${name} must use ${protocols.join(' or ')} (got "${u.protocol}")`);
+      if (!protocols.includes(u.protocol))
+        problems.push(`${name} must use ${protocols.join(' or ')} (got "${u.protocol}")`);
     } catch {
       problems.push(`${name} is not a valid URL`);
     }
@@ -99,13 +102,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const port = int('PORT', 3000, 0, 65535);
   const algorithm = oneOf<JwtAlgorithm>('JWT_ALGORITHM', 'HS256', JWT_ALGORITHMS);
   let secret = str('JWT_SECRET');
+  let secretGenerated = false;
   const privateKey = str('JWT_PRIVATE_KEY')?.replace(/\\n/g, '\n');
   const publicKey = str('JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n');
   if (algorithm.startsWith('HS')) {
     if (!secret) {
-      if (nodeEnv === 'production') problems.push('JWT_SECRET is required in production (at least 32 characters)');
+      if (nodeEnv === 'production')
+        problems.push('JWT_SECRET is required in production (at least 32 characters)');
       // Development convenience only: a per-process secret means tokens die on restart.
       secret = randomBytes(32).toString('base64url');
+      secretGenerated = true;
     } else if (secret.length < 32) {
       problems.push('JWT_SECRET must be at least 32 characters');
     }
@@ -120,7 +126,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     http: {
       host: str('HOST', '0.0.0.0')!,
       port,
-      publicBaseUrl: url('PUBLIC_BASE_URL', `http://localhost:${port}`, ['http:', 'https:']).replace(/\/$/, ''),
+      publicBaseUrl: url('PUBLIC_BASE_URL', `http://localhost:${port}`, ['http:', 'https:']).replace(
+        /\/$/,
+        '',
+      ),
       trustProxy: bool('TRUST_PROXY', false),
     },
     worker: { port: int('WORKER_PORT', 3001, 0, 65535), concurrency: int('WORKER_CONCURRENCY', 5, 1, 100) },
@@ -142,6 +151,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       audience: str('JWT_AUDIENCE', 'cocode-api')!,
       accessTtlSeconds: int('JWT_ACCESS_TTL_SECONDS', 3600, 60, 86400),
       clockSkewSeconds: int('JWT_CLOCK_SKEW_SECONDS', 5, 0, 300),
+      secretGenerated,
     },
     auth: {
       refreshTtlDays: int('REFRESH_TOKEN_TTL_DAYS', 14, 7, 30),
@@ -164,11 +174,22 @@ export function loadConfig(env: Env = process.env): AppConfig {
       sweepIntervalMs: int('OUTBOX_SWEEP_INTERVAL_MS', 2000, 100, 600000),
       batchSize: int('OUTBOX_BATCH_SIZE', 100, 1, 1000),
     },
-    idempotency: { ttlHours: int('IDEMPOTENCY_TTL_HOURS', 24, 1, 168), lockSeconds: int('IDEMPOTENCY_LOCK_SECONDS', 60, 1, 3600) },
+    idempotency: {
+      ttlHours: int('IDEMPOTENCY_TTL_HOURS', 24, 1, 168),
+      lockSeconds: int('IDEMPOTENCY_LOCK_SECONDS', 60, 1, 3600),
+    },
   };
   if (config.bootstrap.clientSecret && config.bootstrap.clientSecret.length < 16) {
     problems.push('BOOTSTRAP_CLIENT_SECRET must be at least 16 characters');
   }
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+let processConfig: AppConfig | null = null;
+
+/** The process's configuration, loaded once (a generated dev JWT secret stays the same). */
+export function getConfig(): AppConfig {
+  processConfig ??= loadConfig();
+  return processConfig;
 }

@@ -1,9 +1,9 @@
 import { Global, Module } from '@nestjs/common';
-import { AppConfig, loadConfig } from './app-config';
+import { AppConfig, getConfig } from './app-config';
 
 @Global()
 @Module({
-  providers: [{ provide: AppConfig, useFactory: () => loadConfig() }],
+  providers: [{ provide: AppConfig, useFactory: () => getConfig() }],
   exports: [AppConfig],
 })
 export class ConfigModule {}

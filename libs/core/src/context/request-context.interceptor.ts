@@ -12,6 +12,8 @@ export class RequestContextInterceptor implements NestInterceptor {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const request = context.switchToHttp().getRequest<{ id: string; user?: { userId?: string } }>();
     const store = { requestId: request.id, actorId: request.user?.userId };
-    return new Observable((subscriber) => RequestContext.run(store, () => next.handle().subscribe(subscriber)));
+    return new Observable((subscriber) =>
+      RequestContext.run(store, () => next.handle().subscribe(subscriber)),
+    );
   }
 }

@@ -7,7 +7,10 @@ import { SnakeNamingStrategy } from './snake-naming.strategy';
 const ROOT = join(__dirname, '..', '..', '..', '..');
 
 /** The one set of TypeORM options: both apps, the migration runner and the TypeORM CLI use it. */
-export function dataSourceOptions(config: Pick<AppConfig, 'database'>, applicationName = 'cocode'): DataSourceOptions {
+export function dataSourceOptions(
+  config: Pick<AppConfig, 'database'>,
+  applicationName = 'cocode',
+): DataSourceOptions {
   return {
     type: 'postgres',
     url: config.database.url,

@@ -30,7 +30,11 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
 }
 
 /** Runs fn while holding a PostgreSQL session advisory lock, so concurrent starters take turns. */
-export async function withAdvisoryLock<T>(dataSource: DataSource, key: number, fn: () => Promise<T>): Promise<T> {
+export async function withAdvisoryLock<T>(
+  dataSource: DataSource,
+  key: number,
+  fn: () => Promise<T>,
+): Promise<T> {
   const runner = dataSource.createQueryRunner();
   await runner.connect();
   try {
@@ -48,12 +52,17 @@ export async function withAdvisoryLock<T>(dataSource: DataSource, key: number, f
 export const MIGRATION_LOCK_KEY = 727_001;
 
 /** Applies pending migrations; safe to call from every gateway and worker at start. */
-export async function runMigrations(config: Pick<AppConfig, 'database'>, log: (msg: string) => void = () => undefined): Promise<string[]> {
+export async function runMigrations(
+  config: Pick<AppConfig, 'database'>,
+  log: (msg: string) => void = () => undefined,
+): Promise<string[]> {
   await ensureDatabase(config.database.url);
   const dataSource = new DataSource({ ...dataSourceOptions(config, 'cocode-migrate'), extra: { max: 2 } });
   await dataSource.initialize();
   try {
-    const applied = await withAdvisoryLock(dataSource, MIGRATION_LOCK_KEY, () => dataSource.runMigrations({ transaction: 'each' }));
+    const applied = await withAdvisoryLock(dataSource, MIGRATION_LOCK_KEY, () =>
+      dataSource.runMigrations({ transaction: 'each' }),
+    );
     for (const m of applied) log(`migration applied: ${m.name}`);
     return applied.map((m) => m.name);
   } finally {

@@ -17,7 +17,9 @@ export class UnitOfWork {
   /** Runs fn in one transaction; afterCommit callbacks run after COMMIT and never fail the caller. */
   async run<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const hooks: Array<() => void | Promise<void>> = [];
-    const result = await this.dataSource.transaction((manager) => fn({ manager, afterCommit: (h) => hooks.push(h) }));
+    const result = await this.dataSource.transaction((manager) =>
+      fn({ manager, afterCommit: (h) => hooks.push(h) }),
+    );
     for (const hook of hooks) {
       try {
         await hook();

@@ -28,19 +28,29 @@ export class AppError extends Error {
   }
 
   /** `tokenSent` adds RFC 6750's error="invalid_token" to the challenge. */
-  static unauthorized(message = 'Authentication required', details: Record<string, unknown> = {}, tokenSent = false): AppError {
+  static unauthorized(
+    message = 'Authentication required',
+    details: Record<string, unknown> = {},
+    tokenSent = false,
+  ): AppError {
     const challenge = tokenSent
       ? `Bearer error="invalid_token", error_description="${message.replace(/"/g, "'")}"`
       : 'Bearer';
     return new AppError(ErrorCode.Unauthorized, message, details, { 'WWW-Authenticate': challenge });
   }
 
-  static forbidden(message = 'You do not have permission to do this', details: Record<string, unknown> = {}): AppError {
+  static forbidden(
+    message = 'You do not have permission to do this',
+    details: Record<string, unknown> = {},
+  ): AppError {
     return new AppError(ErrorCode.Forbidden, message, details);
   }
 
   static notFound(resource: string, id: string): AppError {
-    return new AppError(ErrorCode.NotFound, `${resource[0].toUpperCase()}${resource.slice(1)} not found`, { resource, id });
+    return new AppError(ErrorCode.NotFound, `${resource[0].toUpperCase()}${resource.slice(1)} not found`, {
+      resource,
+      id,
+    });
   }
 
   static conflict(message: string, details: Record<string, unknown> = {}): AppError {
@@ -51,11 +61,23 @@ export class AppError extends Error {
     return new AppError(ErrorCode.ValidationError, message, { fields });
   }
 
-  static rateLimited(message: string, retryAfterSeconds: number, details: Record<string, unknown> = {}): AppError {
-    return new AppError(ErrorCode.RateLimited, message, details, { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+  static rateLimited(
+    message: string,
+    retryAfterSeconds: number,
+    details: Record<string, unknown> = {},
+  ): AppError {
+    return new AppError(ErrorCode.RateLimited, message, details, {
+      'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+    });
   }
 
-  static unavailable(message = 'Service temporarily unavailable', retryAfterSeconds = 5, details: Record<string, unknown> = {}): AppError {
-    return new AppError(ErrorCode.ServiceUnavailable, message, details, { 'Retry-After': String(retryAfterSeconds) });
+  static unavailable(
+    message = 'Service temporarily unavailable',
+    retryAfterSeconds = 5,
+    details: Record<string, unknown> = {},
+  ): AppError {
+    return new AppError(ErrorCode.ServiceUnavailable, message, details, {
+      'Retry-After': String(retryAfterSeconds),
+    });
   }
 }

@@ -4,7 +4,13 @@ import { AppError } from './app-error';
 import { ErrorCode } from './error-code';
 
 export interface ErrorEnvelope {
-  error: { code: string; message: string; details: Record<string, unknown>; requestId: string; timestamp: string };
+  error: {
+    code: string;
+    message: string;
+    details: Record<string, unknown>;
+    requestId: string;
+    timestamp: string;
+  };
 }
 
 export interface ErrorResponse {
@@ -15,7 +21,14 @@ export interface ErrorResponse {
   unexpected: boolean;
 }
 
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE']);
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+]);
 // PostgreSQL SQLSTATEs that mean "the database is not there right now".
 const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08001', '08003', '08006']);
 
@@ -23,7 +36,8 @@ const PG_UNAVAILABLE = new Set(['57P01', '57P02', '57P03', '53300', '08000', '08
 export function isUnavailableError(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const e = err as { code?: unknown; message?: unknown; name?: unknown; driverError?: unknown };
-  if (typeof e.code === 'string' && (CONNECTION_ERRORS.has(e.code) || PG_UNAVAILABLE.has(e.code))) return true;
+  if (typeof e.code === 'string' && (CONNECTION_ERRORS.has(e.code) || PG_UNAVAILABLE.has(e.code)))
+    return true;
   const message = typeof e.message === 'string' ? e.message : '';
   if (
     /Connection terminated|connection timeout|timeout exceeded when trying to connect|Connection is closed|MaxRetriesPerRequest|Reached the max retries per request|Stream isn't writeable|the database system is/i.test(
@@ -42,7 +56,7 @@ function fromHttpException(exception: HttpException): AppError {
     typeof response === 'string'
       ? response
       : typeof (response as { message?: unknown }).message === 'string'
-        ? ((response as { message: string }).message)
+        ? (response as { message: string }).message
         : exception.message;
   switch (status) {
     case 401:
@@ -50,7 +64,11 @@ function fromHttpException(exception: HttpException): AppError {
     case 403:
       return AppError.forbidden(message);
     case 404:
-      return new AppError(ErrorCode.NotFound, message.startsWith('Cannot ') ? 'Route not found' : message, {});
+      return new AppError(
+        ErrorCode.NotFound,
+        message.startsWith('Cannot ') ? 'Route not found' : message,
+        {},
+      );
     case 409:
       return AppError.conflict(message);
     case 422:
@@ -58,20 +76,33 @@ function fromHttpException(exception: HttpException): AppError {
     case 429:
       return AppError.rateLimited(message, 60);
     case 503:
-      return AppError.unavailable(message);
+      return AppError.unavailable(
+        message,
+        5,
+        typeof response === 'object' ? { ...(response as Record<string, unknown>) } : {},
+      );
     default:
       return new AppError(ErrorCode.InvalidRequest, message, {});
   }
 }
 
 /** Fastify's own errors (body parsing, content type, size) carry a statusCode and an FST_ code. */
-function fromFastifyError(err: { statusCode: number; code?: string; message: string }): { error: AppError; status: number } {
+function fromFastifyError(err: { statusCode: number; code?: string; message: string }): {
+  error: AppError;
+  status: number;
+} {
   const code = err.code ?? '';
   if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError) {
-    return { error: AppError.invalidRequest('Malformed JSON in request body', { reason: err.message }), status: 400 };
+    return {
+      error: AppError.invalidRequest('Malformed JSON in request body', { reason: err.message }),
+      status: 400,
+    };
   }
   if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
-    return { error: AppError.invalidRequest('Request body is empty but Content-Type is application/json'), status: 400 };
+    return {
+      error: AppError.invalidRequest('Request body is empty but Content-Type is application/json'),
+      status: 400,
+    };
   }
   const error = new AppError(ErrorCode.InvalidRequest, err.message, code ? { reason: code } : {});
   return { error, status: err.statusCode };
@@ -86,23 +117,37 @@ export function toErrorResponse(exception: unknown, requestId: string): ErrorRes
     error = exception;
   } else if (exception instanceof HttpException) {
     error = fromHttpException(exception);
-    status = exception.getStatus() >= 400 && exception.getStatus() < 500 && error.code === ErrorCode.InvalidRequest ? exception.getStatus() : undefined;
+    status =
+      exception.getStatus() >= 400 && exception.getStatus() < 500 && error.code === ErrorCode.InvalidRequest
+        ? exception.getStatus()
+        : undefined;
   } else if (isUnavailableError(exception)) {
     error = AppError.unavailable('A backing service (database or Redis) is unavailable; retry shortly');
     unexpected = true;
-  } else if (exception instanceof QueryFailedError && (exception.driverError as { code?: string })?.code === '23505') {
-    error = AppError.conflict('Resource already exists', { constraint: (exception.driverError as { constraint?: string }).constraint });
+  } else if (
+    exception instanceof QueryFailedError &&
+    (exception.driverError as { code?: string })?.code === '23505'
+  ) {
+    error = AppError.conflict('Resource already exists', {
+      constraint: (exception.driverError as { constraint?: string }).constraint,
+    });
   } else if (
     exception &&
     typeof exception === 'object' &&
     typeof (exception as { statusCode?: unknown }).statusCode === 'number' &&
     (exception as { statusCode: number }).statusCode < 500
   ) {
-    ({ error, status } = fromFastifyError(exception as { statusCode: number; code?: string; message: string }));
+    ({ error, status } = fromFastifyError(
+      exception as { statusCode: number; code?: string; message: string },
+    ));
   } else {
-    error = new AppError(ErrorCode.InternalError, 'An unexpected error occurred; quote the requestId when reporting it', {
-      errorId: requestId,
-    });
+    error = new AppError(
+      ErrorCode.InternalError,
+      'An unexpected error occurred; quote the requestId when reporting it',
+      {
+        errorId: requestId,
+      },
+    );
     unexpected = true;
   }
   return {
@@ -110,7 +155,13 @@ export function toErrorResponse(exception: unknown, requestId: string): ErrorRes
     headers: error.headers,
     unexpected,
     body: {
-      error: { code: error.code, message: error.message, details: error.details, requestId, timestamp: new Date().toISOString() },
+      error: {
+        code: error.code,
+        message: error.message,
+        details: error.details,
+        requestId,
+        timestamp: new Date().toISOString(),
+      },
     },
   };
 }

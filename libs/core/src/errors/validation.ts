@@ -32,7 +32,11 @@ const CODES: Record<string, string> = {
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
   const out: FieldError[] = [];
   for (const error of errors) {
-    const field = parent ? (/^\d+$/.test(error.property) ? `${parent}[${error.property}]` : `${parent}.${error.property}`) : error.property;
+    const field = parent
+      ? /^\d+$/.test(error.property)
+        ? `${parent}[${error.property}]`
+        : `${parent}.${error.property}`
+      : error.property;
     const constraints = error.constraints ?? {};
     // Report one message per field: the first failing rule is the one a person fixes first.
     const names = Object.keys(constraints);

@@ -5,7 +5,12 @@ import { DataSource } from 'typeorm';
 import { RedisService } from '../redis/redis.service';
 
 const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
-  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    p,
+    new Promise<T>((_, reject) =>
+      setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref(),
+    ),
+  ]);
 
 /** Readiness checks shared by the gateway and the worker. */
 @Injectable()

@@ -1,1 +1,2 @@
 export * from './health.indicators';
+export * from './health.controller-base';

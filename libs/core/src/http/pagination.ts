@@ -12,7 +12,12 @@ export class PageQueryDto {
   @Min(1)
   page: number = 1;
 
-  @ApiPropertyOptional({ default: 20, minimum: 1, maximum: MAX_PAGE_SIZE, description: 'Items per page (at most 100)' })
+  @ApiPropertyOptional({
+    default: 20,
+    minimum: 1,
+    maximum: MAX_PAGE_SIZE,
+    description: 'Items per page (at most 100)',
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -44,7 +49,11 @@ export function skipTake(query: Pick<PageQueryDto, 'page' | 'pageSize'>): { skip
   return { skip: (query.page - 1) * query.pageSize, take: query.pageSize };
 }
 
-export function pageOf<T>(data: T[], totalItems: number, query: Pick<PageQueryDto, 'page' | 'pageSize'>): Page<T> {
+export function pageOf<T>(
+  data: T[],
+  totalItems: number,
+  query: Pick<PageQueryDto, 'page' | 'pageSize'>,
+): Page<T> {
   const totalPages = Math.ceil(totalItems / query.pageSize);
   return {
     data,

@@ -27,7 +27,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
     if (key === undefined) return next.handle();
     if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
       throw AppError.validation([
-        { field: 'Idempotency-Key', message: 'Idempotency-Key must be 1-255 printable ASCII characters', code: 'invalid_format' },
+        {
+          field: 'Idempotency-Key',
+          message: 'Idempotency-Key must be 1-255 printable ASCII characters',
+          code: 'invalid_format',
+        },
       ]);
     }
     const principal = request.user?.userId ?? `ip:${request.ip}`;
@@ -49,10 +53,14 @@ export class IdempotencyInterceptor implements NestInterceptor {
               const value = reply.getHeader(name);
               if (typeof value === 'string') headers[name] = value;
             }
-            return from(this.service.complete(principal, key, status, body, headers)).pipe(mergeMap(() => of(body)));
+            return from(this.service.complete(principal, key, status, body, headers)).pipe(
+              mergeMap(() => of(body)),
+            );
           }),
           catchError((err: unknown) =>
-            from(this.service.release(principal, key).catch(() => undefined)).pipe(mergeMap(() => throwError(() => err))),
+            from(this.service.release(principal, key).catch(() => undefined)).pipe(
+              mergeMap(() => throwError(() => err)),
+            ),
           ),
         );
       }),

@@ -6,8 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { AppError } from '../errors/app-error';
 
 export type IdempotencyClaim =
-  | { kind: 'claimed' }
-  | { kind: 'replay'; status: number; body: unknown; headers: Record<string, string> };
+  { kind: 'claimed' } | { kind: 'replay'; status: number; body: unknown; headers: Record<string, string> };
 
 /** Stable JSON: key order does not change the fingerprint. */
 export function canonicalJson(value: unknown): string {
@@ -22,7 +21,9 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash('sha256').update(`${method} ${path}\n${canonicalJson(body)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${method} ${path}\n${canonicalJson(body)}`)
+    .digest('hex');
 }
 
 @Injectable()
@@ -51,23 +52,36 @@ export class IdempotencyService {
       );
       if (!row) continue; // deleted meanwhile: try to claim again
       if (row.expired) {
-        await this.dataSource.query(`DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND expires_at < now()`, [
-          principal,
-          key,
-        ]);
+        await this.dataSource.query(
+          `DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND expires_at < now()`,
+          [principal, key],
+        );
         continue;
       }
       if (row.request_hash !== hash) {
         throw AppError.validation(
-          [{ field: 'Idempotency-Key', message: 'This key was already used with a different request body', code: 'idempotency_mismatch' }],
+          [
+            {
+              field: 'Idempotency-Key',
+              message: 'This key was already used with a different request body',
+              code: 'idempotency_mismatch',
+            },
+          ],
           'Idempotency-Key reused with a different request',
         );
       }
       if (row.state === 'completed') {
-        return { kind: 'replay', status: row.response_status, body: row.response_body, headers: row.response_headers ?? {} };
+        return {
+          kind: 'replay',
+          status: row.response_status,
+          body: row.response_body,
+          headers: row.response_headers ?? {},
+        };
       }
       if (!row.lock_expired) {
-        throw AppError.conflict('A request with this Idempotency-Key is still being processed', { idempotencyKey: key });
+        throw AppError.conflict('A request with this Idempotency-Key is still being processed', {
+          idempotencyKey: key,
+        });
       }
       // The first attempt died (crash) without finishing: take the key over.
       const taken: unknown[] = await this.dataSource.query(
@@ -77,10 +91,18 @@ export class IdempotencyService {
       );
       if (taken.length) return { kind: 'claimed' };
     }
-    throw AppError.conflict('A request with this Idempotency-Key is still being processed', { idempotencyKey: key });
+    throw AppError.conflict('A request with this Idempotency-Key is still being processed', {
+      idempotencyKey: key,
+    });
   }
 
-  async complete(principal: string, key: string, status: number, body: unknown, headers: Record<string, string>): Promise<void> {
+  async complete(
+    principal: string,
+    key: string,
+    status: number,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<void> {
     await this.dataSource.query(
       `UPDATE idempotency_keys SET state = 'completed', response_status = $3, response_body = $4, response_headers = $5
         WHERE principal = $1 AND key = $2`,
@@ -90,7 +112,10 @@ export class IdempotencyService {
 
   /** A failed request frees its key so the client can retry with it. */
   async release(principal: string, key: string): Promise<void> {
-    await this.dataSource.query(`DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND state = 'processing'`, [principal, key]);
+    await this.dataSource.query(
+      `DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND state = 'processing'`,
+      [principal, key],
+    );
   }
 
   async purgeExpired(): Promise<number> {

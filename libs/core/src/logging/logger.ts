@@ -28,7 +28,12 @@ export function createRootLogger(level: string, app: string): Logger {
 export class PinoLoggerService implements LoggerService {
   constructor(private readonly root: Logger) {}
 
-  private write(level: 'info' | 'error' | 'warn' | 'debug' | 'trace', message: unknown, context?: string, extra?: object): void {
+  private write(
+    level: 'info' | 'error' | 'warn' | 'debug' | 'trace',
+    message: unknown,
+    context?: string,
+    extra?: object,
+  ): void {
     const requestId = RequestContext.requestId();
     const fields: Record<string, unknown> = { ...(extra ?? {}) };
     if (context) fields.context = context;

@@ -48,7 +48,9 @@ export class OutboxRelay implements OnApplicationShutdown {
           }
         } while (this.again);
       } catch (err) {
-        this.logger.warn(`outbox relay pass failed (rows stay for the next sweep): ${(err as Error).message}`);
+        this.logger.warn(
+          `outbox relay pass failed (rows stay for the next sweep): ${(err as Error).message}`,
+        );
       } finally {
         this.running = null;
       }
@@ -89,12 +91,15 @@ export class OutboxRelay implements OnApplicationShutdown {
           `UPDATE outbox_messages SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])`,
           [rows.map((r) => r.id), (err as Error).message.slice(0, 500)],
         );
-        this.logger.warn(`outbox relay could not reach the queue (rows stay for the next sweep): ${(err as Error).message}`);
+        this.logger.warn(
+          `outbox relay could not reach the queue (rows stay for the next sweep): ${(err as Error).message}`,
+        );
         return 0;
       }
-      await manager.query(`UPDATE outbox_messages SET dispatched_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`, [
-        rows.map((r) => r.id),
-      ]);
+      await manager.query(
+        `UPDATE outbox_messages SET dispatched_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`,
+        [rows.map((r) => r.id)],
+      );
       return rows.length;
     });
   }

@@ -13,12 +13,10 @@ export class OutboxService {
    * after COMMIT (or, if this process dies first, at the relay's next sweep).
    */
   async enqueue<N extends JobName>(tx: Tx, name: N, payload: JobPayloads[N]): Promise<void> {
-    await tx.manager.query(`INSERT INTO outbox_messages (queue, name, payload, request_id) VALUES ($1, $2, $3, $4)`, [
-      JOB_QUEUE[name],
-      name,
-      JSON.stringify(payload),
-      RequestContext.requestId() ?? null,
-    ]);
+    await tx.manager.query(
+      `INSERT INTO outbox_messages (queue, name, payload, request_id) VALUES ($1, $2, $3, $4)`,
+      [JOB_QUEUE[name], name, JSON.stringify(payload), RequestContext.requestId() ?? null],
+    );
     tx.afterCommit(() => this.relay.kick());
   }
 }

@@ -16,9 +16,9 @@ export interface JobPayloads {
 export type JobName = keyof JobPayloads;
 
 /** Which queue each job goes to. */
-export const JOB_QUEUE: { [N in JobName]: QueueName } = {
+export const JOB_QUEUE = {
   'mail.send': QueueName.Mail,
-};
+} as const satisfies { [N in JobName]: QueueName };
 
 /** What a processor receives: the payload plus the id of the request that caused it. */
 export type JobData<N extends JobName> = JobPayloads[N] & { requestId?: string };

@@ -45,7 +45,9 @@ export class RedisService implements OnApplicationShutdown {
 
   private get clientUrl(): string {
     const o = this.client.options;
-    const auth = o.password ? `${encodeURIComponent(o.username ?? '')}:${encodeURIComponent(o.password)}@` : '';
+    const auth = o.password
+      ? `${encodeURIComponent(o.username ?? '')}:${encodeURIComponent(o.password)}@`
+      : '';
     return `${o.tls ? 'rediss' : 'redis'}://${auth}${o.host}:${o.port}/${o.db ?? 0}`;
   }
 

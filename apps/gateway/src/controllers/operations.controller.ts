@@ -1,0 +1,38 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { Public } from '@app/auth';
+import { BackingServicesHealth, MetricsService, OperationsEndpoints } from '@app/core';
+import { FastifyReply } from 'fastify';
+
+@ApiTags('operations')
+@Controller()
+export class OperationsController {
+  private readonly ops: OperationsEndpoints;
+
+  constructor(health: HealthCheckService, services: BackingServicesHealth, metrics: MetricsService) {
+    this.ops = new OperationsEndpoints(health, services, metrics);
+  }
+
+  @Get('health/live')
+  @Public()
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  live() {
+    return this.ops.live();
+  }
+
+  @Get('health/ready')
+  @Public()
+  @HealthCheck()
+  @ApiOperation({ summary: 'Readiness: PostgreSQL and Redis reachable (503 otherwise)' })
+  ready() {
+    return this.ops.ready();
+  }
+
+  @Get('metrics')
+  @Public()
+  @ApiExcludeEndpoint()
+  metrics(@Res() reply: FastifyReply): Promise<void> {
+    return this.ops.prometheus(reply);
+  }
+}

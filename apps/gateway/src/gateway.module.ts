@@ -1,0 +1,28 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { AccessGuard, AuthModule } from '@app/auth';
+import { CoreModule, IdempotencyInterceptor, RequestContextInterceptor } from '@app/core';
+import { UsersModule } from '@app/users';
+import { ApiClientsController } from './controllers/api-clients.controller';
+import { AuditLogsController } from './controllers/audit-logs.controller';
+import { AuthController } from './controllers/auth.controller';
+import { OperationsController } from './controllers/operations.controller';
+import { UsersController } from './controllers/users.controller';
+
+@Module({
+  imports: [CoreModule, AuthModule, UsersModule],
+  controllers: [
+    AuthController,
+    ApiClientsController,
+    UsersController,
+    AuditLogsController,
+    OperationsController,
+  ],
+  providers: [
+    { provide: APP_GUARD, useExisting: AccessGuard },
+    // Order matters: the request context wraps everything, idempotency wraps the handler.
+    { provide: APP_INTERCEPTOR, useClass: RequestContextInterceptor },
+    { provide: APP_INTERCEPTOR, useExisting: IdempotencyInterceptor },
+  ],
+})
+export class GatewayModule {}

@@ -1,0 +1,77 @@
+import { Logger, RequestMethod, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import {
+  AllExceptionsFilter,
+  AppConfig,
+  fastifyOptions,
+  MetricsService,
+  PinoLoggerService,
+  sendError,
+  validationException,
+} from '@app/core';
+import { Logger as Pino } from 'pino';
+import { GatewayModule } from '../gateway.module';
+import { assertEveryRouteHasAccessRule } from './route-rules';
+import { setupSwagger } from './swagger';
+
+/** Builds the gateway application (not yet listening): used by main.ts and by the benchmarks. */
+export async function createGateway(config: AppConfig, logger: Pino): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter(fastifyOptions(logger, config.http.trustProxy));
+  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule, adapter, {
+    logger: new PinoLoggerService(logger),
+    bufferLogs: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  const metrics = app.get(MetricsService);
+  const errorLogger = new Logger('HttpError');
+
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.header('X-Request-Id', request.id);
+    done();
+  });
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe(
+      { method: request.method, route, status: reply.statusCode },
+      reply.elapsedTime / 1000,
+    );
+    if (config.log.requests) {
+      request.log.info(
+        {
+          method: request.method,
+          url: request.url,
+          statusCode: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+        },
+        'request',
+      );
+    }
+    done();
+  });
+  // Errors raised by Fastify itself (malformed JSON, wrong content type, body too large) get the same envelope.
+  fastify.setErrorHandler((error, request, reply) => sendError(error, request, reply, errorLogger));
+
+  app.setGlobalPrefix('v2', {
+    exclude: [
+      { path: 'health/live', method: RequestMethod.GET },
+      { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
+    ],
+  });
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: validationException,
+      validationError: { target: false, value: false },
+    }),
+  );
+  app.enableShutdownHooks();
+  setupSwagger(app, config.http.publicBaseUrl);
+  await app.init();
+  assertEveryRouteHasAccessRule(app);
+  return app;
+}

@@ -1,0 +1,35 @@
+import { Module } from '@nestjs/common';
+import { PassportModule } from '@nestjs/passport';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfig } from '@app/core';
+import { UsersModule } from '@app/users';
+import { ApiClientEntity } from './api-client.entity';
+import { ApiClientsService } from './api-clients.service';
+import { AccessGuard } from './auth.guard';
+import { AuthService } from './auth.service';
+import { BootstrapService } from './bootstrap.service';
+import { JwtKeys } from './jwt-keys';
+import { JwtStrategy } from './jwt.strategy';
+import { LoginThrottle } from './login-throttle';
+import { PrincipalCache } from './principal-cache';
+import { RefreshTokenEntity } from './refresh-token.entity';
+
+@Module({
+  imports: [PassportModule, TypeOrmModule.forFeature([ApiClientEntity, RefreshTokenEntity]), UsersModule],
+  providers: [
+    {
+      provide: JwtKeys,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => JwtKeys.fromConfig(config.jwt),
+    },
+    AuthService,
+    ApiClientsService,
+    BootstrapService,
+    JwtStrategy,
+    LoginThrottle,
+    PrincipalCache,
+    AccessGuard,
+  ],
+  exports: [AuthService, ApiClientsService, BootstrapService, AccessGuard, PrincipalCache, UsersModule],
+})
+export class AuthModule {}

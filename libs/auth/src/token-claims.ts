@@ -1,0 +1,31 @@
+/** The claims of our access tokens. */
+export interface AccessTokenClaims {
+  sub: string;
+  role: string;
+  scope: string;
+  jti: string;
+  iat: number;
+  exp: number;
+  iss: string;
+  aud: string | string[];
+  /** The API client the token was issued through. */
+  cid?: string;
+}
+
+/**
+ * Checks jsonwebtoken leaves to the caller: it accepts a token with no `exp` at all and does not
+ * look at `iat`. Returns why the claims are unacceptable, or null.
+ */
+export function claimsProblem(payload: unknown, nowSeconds: number, skewSeconds: number): string | null {
+  if (!payload || typeof payload !== 'object') return 'token payload is not an object';
+  const c = payload as Partial<AccessTokenClaims>;
+  if (typeof c.exp !== 'number' || !Number.isFinite(c.exp)) return 'token has no expiry';
+  if (c.exp <= nowSeconds - skewSeconds) return 'token has expired';
+  if (typeof c.iat !== 'number' || !Number.isFinite(c.iat)) return 'token has no issue time';
+  if (c.iat > nowSeconds + skewSeconds) return 'token was issued in the future';
+  if (c.exp <= c.iat) return 'token expires before it was issued';
+  if (typeof c.sub !== 'string' || !c.sub) return 'token has no subject';
+  if (typeof c.jti !== 'string' || !c.jti) return 'token has no id';
+  if (typeof c.scope !== 'string') return 'token has no scope';
+  return null;
+}

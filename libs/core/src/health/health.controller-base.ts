@@ -1,0 +1,26 @@
+import { HealthCheckService } from '@nestjs/terminus';
+import { FastifyReply } from 'fastify';
+import { MetricsService } from '../metrics/metrics.service';
+import { BackingServicesHealth } from './health.indicators';
+
+/** What /health/live, /health/ready and /metrics answer, for the gateway's and worker's controllers. */
+export class OperationsEndpoints {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly services: BackingServicesHealth,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  live(): { status: 'ok'; uptimeSeconds: number } {
+    return { status: 'ok', uptimeSeconds: Math.round(process.uptime()) };
+  }
+
+  ready() {
+    return this.health.check([() => this.services.database(), () => this.services.redisCheck()]);
+  }
+
+  async prometheus(reply: FastifyReply): Promise<void> {
+    const { contentType, body } = await this.metrics.render();
+    await reply.type(contentType).send(body);
+  }
+}
