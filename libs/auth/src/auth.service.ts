@@ -132,7 +132,8 @@ export class AuthService {
       const row = await manager.findOneBy(RefreshTokenEntity, { tokenHash: hash });
       if (!row || row.revokedAt) return { error: 'Refresh token is invalid or has been revoked' } as const;
       // Atomically claim the token: of two concurrent refreshes with one token, one wins.
-      const claimed: unknown[] = await manager.query(
+      // (TypeORM answers UPDATE with [rows, rowCount].)
+      const [claimed]: [unknown[], number] = await manager.query(
         `UPDATE refresh_tokens SET used_at = now() WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL RETURNING id`,
         [row.id],
       );

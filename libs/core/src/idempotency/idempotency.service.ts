@@ -84,7 +84,8 @@ export class IdempotencyService {
         });
       }
       // The first attempt died (crash) without finishing: take the key over.
-      const taken: unknown[] = await this.dataSource.query(
+      // (TypeORM answers UPDATE with [rows, rowCount].)
+      const [taken]: [unknown[], number] = await this.dataSource.query(
         `UPDATE idempotency_keys SET locked_until = now() + make_interval(secs => $3)
           WHERE principal = $1 AND key = $2 AND state = 'processing' AND locked_until < now() RETURNING key`,
         [principal, key, lockSeconds],

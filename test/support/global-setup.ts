@@ -1,0 +1,31 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { PG_BASE, ROOT, STATE_FILE } from './env';
+
+/** Builds one migrated template database per run; every test file copies it (CREATE DATABASE ... TEMPLATE). */
+export default async function globalSetup(): Promise<void> {
+  for (const app of ['gateway', 'worker']) {
+    if (!existsSync(join(ROOT, 'dist', 'apps', app, 'src', 'main.js')))
+      throw new Error(`dist/ is missing ${app}: run "npm run build" (npm test does)`);
+  }
+  const runId = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+  const templateDb = `cocode_e2e_tpl_${runId}`;
+  execFileSync(process.execPath, [join(ROOT, 'dist/libs/core/src/database/migrate-cli.js')], {
+    env: { ...process.env, DATABASE_URL: `${PG_BASE}/${templateDb}`, NODE_ENV: 'test' },
+    stdio: 'pipe',
+  });
+  // Drop leftovers of runs that were killed before their teardown.
+  const admin = new Client({ connectionString: `${PG_BASE}/postgres` });
+  await admin.connect();
+  const stale = await admin.query(
+    `SELECT datname FROM pg_database WHERE datname LIKE 'cocode_e2e_%' AND datname NOT LIKE $1`,
+    [`%${runId}%`],
+  );
+  for (const row of stale.rows as Array<{ datname: string }>) {
+    await admin.query(`DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`).catch(() => undefined);
+  }
+  await admin.end();
+  writeFileSync(STATE_FILE, JSON.stringify({ runId, templateDb }));
+}

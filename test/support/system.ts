@@ -1,0 +1,270 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import request from 'supertest';
+import TestAgent from 'supertest/lib/agent';
+import { PG_BASE, readState, REDIS_URL, ROOT } from './env';
+
+export const CLIENT_ID = 'e2e_client';
+export const CLIENT_SECRET = 'e2e_client_secret_0123456789';
+export const ADMIN_USERNAME = 'admin';
+export const ADMIN_PASSWORD = 'AdminPass123';
+export const JWT_SECRET = 'e2e-secret-that-is-long-enough-0123456789';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitReady(
+  url: string,
+  child: ChildProcess,
+  output: () => string,
+  timeoutMs = 20000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`process exited (${child.exitCode}) before it was ready:\n${output()}`);
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} not ready after ${timeoutMs} ms:\n${output()}`);
+}
+
+class AppProcess {
+  child: ChildProcess | null = null;
+  private log = '';
+
+  constructor(
+    readonly name: 'gateway' | 'worker',
+    readonly port: number,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  output(): string {
+    return this.log.slice(-8000);
+  }
+
+  async start(): Promise<void> {
+    this.log = '';
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', this.name, 'src', 'main.js')], {
+      env: this.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
+    this.child = child;
+    await waitReady(`${this.url}/health/ready`, child, () => this.output());
+  }
+
+  /** SIGKILL: the process dies mid-work, as in a crash. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
+    this.child = null;
+  }
+}
+
+export interface SystemOptions {
+  env?: Record<string, string>;
+  /** Start the worker too (default true). */
+  worker?: boolean;
+  /** Let the test wire DATABASE_URL / REDIS_URL itself (e.g. through a TcpProxy). */
+  databaseUrl?: (dbName: string) => string;
+  redisUrl?: string;
+}
+
+/**
+ * A whole system for one test file: its own database (a copy of the migrated template), its
+ * own Redis key prefix, a gateway and a worker as real processes from dist/.
+ */
+export class TestSystem {
+  readonly dbName: string;
+  readonly prefix: string;
+  gateway!: AppProcess;
+  worker!: AppProcess;
+  http!: TestAgent;
+  private adminTokenCache: string | null = null;
+  private pg: Client | null = null;
+  private redisClient: Redis | null = null;
+
+  private constructor(private readonly options: SystemOptions) {
+    const tag = randomBytes(4).toString('hex');
+    this.dbName = `cocode_e2e_${tag}_${readState().runId}`;
+    this.prefix = `e2e:${tag}`;
+  }
+
+  static async start(options: SystemOptions = {}): Promise<TestSystem> {
+    const system = new TestSystem(options);
+    await system.boot();
+    return system;
+  }
+
+  private async boot(): Promise<void> {
+    const admin = new Client({ connectionString: `${PG_BASE}/postgres` });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${this.dbName}" TEMPLATE "${readState().templateDb}"`);
+    await admin.end();
+    const [gatewayPort, workerPort] = [await freePort(), await freePort()];
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: String(gatewayPort),
+      WORKER_PORT: String(workerPort),
+      DATABASE_URL: this.options.databaseUrl?.(this.dbName) ?? `${PG_BASE}/${this.dbName}`,
+      REDIS_URL: this.options.redisUrl ?? REDIS_URL,
+      REDIS_PREFIX: this.prefix,
+      JWT_SECRET,
+      BOOTSTRAP_ADMIN_USERNAME: ADMIN_USERNAME,
+      BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com',
+      BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      BOOTSTRAP_CLIENT_ID: CLIENT_ID,
+      BOOTSTRAP_CLIENT_SECRET: CLIENT_SECRET,
+      LOG_LEVEL: 'warn',
+      OUTBOX_SWEEP_INTERVAL_MS: '500',
+      ...this.options.env,
+    };
+    this.gateway = new AppProcess('gateway', gatewayPort, env);
+    this.worker = new AppProcess('worker', workerPort, env);
+    await Promise.all([
+      this.gateway.start(),
+      this.options.worker === false ? undefined : this.worker.start(),
+    ]);
+    this.http = request(this.gateway.url);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.gateway?.kill('SIGTERM'), this.worker?.kill('SIGTERM')]);
+    await this.pg?.end().catch(() => undefined);
+    if (this.redisClient) {
+      const keys = await this.redisClient.keys(`${this.prefix}:*`);
+      if (keys.length) await this.redisClient.del(...keys);
+      this.redisClient.disconnect();
+    }
+    const admin = new Client({ connectionString: `${PG_BASE}/postgres` });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS "${this.dbName}" WITH (FORCE)`);
+    await admin.end();
+  }
+
+  /** Direct SQL on this system's database, to check what the API cannot show. */
+  async sql<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+    if (!this.pg) {
+      this.pg = new Client({ connectionString: `${PG_BASE}/${this.dbName}` });
+      await this.pg.connect();
+    }
+    return (await this.pg.query(text, params)).rows as T[];
+  }
+
+  get redis(): Redis {
+    this.redisClient ??= new Redis(REDIS_URL);
+    return this.redisClient;
+  }
+
+  async token(body: Record<string, string>): Promise<string> {
+    const res = await this.http
+      .post('/v2/auth/token')
+      .send({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, ...body });
+    if (res.status !== 200)
+      throw new Error(`token request failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.access_token as string;
+  }
+
+  async adminToken(): Promise<string> {
+    this.adminTokenCache ??= await this.token({
+      grant_type: 'password',
+      username: ADMIN_USERNAME,
+      password: ADMIN_PASSWORD,
+    });
+    return this.adminTokenCache;
+  }
+
+  /** An active user of the given role (created and activated by the admin) and a token for them. */
+  async userWithRole(
+    role: string,
+    overrides: Record<string, string> = {},
+  ): Promise<{ id: string; username: string; password: string; token: string }> {
+    const admin = await this.adminToken();
+    const tag = randomBytes(4).toString('hex');
+    const username = overrides.username ?? `${role.slice(0, 8)}_${tag}`;
+    const password = overrides.password ?? `Passw0rd${tag}`;
+    const created = await this.http
+      .post('/v2/users')
+      .auth(admin, { type: 'bearer' })
+      .send({ username, email: `${username}@example.com`, password, fullName: `${role} ${tag}`, role });
+    if (created.status !== 201)
+      throw new Error(`user creation failed: ${created.status} ${JSON.stringify(created.body)}`);
+    const activated = await this.http
+      .put(`/v2/users/${created.body.id}`)
+      .auth(admin, { type: 'bearer' })
+      .send({ status: 'active' });
+    if (activated.status !== 200)
+      throw new Error(`activation failed: ${activated.status} ${JSON.stringify(activated.body)}`);
+    const token = await this.token({ grant_type: 'password', username, password });
+    return { id: created.body.id as string, username, password, token };
+  }
+}
+
+/** Polls until fn returns a truthy value (or throws after timeoutMs). */
+export async function eventually<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 10000,
+  stepMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await fn();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Asserts the seed's error envelope and returns its error object. */
+export function expectEnvelope(
+  body: unknown,
+  code: string,
+): { code: string; message: string; details: Record<string, unknown>; requestId: string; timestamp: string } {
+  const error = (body as { error?: Record<string, unknown> }).error;
+  expect(error).toBeDefined();
+  expect(error).toEqual(
+    expect.objectContaining({
+      code,
+      message: expect.any(String),
+      details: expect.any(Object),
+      requestId: expect.any(String),
+      timestamp: expect.any(String),
+    }),
+  );
+  expect(Object.keys(body as object)).toEqual(['error']);
+  return error as never;
+}
