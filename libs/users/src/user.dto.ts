@@ -152,6 +152,14 @@ export class ListUsersQueryDto extends PageQueryDto {
   sortBy: (typeof USER_SORT_FIELDS)[number] = 'createdAt';
 }
 
+export class DeleteUserQueryDto {
+  /** true: remove the row (the audit log keeps the record); default false: soft delete */
+  @ApiPropertyOptional({ enum: ['true', 'false'], default: 'false' })
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'hard must be true or false' })
+  hard?: 'true' | 'false';
+}
+
 export class ChangePasswordDto {
   @ApiProperty()
   @IsString()

@@ -24,6 +24,7 @@ import {
   ChangePasswordDto,
   CreatedUserDto,
   CreateUserDto,
+  DeleteUserQueryDto,
   ListUsersQueryDto,
   UpdateUserDto,
   UserDto,
@@ -89,7 +90,7 @@ export class UsersController {
   }
 
   @Put(':userId')
-  @RequirePermissions(Permission.UsersRead)
+  @RequirePermissions(Permission.ProfileWrite)
   @ApiOperation({
     summary:
       'Update a user (yourself: fullName, department, avatar; an administrator: everything but the password)',
@@ -109,14 +110,13 @@ export class UsersController {
   @ApiOperation({
     summary: 'Delete a user: soft by default (hidden, cannot sign in), hard=true removes the row',
   })
-  @ApiQuery({ name: 'hard', required: false, type: Boolean })
   @ApiNoContentResponse()
   async remove(
     @CurrentUser() principal: Principal,
     @Param('userId') userId: string,
-    @Query('hard', new ParseBoolPipe({ optional: true })) hard?: boolean,
+    @Query() query: DeleteUserQueryDto,
   ): Promise<void> {
-    await this.users.remove(principal, userId, hard ?? false);
+    await this.users.remove(principal, userId, query.hard === 'true');
   }
 
   @Post(':userId/resend-verification')

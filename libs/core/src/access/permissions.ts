@@ -7,6 +7,8 @@ import { Role, Scope } from './role';
 export enum Permission {
   UsersRead = 'users:read',
   UsersAdmin = 'users:admin',
+  /** Edit one's own profile (name, department, avatar). */
+  ProfileWrite = 'profile:write',
   AuditLogsAdmin = 'audit-logs:admin',
   ClientsRead = 'clients:read',
   ClientsWrite = 'clients:write',
@@ -25,11 +27,11 @@ const readOnly = PERMISSIONS.filter((p) => p.endsWith(':read'));
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   [Role.Admin]: new Set(PERMISSIONS),
   [Role.Viewer]: new Set(readOnly),
-  [Role.ProductManager]: new Set([...readOnly, Permission.ClientsWrite]),
-  [Role.Architect]: new Set([...readOnly, Permission.ClientsWrite]),
-  [Role.Developer]: new Set([...readOnly, Permission.ClientsWrite]),
-  [Role.Tester]: new Set([...readOnly, Permission.ClientsWrite]),
-  [Role.Devops]: new Set([...readOnly, Permission.ClientsWrite]),
+  [Role.ProductManager]: new Set([...readOnly, Permission.ClientsWrite, Permission.ProfileWrite]),
+  [Role.Architect]: new Set([...readOnly, Permission.ClientsWrite, Permission.ProfileWrite]),
+  [Role.Developer]: new Set([...readOnly, Permission.ClientsWrite, Permission.ProfileWrite]),
+  [Role.Tester]: new Set([...readOnly, Permission.ClientsWrite, Permission.ProfileWrite]),
+  [Role.Devops]: new Set([...readOnly, Permission.ClientsWrite, Permission.ProfileWrite]),
 };
 
 export function scopeFor(permission: Permission): Scope {

@@ -1,0 +1,73 @@
+import { Permission, PERMISSIONS, ROLE_PERMISSIONS, roleAllows, scopeFor } from './permissions';
+import { maxScopesFor, Role, ROLES, Scope } from './role';
+
+const READ_PERMISSIONS = PERMISSIONS.filter((p) => p.endsWith(':read'));
+const NON_ADMIN_NON_VIEWER = ROLES.filter((r) => r !== Role.Admin && r !== Role.Viewer);
+
+describe('the permission matrix', () => {
+  it('lists every Permission once in PERMISSIONS', () => {
+    expect([...PERMISSIONS].sort()).toEqual([...new Set(Object.values(Permission))].sort());
+  });
+
+  it('has an entry for every role', () => {
+    expect(Object.keys(ROLE_PERMISSIONS).sort()).toEqual([...ROLES].sort());
+  });
+
+  it('gives admin every permission', () => {
+    for (const permission of Object.values(Permission)) expect(roleAllows(Role.Admin, permission)).toBe(true);
+    expect(ROLE_PERMISSIONS[Role.Admin].size).toBe(Object.values(Permission).length);
+  });
+
+  it('gives viewer exactly the :read permissions', () => {
+    expect(READ_PERMISSIONS).toEqual(expect.arrayContaining([Permission.UsersRead, Permission.ClientsRead]));
+    expect([...ROLE_PERMISSIONS[Role.Viewer]].sort()).toEqual([...READ_PERMISSIONS].sort());
+    for (const permission of PERMISSIONS.filter((p) => !p.endsWith(':read')))
+      expect(roleAllows(Role.Viewer, permission)).toBe(false);
+  });
+
+  it.each(NON_ADMIN_NON_VIEWER)('gives %s every :read plus clients:write, and no :admin', (role) => {
+    expect([...ROLE_PERMISSIONS[role]].sort()).toEqual([...READ_PERMISSIONS, Permission.ClientsWrite].sort());
+    for (const permission of PERMISSIONS.filter((p) => p.endsWith(':admin')))
+      expect(roleAllows(role, permission)).toBe(false);
+  });
+
+  it('allows nothing to a role it does not know', () => {
+    expect(roleAllows('superuser' as Role, Permission.UsersRead)).toBe(false);
+  });
+});
+
+describe('scopeFor', () => {
+  it.each([
+    [Permission.UsersRead, Scope.Read],
+    [Permission.ClientsRead, Scope.Read],
+    [Permission.ClientsWrite, Scope.Write],
+    [Permission.UsersAdmin, Scope.Admin],
+    [Permission.AuditLogsAdmin, Scope.Admin],
+    [Permission.ClientsAdmin, Scope.Admin],
+    [Permission.QueuesAdmin, Scope.Admin],
+  ])('%s needs the %s scope', (permission, scope) => {
+    expect(scopeFor(permission)).toBe(scope);
+  });
+
+  it('maps every permission by its suffix', () => {
+    for (const permission of PERMISSIONS) expect(permission.endsWith(`:${scopeFor(permission)}`)).toBe(true);
+  });
+});
+
+describe('maxScopesFor', () => {
+  it('gives admin read, write and admin', () => {
+    expect(maxScopesFor(Role.Admin)).toEqual([Scope.Read, Scope.Write, Scope.Admin]);
+  });
+
+  it('gives viewer read only', () => {
+    expect(maxScopesFor(Role.Viewer)).toEqual([Scope.Read]);
+  });
+
+  it.each(NON_ADMIN_NON_VIEWER)('gives %s read and write', (role) => {
+    expect(maxScopesFor(role)).toEqual([Scope.Read, Scope.Write]);
+  });
+
+  it.each(ROLES)('lets a %s token with its widest scopes use everything the role allows', (role) => {
+    for (const permission of ROLE_PERMISSIONS[role]) expect(maxScopesFor(role)).toContain(scopeFor(permission));
+  });
+});

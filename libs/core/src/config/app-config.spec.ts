@@ -1,0 +1,277 @@
+import { ConfigError, loadConfig } from './app-config';
+
+const STRONG_SECRET = 'a-strong-secret-of-at-least-32-chars!';
+const PEM_PRIVATE = '-----BEGIN PRIVATE KEY-----\\nMIIprivate\\n-----END PRIVATE KEY-----';
+const PEM_PUBLIC = '-----BEGIN PUBLIC KEY-----\\nMIIpublic\\n-----END PUBLIC KEY-----';
+
+/** The problems loadConfig reports for `env`; fails the test when it does not throw a ConfigError. */
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  let thrown: unknown;
+  try {
+    loadConfig(env);
+  } catch (err) {
+    thrown = err;
+  }
+  if (!(thrown instanceof ConfigError)) {
+    throw new Error(`expected a ConfigError, got ${thrown === undefined ? 'no error' : String(thrown)}`);
+  }
+  return thrown.problems;
+}
+
+describe('loadConfig', () => {
+  describe('with an empty environment', () => {
+    const config = loadConfig({});
+
+    it('listens on port 3000 of every interface in development', () => {
+      expect(config.env).toBe('development');
+      expect(config.http.port).toBe(3000);
+      expect(config.http.host).toBe('0.0.0.0');
+      expect(config.http.publicBaseUrl).toBe('http://localhost:3000');
+      expect(config.http.trustProxy).toBe(false);
+    });
+
+    it('uses the local PostgreSQL and Redis', () => {
+      expect(config.database.url).toBe('postgres://postgres@127.0.0.1:5432/cocode');
+      expect(config.database.runMigrations).toBe(true);
+      expect(config.redis.url).toBe('redis://127.0.0.1:6379');
+      expect(config.redis.prefix).toBe('cocode');
+    });
+
+    it('signs tokens with HS256 and keeps refresh tokens 14 days', () => {
+      expect(config.jwt.algorithm).toBe('HS256');
+      expect(config.jwt.issuer).toBe('openclaw-cocode');
+      expect(config.jwt.audience).toBe('cocode-api');
+      expect(config.jwt.accessTtlSeconds).toBe(3600);
+      expect(config.jwt.clockSkewSeconds).toBe(5);
+      expect(config.auth.refreshTtlDays).toBe(14);
+    });
+  });
+
+  it('reads only the environment it is given, not process.env', () => {
+    const saved = process.env.PORT;
+    process.env.PORT = '4321';
+    try {
+      expect(loadConfig({}).http.port).toBe(3000);
+    } finally {
+      if (saved === undefined) delete process.env.PORT;
+      else process.env.PORT = saved;
+    }
+  });
+
+  it('treats an empty variable as unset', () => {
+    const config = loadConfig({ PORT: '', REDIS_URL: '', JWT_SECRET: '' });
+    expect(config.http.port).toBe(3000);
+    expect(config.redis.url).toBe('redis://127.0.0.1:6379');
+    expect(config.jwt.secretGenerated).toBe(true);
+  });
+
+  it('takes the values it is given', () => {
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      PORT: '8080',
+      PUBLIC_BASE_URL: 'https://api.example.com/',
+      TRUST_PROXY: 'yes',
+      MIGRATIONS_RUN: 'off',
+      DATABASE_URL: 'postgresql://app:pw@db:5432/app',
+      REDIS_URL: 'rediss://cache:6380',
+      JWT_SECRET: STRONG_SECRET,
+      REFRESH_TOKEN_TTL_DAYS: '30',
+    });
+    expect(config.env).toBe('production');
+    expect(config.http.port).toBe(8080);
+    expect(config.http.publicBaseUrl).toBe('https://api.example.com');
+    expect(config.http.trustProxy).toBe(true);
+    expect(config.database.runMigrations).toBe(false);
+    expect(config.database.url).toBe('postgresql://app:pw@db:5432/app');
+    expect(config.redis.url).toBe('rediss://cache:6380');
+    expect(config.jwt.secret).toBe(STRONG_SECRET);
+    expect(config.auth.refreshTtlDays).toBe(30);
+  });
+
+  it('derives the default public base URL from the port', () => {
+    expect(loadConfig({ PORT: '8081' }).http.publicBaseUrl).toBe('http://localhost:8081');
+  });
+
+  it.each([
+    ['1', true],
+    ['TRUE', true],
+    ['on', true],
+    ['0', false],
+    ['False', false],
+    ['no', false],
+  ])('reads the boolean "%s" as %s', (raw, expected) => {
+    expect(loadConfig({ TRUST_PROXY: raw }).http.trustProxy).toBe(expected);
+  });
+
+  describe('the JWT secret', () => {
+    it('is generated per process, and flagged, when none is given outside production', () => {
+      const first = loadConfig({});
+      const second = loadConfig({ NODE_ENV: 'test' });
+      expect(first.jwt.secretGenerated).toBe(true);
+      expect(second.jwt.secretGenerated).toBe(true);
+      expect(first.jwt.secret!.length).toBeGreaterThanOrEqual(32);
+      expect(second.jwt.secret).not.toBe(first.jwt.secret);
+    });
+
+    it('is not flagged as generated when given', () => {
+      const config = loadConfig({ JWT_SECRET: STRONG_SECRET });
+      expect(config.jwt.secretGenerated).toBe(false);
+      expect(config.jwt.secret).toBe(STRONG_SECRET);
+    });
+
+    it('is accepted at exactly 32 characters', () => {
+      expect(loadConfig({ JWT_SECRET: 'x'.repeat(32) }).jwt.secret).toBe('x'.repeat(32));
+    });
+
+    it('is refused below 32 characters', () => {
+      expect(problemsOf({ JWT_SECRET: 'x'.repeat(31) })).toEqual([
+        'JWT_SECRET must be at least 32 characters',
+      ]);
+    });
+
+    it('is required in production', () => {
+      expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+        'JWT_SECRET is required in production (at least 32 characters)',
+      ]);
+    });
+
+    it('is still checked for length in production', () => {
+      expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toEqual([
+        'JWT_SECRET must be at least 32 characters',
+      ]);
+    });
+  });
+
+  describe('asymmetric algorithms', () => {
+    it.each(['RS256', 'ES256'])('%s requires both PEM keys', (alg) => {
+      const expected = [`JWT_PRIVATE_KEY and JWT_PUBLIC_KEY (PEM) are required for ${alg}`];
+      expect(problemsOf({ JWT_ALGORITHM: alg })).toEqual(expected);
+      expect(problemsOf({ JWT_ALGORITHM: alg, JWT_PRIVATE_KEY: PEM_PRIVATE })).toEqual(expected);
+      expect(problemsOf({ JWT_ALGORITHM: alg, JWT_PUBLIC_KEY: PEM_PUBLIC })).toEqual(expected);
+    });
+
+    it('turns escaped \\n in the keys into newlines and carries no secret', () => {
+      const config = loadConfig({
+        JWT_ALGORITHM: 'RS256',
+        JWT_PRIVATE_KEY: PEM_PRIVATE,
+        JWT_PUBLIC_KEY: PEM_PUBLIC,
+        JWT_SECRET: STRONG_SECRET,
+      });
+      expect(config.jwt.algorithm).toBe('RS256');
+      expect(config.jwt.privateKey).toBe(
+        '-----BEGIN PRIVATE KEY-----\nMIIprivate\n-----END PRIVATE KEY-----',
+      );
+      expect(config.jwt.publicKey).toBe('-----BEGIN PUBLIC KEY-----\nMIIpublic\n-----END PUBLIC KEY-----');
+      expect(config.jwt.secret).toBeUndefined();
+      expect(config.jwt.secretGenerated).toBe(false);
+    });
+  });
+
+  describe('refuses', () => {
+    it.each(['abc', '3.5', '-1', '65536', '70000'])('PORT=%s', (port) => {
+      expect(problemsOf({ PORT: port })).toEqual([
+        `PORT must be an integer between 0 and 65535 (got "${port}")`,
+      ]);
+    });
+
+    it.each(['6', '31', '0'])('REFRESH_TOKEN_TTL_DAYS=%s (outside 7-30)', (days) => {
+      expect(problemsOf({ REFRESH_TOKEN_TTL_DAYS: days })).toEqual([
+        `REFRESH_TOKEN_TTL_DAYS must be an integer between 7 and 30 (got "${days}")`,
+      ]);
+    });
+
+    it.each(['7', '30'])('nothing at the REFRESH_TOKEN_TTL_DAYS bound %s', (days) => {
+      expect(loadConfig({ REFRESH_TOKEN_TTL_DAYS: days }).auth.refreshTtlDays).toBe(Number(days));
+    });
+
+    it('a DATABASE_URL of another protocol', () => {
+      expect(problemsOf({ DATABASE_URL: 'mysql://root@db/app' })).toEqual([
+        'DATABASE_URL must use postgres: or postgresql: (got "mysql:")',
+      ]);
+    });
+
+    it('a REDIS_URL of another protocol', () => {
+      expect(problemsOf({ REDIS_URL: 'http://cache:6379' })).toEqual([
+        'REDIS_URL must use redis: or rediss: (got "http:")',
+      ]);
+    });
+
+    it('a URL that does not parse', () => {
+      expect(problemsOf({ DATABASE_URL: 'not a url' })).toEqual(['DATABASE_URL is not a valid URL']);
+    });
+
+    it('an SMTP_URL that is not smtp: or smtps:', () => {
+      expect(problemsOf({ SMTP_URL: 'http://mail:25' })).toEqual([
+        'SMTP_URL must use smtp: or smtps: (got "http:")',
+      ]);
+    });
+
+    it('a boolean it cannot read', () => {
+      expect(problemsOf({ TRUST_PROXY: 'maybe' })).toEqual([
+        'TRUST_PROXY must be true or false (got "maybe")',
+      ]);
+    });
+
+    it('an unknown NODE_ENV', () => {
+      expect(problemsOf({ NODE_ENV: 'staging' })).toEqual([
+        'NODE_ENV must be one of development, test, production (got "staging")',
+      ]);
+    });
+
+    it('the "none" JWT algorithm', () => {
+      expect(problemsOf({ JWT_ALGORITHM: 'none' })).toEqual([
+        'JWT_ALGORITHM must be one of HS256, HS384, HS512, RS256, ES256 (got "none")',
+      ]);
+    });
+
+    it('a bootstrap client secret shorter than 16 characters', () => {
+      expect(problemsOf({ BOOTSTRAP_CLIENT_SECRET: 'x'.repeat(15) })).toEqual([
+        'BOOTSTRAP_CLIENT_SECRET must be at least 16 characters',
+      ]);
+    });
+  });
+
+  it('reports every problem at once in a single ConfigError', () => {
+    const env = {
+      PORT: 'eighty',
+      DATABASE_URL: 'mysql://root@db/app',
+      REDIS_URL: 'http://cache:6379',
+      JWT_SECRET: 'too-short',
+      REFRESH_TOKEN_TTL_DAYS: '31',
+      TRUST_PROXY: 'perhaps',
+    };
+    let error: unknown;
+    try {
+      loadConfig(env);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { problems, message, name } = error as ConfigError;
+    expect(name).toBe('ConfigError');
+    expect(problems).toHaveLength(6);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'PORT must be an integer between 0 and 65535 (got "eighty")',
+        'DATABASE_URL must use postgres: or postgresql: (got "mysql:")',
+        'REDIS_URL must use redis: or rediss: (got "http:")',
+        'JWT_SECRET must be at least 32 characters',
+        'REFRESH_TOKEN_TTL_DAYS must be an integer between 7 and 30 (got "31")',
+        'TRUST_PROXY must be true or false (got "perhaps")',
+      ]),
+    );
+    for (const problem of problems) expect(message).toContain(`  - ${problem}`);
+  });
+
+  it('reports both the missing production secret and the other problems together', () => {
+    const problems = problemsOf({ NODE_ENV: 'production', PORT: '99999', REDIS_URL: 'nope' });
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'JWT_SECRET is required in production (at least 32 characters)',
+        'PORT must be an integer between 0 and 65535 (got "99999")',
+        'REDIS_URL is not a valid URL',
+      ]),
+    );
+    expect(problems).toHaveLength(3);
+  });
+});
