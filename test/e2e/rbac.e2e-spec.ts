@@ -1,0 +1,120 @@
+import { expectEnvelope, TestSystem } from '../support/system';
+
+const ROLES = ['admin', 'product_manager', 'architect', 'developer', 'tester', 'devops', 'viewer'] as const;
+type RoleName = (typeof ROLES)[number];
+const ALL: RoleName[] = [...ROLES];
+const NOT_VIEWER: RoleName[] = ROLES.filter((r) => r !== 'viewer');
+const ADMIN: RoleName[] = ['admin'];
+
+interface Endpoint {
+  method: 'get' | 'post' | 'put' | 'delete';
+  path: (ctx: { selfId: string }) => string;
+  body?: object;
+  allowed: RoleName[];
+}
+
+/**
+ * The permission matrix of this slice, written out as the specification: every role against every
+ * authenticated endpoint. "Allowed" means the guard lets the request through (the handler may
+ * still answer 404 or 422 for the made-up ids and bodies used here); "denied" means 403.
+ */
+const MATRIX: Record<string, Endpoint> = {
+  'GET /auth/me': { method: 'get', path: () => '/v2/auth/me', allowed: ALL },
+  'POST /auth/clients': { method: 'post', path: () => '/v2/auth/clients', body: {}, allowed: NOT_VIEWER },
+  'GET /auth/clients': { method: 'get', path: () => '/v2/auth/clients', allowed: ALL },
+  'DELETE /auth/clients/{id}': {
+    method: 'delete',
+    path: () => '/v2/auth/clients/cli_missing',
+    allowed: NOT_VIEWER,
+  },
+  'POST /auth/clients/{id}/rotate-secret': {
+    method: 'post',
+    path: () => '/v2/auth/clients/cli_missing/rotate-secret',
+    allowed: NOT_VIEWER,
+  },
+  'GET /users': { method: 'get', path: () => '/v2/users', allowed: ALL },
+  'POST /users': { method: 'post', path: () => '/v2/users', body: {}, allowed: ADMIN },
+  'GET /users/me': { method: 'get', path: () => '/v2/users/me', allowed: ALL },
+  'PUT /users/me/password': { method: 'put', path: () => '/v2/users/me/password', body: {}, allowed: ALL },
+  'GET /users/{id}': { method: 'get', path: ({ selfId }) => `/v2/users/${selfId}`, allowed: ALL },
+  'PUT /users/{id}': {
+    method: 'put',
+    path: ({ selfId }) => `/v2/users/${selfId}`,
+    body: {},
+    allowed: NOT_VIEWER,
+  },
+  'DELETE /users/{id}': { method: 'delete', path: () => '/v2/users/usr_missing', allowed: ADMIN },
+  'POST /users/{id}/resend-verification': {
+    method: 'post',
+    path: () => '/v2/users/usr_missing/resend-verification',
+    allowed: ADMIN,
+  },
+  'GET /audit-logs': { method: 'get', path: () => '/v2/audit-logs', allowed: ADMIN },
+};
+const PUBLIC = ['POST /auth/token', 'POST /auth/refresh', 'POST /auth/revoke', 'POST /users/verify-email'];
+
+describe('RBAC: the permission matrix, every role against every endpoint', () => {
+  let system: TestSystem;
+  const sessions = {} as Record<RoleName, { id: string; token: string }>;
+
+  beforeAll(async () => {
+    system = await TestSystem.start({ worker: false });
+    const adminMe = await system.http.get('/v2/users/me').auth(await system.adminToken(), { type: 'bearer' });
+    sessions.admin = { id: adminMe.body.id, token: await system.adminToken() };
+    for (const role of ROLES.filter((r) => r !== 'admin')) sessions[role] = await system.userWithRole(role);
+  });
+  afterAll(() => system?.stop());
+
+  const cases = Object.entries(MATRIX).flatMap(([name, endpoint]) =>
+    ROLES.map((role) => [name, role, endpoint.allowed.includes(role) ? 'allowed' : 'denied'] as const),
+  );
+
+  it.each(cases)('%s as %s is %s', async (name, role, expected) => {
+    const endpoint = MATRIX[name];
+    const session = sessions[role];
+    let req = system.http[endpoint.method](endpoint.path({ selfId: session.id })).auth(session.token, {
+      type: 'bearer',
+    });
+    if (endpoint.body) req = req.send(endpoint.body);
+    const res = await req;
+    expect(res.status).not.toBe(401);
+    if (expected === 'denied') {
+      expect(res.status).toBe(403);
+      expectEnvelope(res.body, 'FORBIDDEN');
+    } else {
+      expect(res.status).not.toBe(403);
+    }
+  });
+
+  it('covers every authenticated endpoint of the OpenAPI document, and only the public ones are public', async () => {
+    const doc = await system.http.get('/docs-json').expect(200);
+    const secured: string[] = [];
+    const open: string[] = [];
+    for (const [path, ops] of Object.entries(
+      doc.body.paths as Record<string, Record<string, { security?: unknown[] }>>,
+    )) {
+      if (!path.startsWith('/v2/')) continue;
+      for (const [method, op] of Object.entries(ops)) {
+        const name = `${method.toUpperCase()} ${path.replace('/v2', '').replace(/\{[^}]+\}/g, '{id}')}`;
+        (op.security?.length ? secured : open).push(name);
+      }
+    }
+    expect(secured.sort()).toEqual(Object.keys(MATRIX).sort());
+    expect(open.sort()).toEqual([...PUBLIC].sort());
+  });
+
+  it('reports each role’s effective permissions at /auth/me', async () => {
+    const viewer = await system.http
+      .get('/v2/auth/me')
+      .auth(sessions.viewer.token, { type: 'bearer' })
+      .expect(200);
+    expect(viewer.body.permissions.every((p: string) => p.endsWith(':read'))).toBe(true);
+    const admin = await system.http
+      .get('/v2/auth/me')
+      .auth(sessions.admin.token, { type: 'bearer' })
+      .expect(200);
+    expect(admin.body.permissions).toEqual(
+      expect.arrayContaining(['users:admin', 'audit-logs:admin', 'clients:admin']),
+    );
+  });
+});
