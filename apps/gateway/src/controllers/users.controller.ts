@@ -5,7 +5,6 @@ import {
   Get,
   HttpCode,
   Param,
-  ParseBoolPipe,
   Post,
   Put,
   Query,
@@ -15,7 +14,6 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
 import { Authenticated, CurrentUser, Public, RequirePermissions } from '@app/auth';
