@@ -36,12 +36,13 @@ describe('claimsProblem', () => {
       expect(claimsProblem(without('exp'), NOW, SKEW)).toBe('token has no expiry');
     });
 
-    it.each([['string', '1700003600'], ['NaN', NaN], ['Infinity', Infinity]])(
-      'refuses a non-numeric exp (%s)',
-      (_label, exp) => {
-        expect(claimsProblem(claims({ exp }), NOW, SKEW)).toBe('token has no expiry');
-      },
-    );
+    it.each([
+      ['string', '1700003600'],
+      ['NaN', NaN],
+      ['Infinity', Infinity],
+    ])('refuses a non-numeric exp (%s)', (_label, exp) => {
+      expect(claimsProblem(claims({ exp }), NOW, SKEW)).toBe('token has no expiry');
+    });
 
     it('refuses a token that expired longer ago than the clock skew', () => {
       expect(claimsProblem(claims({ exp: NOW - 60 }), NOW, SKEW)).toBe('token has expired');
@@ -72,7 +73,9 @@ describe('claimsProblem', () => {
     });
 
     it('refuses a token issued further in the future than the clock skew', () => {
-      expect(claimsProblem(claims({ iat: NOW + SKEW + 1 }), NOW, SKEW)).toBe('token was issued in the future');
+      expect(claimsProblem(claims({ iat: NOW + SKEW + 1 }), NOW, SKEW)).toBe(
+        'token was issued in the future',
+      );
     });
 
     it('accepts a token issued in the future within the clock skew', () => {

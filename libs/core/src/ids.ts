@@ -17,6 +17,7 @@ export const ID_PREFIXES = {
   mail: 'mail',
   audit: 'aud',
   refreshToken: 'rt',
+  event: 'evt',
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

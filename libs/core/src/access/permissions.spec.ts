@@ -25,10 +25,15 @@ describe('the permission matrix', () => {
       expect(roleAllows(Role.Viewer, permission)).toBe(false);
   });
 
-  it.each(NON_ADMIN_NON_VIEWER)('gives %s every :read plus clients:write, and no :admin', (role) => {
-    expect([...ROLE_PERMISSIONS[role]].sort()).toEqual([...READ_PERMISSIONS, Permission.ClientsWrite].sort());
+  it.each(NON_ADMIN_NON_VIEWER)('gives %s every :read permission and no :admin one', (role) => {
+    for (const permission of READ_PERMISSIONS) expect(roleAllows(role, permission)).toBe(true);
     for (const permission of PERMISSIONS.filter((p) => p.endsWith(':admin')))
       expect(roleAllows(role, permission)).toBe(false);
+  });
+
+  it.each(NON_ADMIN_NON_VIEWER)('lets %s manage its own API clients and profile', (role) => {
+    expect(roleAllows(role, Permission.ClientsWrite)).toBe(true);
+    expect(roleAllows(role, Permission.ProfileWrite)).toBe(true);
   });
 
   it('allows nothing to a role it does not know', () => {
@@ -41,6 +46,7 @@ describe('scopeFor', () => {
     [Permission.UsersRead, Scope.Read],
     [Permission.ClientsRead, Scope.Read],
     [Permission.ClientsWrite, Scope.Write],
+    [Permission.ProfileWrite, Scope.Write],
     [Permission.UsersAdmin, Scope.Admin],
     [Permission.AuditLogsAdmin, Scope.Admin],
     [Permission.ClientsAdmin, Scope.Admin],
@@ -68,6 +74,7 @@ describe('maxScopesFor', () => {
   });
 
   it.each(ROLES)('lets a %s token with its widest scopes use everything the role allows', (role) => {
-    for (const permission of ROLE_PERMISSIONS[role]) expect(maxScopesFor(role)).toContain(scopeFor(permission));
+    for (const permission of ROLE_PERMISSIONS[role])
+      expect(maxScopesFor(role)).toContain(scopeFor(permission));
   });
 });

@@ -14,11 +14,20 @@ export enum Permission {
   ClientsWrite = 'clients:write',
   ClientsAdmin = 'clients:admin',
   QueuesAdmin = 'queues:admin',
+  ProjectsRead = 'projects:read',
+  /** Create projects; change those one is a member of. */
+  ProjectsWrite = 'projects:write',
+  /** See and change every project, member or not. */
+  ProjectsAdmin = 'projects:admin',
+  TasksRead = 'tasks:read',
+  TasksWrite = 'tasks:write',
 }
 
 export const PERMISSIONS: readonly Permission[] = Object.values(Permission);
 
 const readOnly = PERMISSIONS.filter((p) => p.endsWith(':read'));
+/** What every role but viewer may do for itself. */
+const SELF_SERVICE = [Permission.ClientsWrite, Permission.ProfileWrite];
 
 /**
  * The one permission matrix: role -> what it may do. Admin has everything; viewer every `:read`
@@ -27,11 +36,11 @@ const readOnly = PERMISSIONS.filter((p) => p.endsWith(':read'));
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   [Role.Admin]: new Set(PERMISSIONS),
   [Role.Viewer]: new Set(readOnly),
-  [Role.ProductManager]: new Set([...readOnly, Permission.ClientsWrite, Permission.ProfileWrite]),
-  [Role.Architect]: new Set([...readOnly, Permission.ClientsWrite, Permission.ProfileWrite]),
-  [Role.Developer]: new Set([...readOnly, Permission.ClientsWrite, Permission.ProfileWrite]),
-  [Role.Tester]: new Set([...readOnly, Permission.ClientsWrite, Permission.ProfileWrite]),
-  [Role.Devops]: new Set([...readOnly, Permission.ClientsWrite, Permission.ProfileWrite]),
+  [Role.ProductManager]: new Set([...readOnly, ...SELF_SERVICE, Permission.ProjectsWrite, Permission.TasksWrite]),
+  [Role.Architect]: new Set([...readOnly, ...SELF_SERVICE, Permission.TasksWrite]),
+  [Role.Developer]: new Set([...readOnly, ...SELF_SERVICE, Permission.TasksWrite]),
+  [Role.Tester]: new Set([...readOnly, ...SELF_SERVICE, Permission.TasksWrite]),
+  [Role.Devops]: new Set([...readOnly, ...SELF_SERVICE]),
 };
 
 export function scopeFor(permission: Permission): Scope {

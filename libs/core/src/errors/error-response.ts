@@ -108,6 +108,18 @@ function fromFastifyError(err: { statusCode: number; code?: string; message: str
   return { error, status: err.statusCode };
 }
 
+function internalError(requestId: string): AppError {
+  return new AppError(
+    ErrorCode.InternalError,
+    'An unexpected error occurred; quote the requestId when reporting it',
+    {
+      errorId: requestId,
+    },
+  );
+}
+
+const pgCode = (err: QueryFailedError): string | undefined => (err.driverError as { code?: string })?.code;
+
 /** The one mapping from anything thrown to the seed's error envelope. */
 export function toErrorResponse(exception: unknown, requestId: string): ErrorResponse {
   let error: AppError;
@@ -115,20 +127,28 @@ export function toErrorResponse(exception: unknown, requestId: string): ErrorRes
   let unexpected = false;
   if (exception instanceof AppError) {
     error = exception;
+  } else if (
+    exception instanceof HttpException &&
+    exception.getStatus() >= 500 &&
+    exception.getStatus() !== 503
+  ) {
+    // A server fault raised as an HttpException: logged, and nothing of it shown to the caller.
+    error = internalError(requestId);
+    unexpected = true;
   } else if (exception instanceof HttpException) {
     error = fromHttpException(exception);
-    status =
-      exception.getStatus() >= 400 && exception.getStatus() < 500 && error.code === ErrorCode.InvalidRequest
-        ? exception.getStatus()
-        : undefined;
+    const s = exception.getStatus();
+    status = s >= 400 && s < 500 && error.code === ErrorCode.InvalidRequest ? s : undefined;
   } else if (isUnavailableError(exception)) {
     error = AppError.unavailable('A backing service (database or Redis) is unavailable; retry shortly');
     unexpected = true;
-  } else if (
-    exception instanceof QueryFailedError &&
-    (exception.driverError as { code?: string })?.code === '23505'
-  ) {
+  } else if (exception instanceof QueryFailedError && pgCode(exception) === '23505') {
     error = AppError.conflict('Resource already exists', {
+      constraint: (exception.driverError as { constraint?: string }).constraint,
+    });
+  } else if (exception instanceof QueryFailedError && pgCode(exception) === '23503') {
+    // A foreign key still points at the row (e.g. deleting a user who owns projects).
+    error = AppError.conflict('The resource is still referenced by others', {
       constraint: (exception.driverError as { constraint?: string }).constraint,
     });
   } else if (
@@ -141,13 +161,7 @@ export function toErrorResponse(exception: unknown, requestId: string): ErrorRes
       exception as { statusCode: number; code?: string; message: string },
     ));
   } else {
-    error = new AppError(
-      ErrorCode.InternalError,
-      'An unexpected error occurred; quote the requestId when reporting it',
-      {
-        errorId: requestId,
-      },
-    );
+    error = internalError(requestId);
     unexpected = true;
   }
   return {

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { RequestContext } from '../context/request-context';
 import { Tx } from '../database/unit-of-work';
-import { JOB_QUEUE, JobName, JobPayloads } from '../queues/job-catalogue';
+import { iso } from '../http/time';
+import { newId } from '../ids';
+import { DomainEvent, EventType, JOB_QUEUE, JobName, JobPayloads } from '../queues/job-catalogue';
 import { OutboxRelay } from './outbox.relay';
 
 @Injectable()
@@ -18,5 +20,12 @@ export class OutboxService {
       [JOB_QUEUE[name], name, JSON.stringify(payload), RequestContext.requestId() ?? null],
     );
     tx.afterCommit(() => this.relay.kick());
+  }
+
+  /** Publishes a domain event (delivered to webhook subscribers) with the caller's transaction. */
+  async publish(tx: Tx, type: EventType, data: Record<string, unknown>, projectId: string | null = null): Promise<DomainEvent> {
+    const event: DomainEvent = { id: newId('event'), type, occurredAt: iso(new Date()), projectId, data };
+    await this.enqueue(tx, 'event.fanout', event);
+    return event;
   }
 }

@@ -8,9 +8,35 @@ export enum QueueName {
   Mail = 'mail',
 }
 
+/** The events other systems can subscribe to (webhooks): the seed's eight and ours. */
+export const EVENT_TYPES = [
+  'project.created',
+  'task.updated',
+  'agent.completed',
+  'build.started',
+  'build.completed',
+  'deployment.success',
+  'deployment.failed',
+  'test.failed',
+  'webhook.disabled',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** A fact that happened, written to the outbox in the transaction that made it true. */
+export interface DomainEvent {
+  id: string;
+  type: EventType;
+  occurredAt: string;
+  /** The project it belongs to, for project-scoped subscriptions (null: platform-wide). */
+  projectId: string | null;
+  data: Record<string, unknown>;
+}
+
 /** Every job the platform runs: name -> payload. Payloads carry ids, never entities. */
 export interface JobPayloads {
   'mail.send': { mailId: string };
+  /** Fans an event out to the webhooks subscribed to it. */
+  'event.fanout': DomainEvent;
 }
 
 export type JobName = keyof JobPayloads;
@@ -18,6 +44,7 @@ export type JobName = keyof JobPayloads;
 /** Which queue each job goes to. */
 export const JOB_QUEUE = {
   'mail.send': QueueName.Mail,
+  'event.fanout': QueueName.Webhooks,
 } as const satisfies { [N in JobName]: QueueName };
 
 /** What a processor receives: the payload plus the id of the request that caused it. */
