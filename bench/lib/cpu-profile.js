@@ -13,7 +13,12 @@ function packageOf(url, functionName) {
     return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
   }
   const dist = url.indexOf('/dist/');
-  if (dist !== -1) return `app: ${url.slice(dist + 1).split('/').slice(0, 3).join('/')}`;
+  if (dist !== -1)
+    return `app: ${url
+      .slice(dist + 1)
+      .split('/')
+      .slice(0, 3)
+      .join('/')}`;
   return url;
 }
 
@@ -31,8 +36,9 @@ function shortUrl(url) {
  * @param {object} window     { fromUs, toUs } on the CLOCK_MONOTONIC microsecond scale V8 uses
  *                            (process.hrtime.bigint() / 1000n); omitted or not overlapping: whole profile
  * @param {number} top        how many functions to list
+ * @param {number} requests   requests served in the window (for µs per request), optional
  */
-function summarizeCpuProfile(file, window = {}, top = 25) {
+function summarizeCpuProfile(file, window = {}, top = 25, requests = null) {
   const profile = JSON.parse(readFileSync(file, 'utf8'));
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const { samples, timeDeltas } = profile;
@@ -74,17 +80,25 @@ function summarizeCpuProfile(file, window = {}, top = 25) {
     byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + us);
   }
   const busyUs = totalUs - idleUs;
+  const perRequest = (us) => (requests ? round(us / requests, 1) : null);
   const list = (map, n) =>
     [...map.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, n)
-      .map(([name, us]) => ({ name, selfMs: round(us / 1000, 1), pctOfBusy: round((us / busyUs) * 100, 1) }));
+      .map(([name, us]) => ({
+        name,
+        selfMs: round(us / 1000, 1),
+        pctOfBusy: round((us / busyUs) * 100, 1),
+        usPerRequest: perRequest(us),
+      }));
   return {
     file,
     windowed: useWindow,
     wallMs: round(totalUs / 1000, 0),
     busyMs: round(busyUs / 1000, 0),
     idlePct: round((idleUs / totalUs) * 100, 1),
+    requests,
+    busyUsPerRequest: perRequest(busyUs),
     topFunctions: list(byFunction, top),
     topPackages: list(byPackage, 15),
   };

@@ -82,7 +82,9 @@ class ChildApp {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (!this.running) {
-        throw new Error(`${this.name} exited (${JSON.stringify(this.exit)}) before ${path} answered 200:\n${this.logTail()}`);
+        throw new Error(
+          `${this.name} exited (${JSON.stringify(this.exit)}) before ${path} answered 200:\n${this.logTail()}`,
+        );
       }
       try {
         const res = await request(this.port, 'GET', path, { timeoutMs: 1000 });

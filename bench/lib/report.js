@@ -18,9 +18,17 @@ function evaluateTargets(m) {
   const check = (value, t) =>
     value === null || value === undefined ? null : t.min !== undefined ? value >= t.min : value < t.max;
   return {
-    rpsRatio: { target: TARGETS.rpsRatioPct.label, value: m.rpsRatioPct, pass: check(m.rpsRatioPct, TARGETS.rpsRatioPct) },
+    rpsRatio: {
+      target: TARGETS.rpsRatioPct.label,
+      value: m.rpsRatioPct,
+      pass: check(m.rpsRatioPct, TARGETS.rpsRatioPct),
+    },
     p99: { target: TARGETS.p99Ms.label, value: m.gatewayP99Ms, pass: check(m.gatewayP99Ms, TARGETS.p99Ms) },
-    idleRss: { target: TARGETS.idleRssMb.label, value: m.idleRssMb, pass: check(m.idleRssMb, TARGETS.idleRssMb) },
+    idleRss: {
+      target: TARGETS.idleRssMb.label,
+      value: m.idleRssMb,
+      pass: check(m.idleRssMb, TARGETS.idleRssMb),
+    },
     startToReady: {
       target: TARGETS.startToReadyMs.label,
       value: m.startToReadyMs,
@@ -47,7 +55,14 @@ function markdownTable(r) {
       t.rpsRatio.target,
       passFail(t.rpsRatio.pass),
     ],
-    ['Latency p50 (ms)', fmt(g.latencyMs.p50), fmt(b.latencyMs.p50), `${fmt(pct(g.latencyMs.p50, b.latencyMs.p50))} %`, '', ''],
+    [
+      'Latency p50 (ms)',
+      fmt(g.latencyMs.p50),
+      fmt(b.latencyMs.p50),
+      `${fmt(pct(g.latencyMs.p50, b.latencyMs.p50))} %`,
+      '',
+      '',
+    ],
     [
       'Latency p99 (ms)',
       fmt(g.latencyMs.p99),

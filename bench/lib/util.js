@@ -53,7 +53,9 @@ function request(port, method, path, { headers = {}, body, timeoutMs = 5000 } = 
         res.on('error', reject);
       },
     );
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${path} timed out after ${timeoutMs} ms`)));
+    req.setTimeout(timeoutMs, () =>
+      req.destroy(new Error(`${method} ${path} timed out after ${timeoutMs} ms`)),
+    );
     req.on('error', reject);
     if (payload) req.write(payload);
     req.end();
@@ -78,7 +80,8 @@ let clockTicks = null;
 function ticksPerSecond() {
   if (clockTicks === null) {
     try {
-      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 2000 }).trim()) || 100;
+      clockTicks =
+        Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 2000 }).trim()) || 100;
     } catch {
       clockTicks = 100;
     }
@@ -138,6 +141,33 @@ function cpuMeter(pids) {
   };
 }
 
+/** Samples a process's VmRSS (MB) every intervalMs until the returned stop function is called. */
+function rssSampler(pid, intervalMs = 1000) {
+  const samples = [];
+  const take = () => {
+    const { rssKb } = readMemoryKb(pid);
+    if (rssKb !== null) samples.push(round(rssKb / 1024, 1));
+  };
+  take();
+  const timer = setInterval(take, intervalMs);
+  return () => {
+    clearInterval(timer);
+    take();
+    return samples;
+  };
+}
+
+/** Values of the named metrics in a Prometheus text exposition, summed over their label sets. */
+function parsePrometheus(text, names) {
+  const out = {};
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (m && names.includes(m[1])) out[m[1]] = (out[m[1]] ?? 0) + Number(m[3]);
+  }
+  return out;
+}
+
 function round(n, digits = 1) {
   if (n === null || n === undefined || Number.isNaN(n)) return null;
   const f = 10 ** digits;
@@ -166,6 +196,8 @@ module.exports = {
   readMemoryKb,
   processCpuSeconds,
   cpuMeter,
+  rssSampler,
+  parsePrometheus,
   round,
   gitDescribe,
 };

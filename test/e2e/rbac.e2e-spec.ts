@@ -5,6 +5,8 @@ type RoleName = (typeof ROLES)[number];
 const ALL: RoleName[] = [...ROLES];
 const NOT_VIEWER: RoleName[] = ROLES.filter((r) => r !== 'viewer');
 const ADMIN: RoleName[] = ['admin'];
+const PROJECT_WRITERS: RoleName[] = ['admin', 'product_manager'];
+const TASK_WRITERS: RoleName[] = ['admin', 'product_manager', 'architect', 'developer', 'tester'];
 
 interface Endpoint {
   method: 'get' | 'post' | 'put' | 'delete';
@@ -50,6 +52,53 @@ const MATRIX: Record<string, Endpoint> = {
     allowed: ADMIN,
   },
   'GET /audit-logs': { method: 'get', path: () => '/v2/audit-logs', allowed: ADMIN },
+  'POST /projects': { method: 'post', path: () => '/v2/projects', body: {}, allowed: PROJECT_WRITERS },
+  'GET /projects': { method: 'get', path: () => '/v2/projects', allowed: ALL },
+  'GET /projects/{id}': { method: 'get', path: () => '/v2/projects/prj_missing', allowed: ALL },
+  'PUT /projects/{id}': {
+    method: 'put',
+    path: () => '/v2/projects/prj_missing',
+    body: {},
+    allowed: PROJECT_WRITERS,
+  },
+  'DELETE /projects/{id}': {
+    method: 'delete',
+    path: () => '/v2/projects/prj_missing',
+    allowed: PROJECT_WRITERS,
+  },
+  'GET /projects/{id}/members': {
+    method: 'get',
+    path: () => '/v2/projects/prj_missing/members',
+    allowed: ALL,
+  },
+  'POST /projects/{id}/members': {
+    method: 'post',
+    path: () => '/v2/projects/prj_missing/members',
+    body: {},
+    allowed: PROJECT_WRITERS,
+  },
+  'DELETE /projects/{id}/members/{id}': {
+    method: 'delete',
+    path: () => '/v2/projects/prj_missing/members/usr_missing',
+    allowed: PROJECT_WRITERS,
+  },
+  'POST /projects/{id}/tasks': {
+    method: 'post',
+    path: () => '/v2/projects/prj_missing/tasks',
+    body: {},
+    allowed: TASK_WRITERS,
+  },
+  'GET /projects/{id}/tasks': { method: 'get', path: () => '/v2/projects/prj_missing/tasks', allowed: ALL },
+  'GET /tasks/{id}': { method: 'get', path: () => '/v2/tasks/MISSING-1', allowed: ALL },
+  'PUT /tasks/{id}': { method: 'put', path: () => '/v2/tasks/MISSING-1', body: {}, allowed: TASK_WRITERS },
+  'DELETE /tasks/{id}': { method: 'delete', path: () => '/v2/tasks/MISSING-1', allowed: TASK_WRITERS },
+  'PUT /tasks/{id}/status': {
+    method: 'put',
+    path: () => '/v2/tasks/MISSING-1/status',
+    body: {},
+    allowed: TASK_WRITERS,
+  },
+  'GET /tasks/{id}/history': { method: 'get', path: () => '/v2/tasks/MISSING-1/history', allowed: ALL },
 };
 const PUBLIC = ['POST /auth/token', 'POST /auth/refresh', 'POST /auth/revoke', 'POST /users/verify-email'];
 

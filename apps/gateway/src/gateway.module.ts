@@ -2,20 +2,26 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { AccessGuard, AuthModule } from '@app/auth';
 import { CoreModule, IdempotencyInterceptor, RequestContextInterceptor } from '@app/core';
+import { ProjectsModule } from '@app/projects';
+import { TasksModule } from '@app/tasks';
 import { UsersModule } from '@app/users';
 import { ApiClientsController } from './controllers/api-clients.controller';
 import { AuditLogsController } from './controllers/audit-logs.controller';
 import { AuthController } from './controllers/auth.controller';
 import { OperationsController } from './controllers/operations.controller';
+import { ProjectsController } from './controllers/projects.controller';
+import { TasksController } from './controllers/tasks.controller';
 import { UsersController } from './controllers/users.controller';
 
 @Module({
-  imports: [CoreModule, AuthModule, UsersModule],
+  imports: [CoreModule, AuthModule, UsersModule, ProjectsModule, TasksModule],
   controllers: [
     AuthController,
     ApiClientsController,
     UsersController,
     AuditLogsController,
+    ProjectsController,
+    TasksController,
     OperationsController,
   ],
   providers: [

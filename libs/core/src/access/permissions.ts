@@ -36,7 +36,12 @@ const SELF_SERVICE = [Permission.ClientsWrite, Permission.ProfileWrite];
 export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
   [Role.Admin]: new Set(PERMISSIONS),
   [Role.Viewer]: new Set(readOnly),
-  [Role.ProductManager]: new Set([...readOnly, ...SELF_SERVICE, Permission.ProjectsWrite, Permission.TasksWrite]),
+  [Role.ProductManager]: new Set([
+    ...readOnly,
+    ...SELF_SERVICE,
+    Permission.ProjectsWrite,
+    Permission.TasksWrite,
+  ]),
   [Role.Architect]: new Set([...readOnly, ...SELF_SERVICE, Permission.TasksWrite]),
   [Role.Developer]: new Set([...readOnly, ...SELF_SERVICE, Permission.TasksWrite]),
   [Role.Tester]: new Set([...readOnly, ...SELF_SERVICE, Permission.TasksWrite]),

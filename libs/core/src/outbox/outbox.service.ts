@@ -23,7 +23,12 @@ export class OutboxService {
   }
 
   /** Publishes a domain event (delivered to webhook subscribers) with the caller's transaction. */
-  async publish(tx: Tx, type: EventType, data: Record<string, unknown>, projectId: string | null = null): Promise<DomainEvent> {
+  async publish(
+    tx: Tx,
+    type: EventType,
+    data: Record<string, unknown>,
+    projectId: string | null = null,
+  ): Promise<DomainEvent> {
     const event: DomainEvent = { id: newId('event'), type, occurredAt: iso(new Date()), projectId, data };
     await this.enqueue(tx, 'event.fanout', event);
     return event;

@@ -1,0 +1,205 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { iso, PageQueryDto } from '@app/core';
+import { Transform } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsEnum,
+  IsIn,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+} from 'class-validator';
+import { ProjectMemberEntity, ProjectMemberRole } from './project-member.entity';
+import { ProjectStatsEntity } from './project-stats.entity';
+import { ProjectEntity, ProjectStatus, ProjectVisibility } from './project.entity';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+export const PROJECT_KEY = /^[A-Z0-9]{2,10}$/;
+
+export class CreateProjectDto {
+  @ApiProperty({ example: '电商后台管理系统' })
+  @Transform(trim)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name: string;
+
+  @ApiPropertyOptional({ example: '新一代电商后台管理平台' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(10000)
+  description?: string;
+
+  /** 2-10 upper-case letters or digits; task keys are KEY-1, KEY-2, ... */
+  @ApiProperty({ example: 'ECOM' })
+  @IsString()
+  @Matches(PROJECT_KEY, { message: 'key must be 2-10 upper-case letters or digits' })
+  key: string;
+
+  @ApiProperty({ example: 'usr_abc123def456' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(40)
+  ownerId: string;
+
+  @ApiPropertyOptional({ example: ['usr_xyz789ghi012'], type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayUnique()
+  @ArrayMaxSize(200)
+  @IsString({ each: true })
+  members?: string[];
+
+  @ApiPropertyOptional({ enum: ProjectVisibility, default: ProjectVisibility.Private })
+  @IsOptional()
+  @IsEnum(ProjectVisibility, { message: 'visibility must be one of private, internal, public' })
+  visibility?: ProjectVisibility;
+}
+
+/** The key is fixed at creation (task keys carry it). */
+export class UpdateProjectDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(10000)
+  description?: string;
+
+  @ApiPropertyOptional({ enum: ProjectVisibility })
+  @IsOptional()
+  @IsEnum(ProjectVisibility, { message: 'visibility must be one of private, internal, public' })
+  visibility?: ProjectVisibility;
+
+  /** Hands the project to another user; the previous owner stays a member. */
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(40)
+  ownerId?: string;
+}
+
+export const PROJECT_SORT_FIELDS = ['createdAt', 'updatedAt', 'name', 'key'] as const;
+
+export class ListProjectsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: ProjectStatus })
+  @IsOptional()
+  @IsEnum(ProjectStatus, { message: 'status must be one of active, archived' })
+  status?: ProjectStatus;
+
+  /** The caller's relation to the project: owner, or member (not owner) */
+  @ApiPropertyOptional({ enum: ['owner', 'member'] })
+  @IsOptional()
+  @IsIn(['owner', 'member'], { message: 'role must be one of owner, member' })
+  role?: 'owner' | 'member';
+
+  @ApiPropertyOptional({ enum: ProjectVisibility })
+  @IsOptional()
+  @IsEnum(ProjectVisibility, { message: 'visibility must be one of private, internal, public' })
+  visibility?: ProjectVisibility;
+
+  /** Matches name or key */
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  search?: string;
+
+  @ApiPropertyOptional({ enum: PROJECT_SORT_FIELDS, default: 'createdAt' })
+  @IsOptional()
+  @IsIn(PROJECT_SORT_FIELDS, { message: `sortBy must be one of ${PROJECT_SORT_FIELDS.join(', ')}` })
+  sortBy: (typeof PROJECT_SORT_FIELDS)[number] = 'createdAt';
+}
+
+export class AddMemberDto {
+  @ApiProperty({ example: 'usr_xyz789ghi012' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(40)
+  userId: string;
+
+  /** Only `member`: ownership moves with PUT /projects/{projectId} {ownerId} */
+  @ApiPropertyOptional({ enum: ['member'], default: 'member' })
+  @IsOptional()
+  @IsIn(['member'], { message: 'role must be member (transfer ownership with ownerId)' })
+  role?: 'member';
+}
+
+export class ProjectMemberRefDto {
+  @ApiProperty({ example: 'usr_abc123def456' }) userId: string;
+  @ApiProperty({ enum: ['owner', 'member'] }) role: ProjectMemberRole;
+}
+
+export class ProjectStatsDto {
+  @ApiProperty({ example: 0 }) totalTasks: number;
+  @ApiProperty({ example: 0 }) completedTasks: number;
+  @ApiProperty({ example: 0 }) totalPRDs: number;
+  @ApiProperty({ example: 0 }) totalDeployments: number;
+}
+
+export class ProjectDto {
+  @ApiProperty({ example: 'prj_ecom2026031401' }) id: string;
+  @ApiProperty({ example: '电商后台管理系统' }) name: string;
+  @ApiProperty({ example: 'ECOM' }) key: string;
+  @ApiProperty({ nullable: true, type: String, example: '新一代电商后台管理平台' }) description:
+    string | null;
+  @ApiProperty({ example: 'usr_abc123def456' }) ownerId: string;
+  @ApiProperty({ enum: ProjectStatus }) status: ProjectStatus;
+  @ApiProperty({ enum: ProjectVisibility }) visibility: ProjectVisibility;
+  @ApiProperty({ type: [ProjectMemberRefDto] }) members: ProjectMemberRefDto[];
+  @ApiProperty({ type: ProjectStatsDto }) stats: ProjectStatsDto;
+  @ApiProperty({ example: '2026-03-14T11:00:00Z' }) createdAt: string;
+  @ApiProperty({ example: '2026-03-14T11:00:00Z' }) updatedAt: string;
+}
+
+export class ProjectMemberDto {
+  @ApiProperty() userId: string;
+  @ApiProperty({ enum: ['owner', 'member'] }) role: ProjectMemberRole;
+  @ApiProperty() username: string;
+  @ApiProperty() fullName: string;
+  @ApiProperty() addedAt: string;
+}
+
+const EMPTY_STATS = { totalTasks: 0, completedTasks: 0, totalPRDs: 0, totalDeployments: 0 };
+
+export function mapProject(
+  p: ProjectEntity,
+  members: ProjectMemberEntity[],
+  stats: ProjectStatsEntity | null | undefined,
+): ProjectDto {
+  // Owner first, then members in the order they joined (the seed's example order).
+  const sorted = [...members].sort((a, b) =>
+    a.role === b.role ? a.addedAt.getTime() - b.addedAt.getTime() : a.role === 'owner' ? -1 : 1,
+  );
+  return {
+    id: p.id,
+    name: p.name,
+    key: p.key,
+    description: p.description,
+    ownerId: p.ownerId,
+    status: p.status,
+    visibility: p.visibility,
+    members: sorted.map((m) => ({ userId: m.userId, role: m.role })),
+    stats: stats
+      ? {
+          totalTasks: stats.totalTasks,
+          completedTasks: stats.completedTasks,
+          totalPRDs: stats.totalPrds,
+          totalDeployments: stats.totalDeployments,
+        }
+      : EMPTY_STATS,
+    createdAt: iso(p.createdAt),
+    updatedAt: iso(p.updatedAt),
+  };
+}
