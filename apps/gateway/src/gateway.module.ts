@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { AccessGuard, AuthModule } from '@app/auth';
-import { CoreModule, IdempotencyInterceptor, RequestContextInterceptor } from '@app/core';
+import { CoreModule } from '@app/core';
 import { ProjectsModule } from '@app/projects';
 import { TasksModule } from '@app/tasks';
 import { UsersModule } from '@app/users';
@@ -24,11 +24,6 @@ import { UsersController } from './controllers/users.controller';
     TasksController,
     OperationsController,
   ],
-  providers: [
-    { provide: APP_GUARD, useExisting: AccessGuard },
-    // Order matters: the request context wraps everything, idempotency wraps the handler.
-    { provide: APP_INTERCEPTOR, useClass: RequestContextInterceptor },
-    { provide: APP_INTERCEPTOR, useExisting: IdempotencyInterceptor },
-  ],
+  providers: [{ provide: APP_GUARD, useExisting: AccessGuard }],
 })
 export class GatewayModule {}

@@ -3,6 +3,17 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { AppError, Principal } from '@app/core';
 import { ACCESS_RULE, AccessRule } from './auth.decorators';
+import { PrincipalCache } from './principal-cache';
+import { AccessTokenClaims } from './token-claims';
+import { VerifiedTokens } from './verified-tokens';
+
+interface AuthRequest {
+  headers: Record<string, string | undefined>;
+  user?: Principal;
+  verifiedClaims?: AccessTokenClaims;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
 
 /**
  * The global guard. Denies by default: a route with neither @Public() nor @RequirePermissions()
@@ -10,7 +21,12 @@ import { ACCESS_RULE, AccessRule } from './auth.decorators';
  */
 @Injectable()
 export class AccessGuard extends AuthGuard('jwt') {
-  constructor(private readonly reflector: Reflector) {
+  private readonly verified = new VerifiedTokens();
+
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly principals: PrincipalCache,
+  ) {
     super();
   }
 
@@ -21,8 +37,16 @@ export class AccessGuard extends AuthGuard('jwt') {
     ]);
     if (!rule) throw AppError.forbidden('This endpoint declares no access rule');
     if (rule.public) return true;
-    await super.canActivate(context);
-    const principal = context.switchToHttp().getRequest<{ user: Principal }>().user;
+    const request = context.switchToHttp().getRequest<AuthRequest>();
+    const token = BEARER.exec(request.headers.authorization ?? '')?.[1];
+    const known = token ? this.verified.get(token, Math.floor(Date.now() / 1000)) : undefined;
+    if (known) {
+      request.user = await this.principals.resolve(known);
+    } else {
+      await super.canActivate(context); // passport-jwt: signature, algorithm, issuer, audience, expiry
+      if (token && request.verifiedClaims) this.verified.remember(token, request.verifiedClaims);
+    }
+    const principal = request.user!;
     const missing = rule.permissions.filter((p) => !principal.can(p));
     if (missing.length) {
       throw AppError.forbidden('You do not have permission to do this', {

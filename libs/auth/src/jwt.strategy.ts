@@ -23,12 +23,17 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       audience: config.jwt.audience,
       ignoreExpiration: false,
       jsonWebTokenOptions: { clockTolerance: config.jwt.clockSkewSeconds },
+      passReqToCallback: true,
     });
   }
 
-  async validate(payload: AccessTokenClaims): Promise<Principal> {
+  async validate(
+    request: { verifiedClaims?: AccessTokenClaims },
+    payload: AccessTokenClaims,
+  ): Promise<Principal> {
     const problem = claimsProblem(payload, Math.floor(Date.now() / 1000), this.config.jwt.clockSkewSeconds);
     if (problem) throw AppError.unauthorized(`Invalid access token: ${problem}`, {}, true);
+    request.verifiedClaims = payload; // lets the guard remember this token as verified
     return this.cache.resolve(payload);
   }
 }

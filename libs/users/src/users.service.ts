@@ -13,6 +13,7 @@ import {
   PrincipalEvents,
   Role,
   skipTake,
+  Sql,
   Tx,
   UnitOfWork,
 } from '@app/core';
@@ -63,6 +64,7 @@ export class UsersService {
     private readonly hasher: PasswordHasher,
     private readonly principals: PrincipalEvents,
     private readonly config: AppConfig,
+    private readonly sql: Sql,
   ) {}
 
   async list(query: ListUsersQueryDto): Promise<Page<UserDto>> {
@@ -84,8 +86,17 @@ export class UsersService {
     return pageOf(rows.map(mapUser), total, query);
   }
 
+  /** The hot read: one prepared SQL text, no query builder. */
   async get(userId: string): Promise<UserDto> {
-    return mapUser(await this.findVisible(userId));
+    const [row] = await this.sql.rows<UserEntity>(
+      `SELECT id, username, email, full_name AS "fullName", role, status, tier, avatar, department,
+              email_verified_at AS "emailVerifiedAt", created_at AS "createdAt", updated_at AS "updatedAt",
+              last_login_at AS "lastLoginAt"
+         FROM users WHERE id = $1 AND deleted_at IS NULL`,
+      [userId],
+    );
+    if (!row) throw AppError.notFound('user', userId);
+    return mapUser(row);
   }
 
   async create(actor: Principal, dto: CreateUserDto): Promise<CreatedUserDto> {

@@ -1,2 +1,1 @@
 export * from './request-context';
-export * from './request-context.interceptor';

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source-options';
+import { Sql } from './sql';
 import { UnitOfWork } from './unit-of-work';
 
 @Global()
@@ -17,7 +18,7 @@ import { UnitOfWork } from './unit-of-work';
       }),
     }),
   ],
-  providers: [UnitOfWork],
-  exports: [UnitOfWork],
+  providers: [UnitOfWork, Sql],
+  exports: [UnitOfWork, Sql],
 })
 export class DatabaseModule {}

@@ -5,7 +5,6 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { from, Observable, of, throwError } from 'rxjs';
 import { catchError, mergeMap } from 'rxjs/operators';
 import { AppError } from '../errors/app-error';
-import { IDEMPOTENT_KEY } from './idempotent.decorator';
 import { IdempotencyService, requestFingerprint } from './idempotency.service';
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -20,7 +19,6 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const handler = context.getHandler();
-    if (!this.reflector.get<boolean>(IDEMPOTENT_KEY, handler)) return next.handle();
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: { userId: string } }>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const key = request.headers['idempotency-key'];

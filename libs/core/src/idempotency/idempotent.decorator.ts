@@ -1,5 +1,6 @@
-import { applyDecorators, SetMetadata } from '@nestjs/common';
+import { applyDecorators, SetMetadata, UseInterceptors } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
+import { IdempotencyInterceptor } from './idempotency.interceptor';
 
 export const IDEMPOTENT_KEY = 'cocode:idempotent';
 
@@ -7,6 +8,8 @@ export const IDEMPOTENT_KEY = 'cocode:idempotent';
 export const Idempotent = (): MethodDecorator =>
   applyDecorators(
     SetMetadata(IDEMPOTENT_KEY, true),
+    // Bound per route, not globally: every interceptor costs each request a context bind.
+    UseInterceptors(IdempotencyInterceptor),
     ApiHeader({
       name: 'Idempotency-Key',
       required: false,
