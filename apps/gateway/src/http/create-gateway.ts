@@ -1,4 +1,4 @@
-import { Logger, RequestMethod, ValidationPipe } from '@nestjs/common';
+import { RequestMethod, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
@@ -8,7 +8,6 @@ import {
   MetricsService,
   PinoLoggerService,
   RequestContext,
-  sendError,
   validationException,
 } from '@app/core';
 import { Logger as Pino } from 'pino';
@@ -25,7 +24,6 @@ export async function createGateway(config: AppConfig, logger: Pino): Promise<Ne
   });
   const fastify = app.getHttpAdapter().getInstance();
   const metrics = app.get(MetricsService);
-  const errorLogger = new Logger('HttpError');
 
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
@@ -56,8 +54,8 @@ export async function createGateway(config: AppConfig, logger: Pino): Promise<Ne
     }
     done();
   });
-  // Errors raised by Fastify itself (malformed JSON, wrong content type, body too large) get the same envelope.
-  fastify.setErrorHandler((error, request, reply) => sendError(error, request, reply, errorLogger));
+  // Errors raised by Fastify itself (malformed JSON, wrong content type, body too large) reach the
+  // global filter through Nest's own Fastify error handler, so they get the same envelope.
 
   app.setGlobalPrefix('v2', {
     exclude: [
