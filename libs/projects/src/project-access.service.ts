@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { AppError, Permission, Principal } from '@app/core';
-import { DataSource, EntityManager } from 'typeorm';
+import { AppError, Permission, Principal, Sql } from '@app/core';
+import { EntityManager } from 'typeorm';
 import { ProjectMemberRole } from './project-member.entity';
 import { ProjectEntity, ProjectStatus, ProjectVisibility } from './project.entity';
 
@@ -19,7 +18,7 @@ export interface ProjectAccess {
  */
 @Injectable()
 export class ProjectAccessService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   /** The project if the caller may see it; 404 otherwise. */
   async readable(principal: Principal, projectId: string, manager?: EntityManager): Promise<ProjectAccess> {
@@ -86,17 +85,19 @@ export class ProjectAccessService {
     where: { id: string } | { key: string },
     manager?: EntityManager,
   ): Promise<ProjectAccess | null> {
-    const m = manager ?? this.dataSource.manager;
-    const qb = m
-      .createQueryBuilder(ProjectEntity, 'p')
-      .leftJoin('project_members', 'm', 'm.project_id = p.id AND m.user_id = :userId', {
-        userId: principal.userId,
-      })
-      .addSelect('m.role', 'member_role');
-    if ('id' in where) qb.where('p.id = :id', { id: where.id });
-    else qb.where('p.key = :key', { key: where.key });
-    const { entities, raw } = await qb.getRawAndEntities<{ member_role: ProjectMemberRole | null }>();
-    if (!entities.length) return null;
-    return { project: entities[0], memberRole: raw[0].member_role ?? null };
+    const text = `SELECT p.id, p.name, p.key, p.description, p.owner_id AS "ownerId", p.status, p.visibility,
+                        p.created_at AS "createdAt", p.updated_at AS "updatedAt", p.archived_at AS "archivedAt",
+                        m.role AS "memberRole"
+                   FROM projects p
+                   LEFT JOIN project_members m ON m.project_id = p.id AND m.user_id = $2
+                  WHERE ${'id' in where ? 'p.id' : 'p.key'} = $1`;
+    const values = ['id' in where ? where.id : where.key, principal.userId];
+    // Inside a transaction, read through it; otherwise straight from the pool (the hot path).
+    const rows: Array<ProjectEntity & { memberRole: ProjectMemberRole | null }> = manager
+      ? await manager.query(text, values)
+      : await this.sql.rows(text, values);
+    if (!rows.length) return null;
+    const { memberRole, ...project } = rows[0];
+    return { project: project as ProjectEntity, memberRole: memberRole ?? null };
   }
 }

@@ -9,6 +9,7 @@ import {
   pageOf,
   Permission,
   Principal,
+  Sql,
   Tx,
   UnitOfWork,
 } from '@app/core';
@@ -77,6 +78,7 @@ export class TasksService {
     private readonly access: ProjectAccessService,
     private readonly stats: ProjectStatsService,
     private readonly outbox: OutboxService,
+    private readonly sql: Sql,
   ) {}
 
   async create(actor: Principal, projectId: string, dto: CreateTaskDto): Promise<TaskDto> {
@@ -148,11 +150,11 @@ export class TasksService {
     }
     const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
     const offset = (query.page - 1) * query.pageSize;
-    const rowsQuery = this.dataSource.query(
+    const rowsQuery = this.sql.rows<TaskRow>(
       `SELECT ${COLUMNS} FROM tasks t WHERE ${where.join(' AND ')}
         ORDER BY ${SORT_COLUMNS[query.sortBy]} ${order}, t.id ${order} LIMIT ${query.pageSize} OFFSET ${offset}`,
       params,
-    ) as Promise<TaskRow[]>;
+    );
     const onlyStatusFilter =
       !query.type &&
       !query.assigneeId &&
@@ -161,18 +163,21 @@ export class TasksService {
       !query.search &&
       !query.parentTaskId;
     // Exact totals: from the maintained per-status counters when the filter allows, else COUNT(*) over an index.
-    const countQuery: Promise<Array<{ n: string | number }>> = onlyStatusFilter
-      ? this.dataSource.query(
+    const countQuery = onlyStatusFilter
+      ? this.sql.rows<{ n: string }>(
           `SELECT COALESCE(SUM(count), 0) AS n FROM task_status_counts WHERE project_id = $1${query.status ? ' AND status = $2' : ''}`,
           query.status ? [project.id, query.status] : [project.id],
         )
-      : this.dataSource.query(`SELECT count(*) AS n FROM tasks t WHERE ${where.join(' AND ')}`, params);
+      : this.sql.rows<{ n: string }>(
+          `SELECT count(*) AS n FROM tasks t WHERE ${where.join(' AND ')}`,
+          params,
+        );
     const [rows, [count]] = await Promise.all([rowsQuery, countQuery]);
     return pageOf(rows.map(mapTaskRow), Number(count.n), query);
   }
 
   async get(actor: Principal, taskRef: string): Promise<TaskDto> {
-    return mapTaskRow((await this.loadVisible(this.dataSource.manager, actor, taskRef)).row);
+    return mapTaskRow((await this.loadVisible(null, actor, taskRef)).row);
   }
 
   async update(actor: Principal, taskRef: string, dto: UpdateTaskDto): Promise<TaskDto> {
@@ -279,7 +284,7 @@ export class TasksService {
     taskRef: string,
     query: HistoryQueryDto,
   ): Promise<Page<TaskHistoryEntryDto>> {
-    const { row } = await this.loadVisible(this.dataSource.manager, actor, taskRef);
+    const { row } = await this.loadVisible(null, actor, taskRef);
     const [entries, total] = await this.dataSource.manager.findAndCount(TaskHistoryEntity, {
       where: { taskId: row.id },
       order: { id: query.sortOrder === 'asc' ? 'ASC' : 'DESC' },
@@ -305,7 +310,7 @@ export class TasksService {
 
   /** One query: the task, its project's visibility and the caller's membership. */
   private async loadVisible(
-    manager: EntityManager,
+    manager: EntityManager | null,
     actor: Principal,
     taskRef: string,
     lock = false,
@@ -319,7 +324,8 @@ export class TasksService {
         p_owner_id: string;
         member_role: 'owner' | 'member' | null;
       }
-    > = await manager.query(
+    > = await this.read(
+      manager,
       `SELECT ${COLUMNS}, p.key AS p_key, p.visibility AS p_visibility, p.status AS p_status, p.owner_id AS p_owner_id, m.role AS member_role
            FROM tasks t JOIN projects p ON p.id = t.project_id
            LEFT JOIN project_members m ON m.project_id = t.project_id AND m.user_id = $2
@@ -342,6 +348,11 @@ export class TasksService {
     // Invisible is indistinguishable from missing.
     if (!r || !access || !this.access.canSee(actor, access)) throw AppError.notFound('task', taskRef);
     return { row: r, access };
+  }
+
+  /** Through the transaction when there is one, else straight from the pool (the hot path). */
+  private read<T>(manager: EntityManager | null, text: string, values: unknown[]): Promise<T[]> {
+    return manager ? manager.query(text, values) : this.sql.rows<T>(text, values);
   }
 
   private async loadWritable(tx: Tx, actor: Principal, taskRef: string): Promise<LoadedTask> {
