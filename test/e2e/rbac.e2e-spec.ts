@@ -99,6 +99,37 @@ const MATRIX: Record<string, Endpoint> = {
     allowed: TASK_WRITERS,
   },
   'GET /tasks/{id}/history': { method: 'get', path: () => '/v2/tasks/MISSING-1/history', allowed: ALL },
+  'POST /webhooks': { method: 'post', path: () => '/v2/webhooks', body: {}, allowed: NOT_VIEWER },
+  'GET /webhooks': { method: 'get', path: () => '/v2/webhooks', allowed: ALL },
+  'GET /webhooks/events': { method: 'get', path: () => '/v2/webhooks/events', allowed: ALL },
+  'GET /webhooks/{id}': { method: 'get', path: () => '/v2/webhooks/whk_missing', allowed: ALL },
+  'PUT /webhooks/{id}': {
+    method: 'put',
+    path: () => '/v2/webhooks/whk_missing',
+    body: {},
+    allowed: NOT_VIEWER,
+  },
+  'DELETE /webhooks/{id}': { method: 'delete', path: () => '/v2/webhooks/whk_missing', allowed: NOT_VIEWER },
+  'GET /webhooks/{id}/deliveries': {
+    method: 'get',
+    path: () => '/v2/webhooks/whk_missing/deliveries',
+    allowed: ALL,
+  },
+  'GET /webhooks/{id}/deliveries/{id}': {
+    method: 'get',
+    path: () => '/v2/webhooks/whk_missing/deliveries/dlv_x',
+    allowed: ALL,
+  },
+  'POST /webhooks/{id}/deliveries/{id}/redeliver': {
+    method: 'post',
+    path: () => '/v2/webhooks/whk_missing/deliveries/dlv_x/redeliver',
+    allowed: NOT_VIEWER,
+  },
+  'POST /webhooks/{id}/ping': {
+    method: 'post',
+    path: () => '/v2/webhooks/whk_missing/ping',
+    allowed: NOT_VIEWER,
+  },
 };
 const PUBLIC = ['POST /auth/token', 'POST /auth/refresh', 'POST /auth/revoke', 'POST /users/verify-email'];
 

@@ -5,6 +5,7 @@ import { CoreModule } from '@app/core';
 import { ProjectsModule } from '@app/projects';
 import { TasksModule } from '@app/tasks';
 import { UsersModule } from '@app/users';
+import { WebhooksModule } from '@app/webhooks';
 import { ApiClientsController } from './controllers/api-clients.controller';
 import { AuditLogsController } from './controllers/audit-logs.controller';
 import { AuthController } from './controllers/auth.controller';
@@ -12,9 +13,10 @@ import { OperationsController } from './controllers/operations.controller';
 import { ProjectsController } from './controllers/projects.controller';
 import { TasksController } from './controllers/tasks.controller';
 import { UsersController } from './controllers/users.controller';
+import { WebhooksController } from './controllers/webhooks.controller';
 
 @Module({
-  imports: [CoreModule, AuthModule, UsersModule, ProjectsModule, TasksModule],
+  imports: [CoreModule, AuthModule, UsersModule, ProjectsModule, TasksModule, WebhooksModule],
   controllers: [
     AuthController,
     ApiClientsController,
@@ -22,6 +24,7 @@ import { UsersController } from './controllers/users.controller';
     AuditLogsController,
     ProjectsController,
     TasksController,
+    WebhooksController,
     OperationsController,
   ],
   providers: [{ provide: APP_GUARD, useExisting: AccessGuard }],

@@ -1,26 +1,30 @@
 import { Module, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig, CoreModule, OutboxRelay } from '@app/core';
 import { MailModule } from '@app/mail';
+import { WebhooksModule } from '@app/webhooks';
 import { OperationsController } from './operations.controller';
 import { assertHandlersComplete } from './processors/job-processor';
 import { MailProcessor } from './processors/mail.processor';
+import { WebhooksProcessor } from './processors/webhooks.processor';
 
 @Module({
-  imports: [CoreModule, MailModule],
+  imports: [CoreModule, MailModule, WebhooksModule],
   controllers: [OperationsController],
-  providers: [MailProcessor],
+  providers: [MailProcessor, WebhooksProcessor],
 })
 export class WorkerModule implements OnApplicationBootstrap {
   constructor(
     private readonly relay: OutboxRelay,
     private readonly config: AppConfig,
     private readonly mail: MailProcessor,
+    private readonly webhooks: WebhooksProcessor,
   ) {}
 
   onApplicationBootstrap(): void {
-    const processors = [this.mail];
-    assertHandlersComplete(processors);
-    for (const p of processors) p.worker.concurrency = this.config.worker.concurrency;
+    assertHandlersComplete([this.mail, this.webhooks]);
+    this.mail.worker.concurrency = this.config.worker.concurrency;
+    // Deliveries wait on other people's servers: many in flight, so one slow receiver delays no one.
+    this.webhooks.worker.concurrency = this.config.webhooks.concurrency;
     // The sweep that relays outbox rows whose after-commit kick was lost (a gateway crash).
     this.relay.startSweeping();
   }

@@ -21,13 +21,18 @@ export enum Permission {
   ProjectsAdmin = 'projects:admin',
   TasksRead = 'tasks:read',
   TasksWrite = 'tasks:write',
+  WebhooksRead = 'webhooks:read',
+  /** Manage the webhooks of projects one is a member of. */
+  WebhooksWrite = 'webhooks:write',
+  /** Manage platform-wide webhooks and every project's. */
+  WebhooksAdmin = 'webhooks:admin',
 }
 
 export const PERMISSIONS: readonly Permission[] = Object.values(Permission);
 
 const readOnly = PERMISSIONS.filter((p) => p.endsWith(':read'));
 /** What every role but viewer may do for itself. */
-const SELF_SERVICE = [Permission.ClientsWrite, Permission.ProfileWrite];
+const SELF_SERVICE = [Permission.ClientsWrite, Permission.ProfileWrite, Permission.WebhooksWrite];
 
 /**
  * The one permission matrix: role -> what it may do. Admin has everything; viewer every `:read`

@@ -42,6 +42,36 @@ export class AppConfig {
   log: { level: (typeof LOG_LEVELS)[number]; requests: boolean };
   outbox: { sweepIntervalMs: number; batchSize: number };
   idempotency: { ttlHours: number; lockSeconds: number };
+  rateLimit: {
+    /** false: no limiter at all (no Redis calls, no rate-limit headers). */
+    enabled: boolean;
+    /** By the tier of the caller's user (an API client's owner). */
+    tiers: Record<'free' | 'pro' | 'enterprise', RateLimits>;
+    /** Unauthenticated calls (token, refresh, revoke, verify-email), per client IP. */
+    ip: RateLimits;
+    /** How long an in-flight entry counts when its release never came (a crashed gateway). */
+    inFlightTtlSeconds: number;
+    /** A Redis answer slower than this lets the request through (fail open). */
+    redisTimeoutMs: number;
+  };
+  webhooks: {
+    /** Deliver to loopback/private/link-local addresses (local development and tests only). */
+    allowPrivate: boolean;
+    timeoutMs: number;
+    maxAttempts: number;
+    /** First retry delay; each next one is 3x longer (with jitter): ~8 tries over a day by default. */
+    retryBaseMs: number;
+    /** A webhook failing without a success for this long is disabled. */
+    disableAfterSeconds: number;
+    concurrency: number;
+  };
+}
+
+/** One rate-limit policy: token buckets of this many requests per minute and per hour, and requests in flight. */
+export interface RateLimits {
+  perMinute: number;
+  perHour: number;
+  concurrent: number;
 }
 
 export class ConfigError extends Error {
@@ -120,6 +150,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   const smtpUrl = str('SMTP_URL');
   if (smtpUrl) url('SMTP_URL', smtpUrl, ['smtp:', 'smtps:']);
+  const rateLimits = (name: string, perMinute: number, perHour: number, concurrent: number): RateLimits => {
+    const limits = {
+      perMinute: int(`RATE_LIMIT_${name}_PER_MINUTE`, perMinute, 1, 1_000_000_000),
+      perHour: int(`RATE_LIMIT_${name}_PER_HOUR`, perHour, 1, 1_000_000_000),
+      concurrent: int(`RATE_LIMIT_${name}_CONCURRENT`, concurrent, 1, 1_000_000),
+    };
+    if (limits.perHour < limits.perMinute)
+      problems.push(`RATE_LIMIT_${name}_PER_HOUR must be at least RATE_LIMIT_${name}_PER_MINUTE`);
+    return limits;
+  };
 
   const config: AppConfig = {
     env: nodeEnv,
@@ -177,6 +217,26 @@ export function loadConfig(env: Env = process.env): AppConfig {
     idempotency: {
       ttlHours: int('IDEMPOTENCY_TTL_HOURS', 24, 1, 168),
       lockSeconds: int('IDEMPOTENCY_LOCK_SECONDS', 60, 1, 3600),
+    },
+    rateLimit: {
+      enabled: bool('RATE_LIMIT_ENABLED', true),
+      // The seed's 限流策略 table.
+      tiers: {
+        free: rateLimits('FREE', 60, 1000, 5),
+        pro: rateLimits('PRO', 300, 10000, 20),
+        enterprise: rateLimits('ENTERPRISE', 1000, 50000, 100),
+      },
+      ip: rateLimits('IP', 20, 600, 10),
+      inFlightTtlSeconds: int('RATE_LIMIT_INFLIGHT_TTL_SECONDS', 60, 1, 3600),
+      redisTimeoutMs: int('RATE_LIMIT_REDIS_TIMEOUT_MS', 250, 10, 10000),
+    },
+    webhooks: {
+      allowPrivate: bool('WEBHOOKS_ALLOW_PRIVATE', false),
+      timeoutMs: int('WEBHOOKS_TIMEOUT_MS', 10000, 100, 60000),
+      maxAttempts: int('WEBHOOKS_MAX_ATTEMPTS', 8, 1, 20),
+      retryBaseMs: int('WEBHOOKS_RETRY_BASE_MS', 60000, 10, 3600000),
+      disableAfterSeconds: int('WEBHOOKS_DISABLE_AFTER_SECONDS', 3 * 86400, 1, 30 * 86400),
+      concurrency: int('WEBHOOKS_CONCURRENCY', 50, 1, 1000),
     },
   };
   if (config.bootstrap.clientSecret && config.bootstrap.clientSecret.length < 16) {

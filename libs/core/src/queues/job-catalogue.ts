@@ -37,6 +37,8 @@ export interface JobPayloads {
   'mail.send': { mailId: string };
   /** Fans an event out to the webhooks subscribed to it. */
   'event.fanout': DomainEvent;
+  /** One attempt at delivering one event to one webhook. */
+  'webhook.deliver': { deliveryId: string };
 }
 
 export type JobName = keyof JobPayloads;
@@ -45,6 +47,7 @@ export type JobName = keyof JobPayloads;
 export const JOB_QUEUE = {
   'mail.send': QueueName.Mail,
   'event.fanout': QueueName.Webhooks,
+  'webhook.deliver': QueueName.Webhooks,
 } as const satisfies { [N in JobName]: QueueName };
 
 /** What a processor receives: the payload plus the id of the request that caused it. */

@@ -1,0 +1,230 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { AppConfig, DomainEvent, OutboxService, QueueName, QueueRegistry, Tx, UnitOfWork } from '@app/core';
+import { DataSource } from 'typeorm';
+import { retryDelayMs, parseRetryAfter } from './retry-schedule';
+import { WebhookAttemptEntity } from './webhook-attempt.entity';
+import { WebhookDeliveryEntity } from './webhook-delivery.entity';
+import { postWebhook, WebhookResponse } from './webhook-http';
+import { signWebhook } from './webhook-signer';
+import { WebhookEntity } from './webhook.entity';
+import { WebhooksService } from './webhooks.service';
+
+export const USER_AGENT = 'OpenClaw-CoCode-Webhooks/2.0';
+
+type Outcome = 'succeeded' | 'retrying' | 'failed' | 'skipped';
+
+/**
+ * The worker side of webhooks: fans events out into one delivery per subscribed webhook, and
+ * makes delivery attempts. Every attempt is recorded; failures retry with exponential backoff
+ * and jitter (honouring Retry-After); 410 Gone, or failing for days, disables the webhook.
+ */
+@Injectable()
+export class WebhookDispatcher {
+  private readonly logger = new Logger(WebhookDispatcher.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly uow: UnitOfWork,
+    private readonly webhooks: WebhooksService,
+    private readonly outbox: OutboxService,
+    private readonly queues: QueueRegistry,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** One delivery per webhook subscribed to the event (global ones, and the event's project's). Safe to repeat. */
+  async fanout(event: DomainEvent): Promise<number> {
+    return this.uow.run(async (tx) => {
+      const targets: Array<{ id: string }> = await tx.manager.query(
+        `SELECT id FROM webhooks
+          WHERE active AND events @> ARRAY[$1]::text[] AND (project_id IS NULL OR project_id = $2)
+            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = webhooks.id AND d.event_id = $3)`,
+        [event.type, event.projectId, event.id],
+      );
+      for (const { id } of targets) await this.webhooks.insertDelivery(tx, id, event);
+      return targets.length;
+    });
+  }
+
+  /** One attempt of one delivery. */
+  async deliver(deliveryId: string): Promise<Outcome> {
+    const cfg = this.config.webhooks;
+    // Take a lease: of two jobs for one delivery (a retry and a redelivery), one sends.
+    const [claimed]: [Array<{ attempts: number }>, number] = await this.dataSource.query(
+      `UPDATE webhook_deliveries SET attempts = attempts + 1, locked_until = now() + make_interval(secs => $2), updated_at = now()
+        WHERE id = $1 AND status IN ('pending', 'retrying') AND (locked_until IS NULL OR locked_until < now())
+        RETURNING attempts`,
+      [deliveryId, Math.ceil(cfg.timeoutMs / 1000) + 30],
+    );
+    if (!claimed.length) return 'skipped';
+    const attempt = claimed[0].attempts;
+    const delivery = await this.dataSource.manager.findOneByOrFail(WebhookDeliveryEntity, { id: deliveryId });
+    const webhook = await this.dataSource.manager.findOne(WebhookEntity, {
+      where: { id: delivery.webhookId },
+      select: {
+        id: true,
+        url: true,
+        secret: true,
+        active: true,
+        projectId: true,
+        failingSince: true,
+        events: true,
+      },
+    });
+    if (!webhook || !webhook.active) {
+      await this.finish(deliveryId, { status: 'failed', lastStatusCode: null, nextAttemptAt: null });
+      return 'failed';
+    }
+
+    const signed = signWebhook(
+      webhook.secret,
+      delivery.eventId,
+      Math.floor(Date.now() / 1000),
+      delivery.body,
+    );
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': USER_AGENT,
+      'x-webhook-event': delivery.eventType,
+      'x-webhook-attempt': String(attempt),
+      'x-webhook-delivery': delivery.id,
+      ...signed,
+    };
+    let response: WebhookResponse | null = null;
+    let error: string | null = null;
+    const started = Date.now();
+    try {
+      response = await postWebhook(webhook.url, headers, delivery.body, {
+        timeoutMs: cfg.timeoutMs,
+        allowPrivate: cfg.allowPrivate,
+      });
+    } catch (err) {
+      error = (err as Error).message.slice(0, 1000);
+    }
+    await this.dataSource.manager.insert(WebhookAttemptEntity, {
+      deliveryId,
+      attempt,
+      requestHeaders: headers,
+      responseStatus: response?.status ?? null,
+      durationMs: response?.durationMs ?? Date.now() - started,
+      responseExcerpt: response?.excerpt ?? null,
+      error,
+    });
+
+    const status = response?.status ?? null;
+    if (status !== null && status >= 200 && status < 300) {
+      await this.uow.run(async (tx) => {
+        await tx.manager.update(
+          WebhookDeliveryEntity,
+          { id: deliveryId },
+          { status: 'succeeded', lastStatusCode: status, nextAttemptAt: null, lockedUntil: null },
+        );
+        await tx.manager.update(
+          WebhookEntity,
+          { id: webhook.id },
+          { lastSuccessAt: new Date(), failingSince: null },
+        );
+      });
+      return 'succeeded';
+    }
+    if (status === 410) {
+      await this.uow.run(async (tx) => {
+        await tx.manager.update(
+          WebhookDeliveryEntity,
+          { id: deliveryId },
+          { status: 'failed', lastStatusCode: status, nextAttemptAt: null, lockedUntil: null },
+        );
+        await this.disable(tx, webhook, 'the receiver answered 410 Gone');
+      });
+      return 'failed';
+    }
+
+    const failingSince = webhook.failingSince ?? new Date();
+    const failingForMs = Date.now() - failingSince.getTime();
+    if (failingForMs >= cfg.disableAfterSeconds * 1000) {
+      await this.uow.run(async (tx) => {
+        await tx.manager.update(
+          WebhookDeliveryEntity,
+          { id: deliveryId },
+          { status: 'failed', lastStatusCode: status, nextAttemptAt: null, lockedUntil: null },
+        );
+        const hours = Math.round(failingForMs / 3600_000);
+        await this.disable(
+          tx,
+          webhook,
+          `deliveries failed for ${hours >= 1 ? `${hours} hours` : `${Math.round(failingForMs / 1000)} seconds`} without a success (last: ${status ?? error})`,
+        );
+      });
+      return 'failed';
+    }
+    if (!webhook.failingSince)
+      await this.dataSource.manager.update(WebhookEntity, { id: webhook.id }, { failingSince });
+    if (attempt >= cfg.maxAttempts) {
+      await this.finish(deliveryId, { status: 'failed', lastStatusCode: status, nextAttemptAt: null });
+      return 'failed';
+    }
+    const delay = retryDelayMs(
+      attempt + 1,
+      cfg.retryBaseMs,
+      parseRetryAfter(response?.headers['retry-after'] as string | undefined),
+    );
+    await this.finish(deliveryId, {
+      status: 'retrying',
+      lastStatusCode: status,
+      nextAttemptAt: new Date(Date.now() + delay),
+    });
+    await this.scheduleAttempt(deliveryId, attempt + 1, delay);
+    return 'retrying';
+  }
+
+  /**
+   * Re-queues deliveries whose next attempt is overdue (the process died between recording a
+   * failure and scheduling the retry). Job ids make a duplicate harmless.
+   */
+  async resumeOverdue(): Promise<number> {
+    const overdue: Array<{ id: string; attempts: number }> = await this.dataSource.query(
+      `SELECT id, attempts FROM webhook_deliveries
+        WHERE status IN ('pending', 'retrying') AND next_attempt_at < now() - interval '30 seconds'
+          AND (locked_until IS NULL OR locked_until < now())
+        ORDER BY next_attempt_at LIMIT 500`,
+    );
+    for (const d of overdue) await this.scheduleAttempt(d.id, d.attempts + 1, 0);
+    return overdue.length;
+  }
+
+  private async scheduleAttempt(deliveryId: string, attempt: number, delayMs: number): Promise<void> {
+    await this.queues
+      .get(QueueName.Webhooks)
+      .add('webhook.deliver', { deliveryId }, { delay: delayMs, jobId: `${deliveryId}-attempt-${attempt}` });
+  }
+
+  private async finish(
+    deliveryId: string,
+    fields: Pick<WebhookDeliveryEntity, 'status' | 'lastStatusCode' | 'nextAttemptAt'>,
+  ): Promise<void> {
+    await this.dataSource.manager.update(
+      WebhookDeliveryEntity,
+      { id: deliveryId },
+      { ...fields, lockedUntil: null },
+    );
+  }
+
+  /** Switches a webhook off, says why, and tells the other subscribers (webhook.disabled). */
+  private async disable(tx: Tx, webhook: WebhookEntity, reason: string): Promise<void> {
+    await tx.manager.update(
+      WebhookEntity,
+      { id: webhook.id },
+      { active: false, disabledReason: reason, disabledAt: new Date() },
+    );
+    await this.outbox.publish(
+      tx,
+      'webhook.disabled',
+      {
+        webhook: { id: webhook.id, url: webhook.url, projectId: webhook.projectId, events: webhook.events },
+        reason,
+      },
+      webhook.projectId,
+    );
+    this.logger.warn({ msg: 'webhook disabled', webhookId: webhook.id, reason });
+  }
+}
