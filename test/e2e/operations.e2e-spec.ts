@@ -62,11 +62,27 @@ describe('operations: health, request ids, error envelope, backing services down
     expectEnvelope(res.body, 'INVALID_REQUEST');
   });
 
+  it('answers a body over 1 MB with 413 in the envelope', async () => {
+    const res = await system.http
+      .post('/v2/auth/token')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ grant_type: 'x'.repeat(1_100_000) }));
+    expect(res.status).toBe(413);
+    expectEnvelope(res.body, 'INVALID_REQUEST');
+  });
+
   it('serves the OpenAPI document and Swagger UI', async () => {
     const doc = await system.http.get('/docs-json').expect(200);
     expect(doc.body.openapi).toMatch(/^3\./);
     expect(doc.body.components.securitySchemes.bearer).toEqual(
       expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    );
+    expect(doc.body.components.schemas.ErrorEnvelope).toBeDefined();
+    expect(doc.body.paths['/v2/users'].post.responses['422'].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/ErrorEnvelope',
+    });
+    expect(doc.body.paths['/v2/auth/token'].post.requestBody.content).toHaveProperty(
+      'application/x-www-form-urlencoded',
     );
     const ui = await system.http.get('/docs').redirects(1);
     expect(ui.status).toBe(200);
