@@ -23,7 +23,10 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   try {
     await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
   } catch (err) {
-    if ((err as { code?: string }).code !== '42P04') throw err; // created by a concurrent starter
+    // Created by a concurrent starter (the gateway and the worker start together): 42P04, or a
+    // unique violation on pg_database when both CREATE at the same instant.
+    const code = (err as { code?: string }).code;
+    if (code !== '42P04' && code !== '23505') throw err;
   } finally {
     await admin.end();
   }
