@@ -16,15 +16,17 @@ export default async function globalSetup(): Promise<void> {
     env: { ...process.env, DATABASE_URL: `${PG_BASE}/${templateDb}`, NODE_ENV: 'test' },
     stdio: 'pipe',
   });
-  // Drop leftovers of runs that were killed before their teardown.
+  // Drop leftovers of runs killed before their teardown: only runs older than two hours (the run
+  // id starts with its start time), so suites running side by side keep their databases.
   const admin = new Client({ connectionString: `${PG_BASE}/postgres` });
   await admin.connect();
-  const stale = await admin.query(
-    `SELECT datname FROM pg_database WHERE datname LIKE 'cocode_e2e_%' AND datname NOT LIKE $1`,
-    [`%${runId}%`],
-  );
-  for (const row of stale.rows as Array<{ datname: string }>) {
-    await admin.query(`DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`).catch(() => undefined);
+  const all = await admin.query(`SELECT datname FROM pg_database WHERE datname LIKE 'cocode_e2e_%'`);
+  const cutoff = Date.now() - 2 * 3600_000;
+  for (const { datname } of all.rows as Array<{ datname: string }>) {
+    const started = parseInt(/_([0-9a-z]{8})[0-9a-z]*$/.exec(datname)?.[1] ?? '', 36);
+    if (Number.isFinite(started) && started < cutoff) {
+      await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
+    }
   }
   await admin.end();
   writeFileSync(STATE_FILE, JSON.stringify({ runId, templateDb }));
