@@ -130,6 +130,50 @@ const MATRIX: Record<string, Endpoint> = {
     path: () => '/v2/webhooks/whk_missing/ping',
     allowed: NOT_VIEWER,
   },
+  // Activation and cancel check the per-agent permission in the service (agents.e2e-spec.ts walks it).
+  'GET /agents': { method: 'get', path: () => '/v2/agents', allowed: ALL },
+  'POST /agents/{id}/activate': {
+    method: 'post',
+    path: () => '/v2/agents/product/activate',
+    body: {},
+    allowed: ALL,
+  },
+  'GET /agents/activations': { method: 'get', path: () => '/v2/agents/activations', allowed: ALL },
+  'GET /agents/activations/{id}/progress': {
+    method: 'get',
+    path: () => '/v2/agents/activations/act_x/progress',
+    allowed: ALL,
+  },
+  'GET /agents/activations/{id}/result': {
+    method: 'get',
+    path: () => '/v2/agents/activations/act_x/result',
+    allowed: ALL,
+  },
+  'POST /agents/activations/{id}/cancel': {
+    method: 'post',
+    path: () => '/v2/agents/activations/act_x/cancel',
+    allowed: ALL,
+  },
+  'GET /agents/activations/{id}/attachments/{id}': {
+    method: 'get',
+    path: () => '/v2/agents/activations/act_x/attachments/prd.md',
+    allowed: ALL,
+  },
+  'GET /agents/activations/{id}/events': {
+    method: 'get',
+    path: () => '/v2/agents/activations/act_x/events',
+    allowed: ALL,
+  },
+  'GET /projects/{id}/documents': {
+    method: 'get',
+    path: () => '/v2/projects/prj_missing/documents',
+    allowed: ALL,
+  },
+  'GET /projects/{id}/documents/{id}': {
+    method: 'get',
+    path: () => '/v2/projects/prj_missing/documents/doc_x',
+    allowed: ALL,
+  },
 };
 const PUBLIC = ['POST /auth/token', 'POST /auth/refresh', 'POST /auth/revoke', 'POST /users/verify-email'];
 

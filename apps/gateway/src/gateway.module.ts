@@ -1,14 +1,17 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { AgentsModule } from '@app/agents';
 import { AccessGuard, AuthModule } from '@app/auth';
 import { CoreModule } from '@app/core';
 import { ProjectsModule } from '@app/projects';
 import { TasksModule } from '@app/tasks';
 import { UsersModule } from '@app/users';
 import { WebhooksModule } from '@app/webhooks';
+import { AgentsController } from './controllers/agents.controller';
 import { ApiClientsController } from './controllers/api-clients.controller';
 import { AuditLogsController } from './controllers/audit-logs.controller';
 import { AuthController } from './controllers/auth.controller';
+import { DocumentsController } from './controllers/documents.controller';
 import { OperationsController } from './controllers/operations.controller';
 import { ProjectsController } from './controllers/projects.controller';
 import { TasksController } from './controllers/tasks.controller';
@@ -16,7 +19,7 @@ import { UsersController } from './controllers/users.controller';
 import { WebhooksController } from './controllers/webhooks.controller';
 
 @Module({
-  imports: [CoreModule, AuthModule, UsersModule, ProjectsModule, TasksModule, WebhooksModule],
+  imports: [CoreModule, AuthModule, UsersModule, ProjectsModule, TasksModule, WebhooksModule, AgentsModule],
   controllers: [
     AuthController,
     ApiClientsController,
@@ -25,6 +28,8 @@ import { WebhooksController } from './controllers/webhooks.controller';
     ProjectsController,
     TasksController,
     WebhooksController,
+    AgentsController,
+    DocumentsController,
     OperationsController,
   ],
   providers: [{ provide: APP_GUARD, useExisting: AccessGuard }],

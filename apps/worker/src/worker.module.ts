@@ -1,16 +1,18 @@
 import { Module, OnApplicationBootstrap } from '@nestjs/common';
+import { AgentsModule } from '@app/agents';
 import { AppConfig, CoreModule, OutboxRelay } from '@app/core';
 import { MailModule } from '@app/mail';
 import { WebhooksModule } from '@app/webhooks';
 import { OperationsController } from './operations.controller';
+import { AgentsProcessor } from './processors/agents.processor';
 import { assertHandlersComplete } from './processors/job-processor';
 import { MailProcessor } from './processors/mail.processor';
 import { WebhooksProcessor } from './processors/webhooks.processor';
 
 @Module({
-  imports: [CoreModule, MailModule, WebhooksModule],
+  imports: [CoreModule, MailModule, WebhooksModule, AgentsModule],
   controllers: [OperationsController],
-  providers: [MailProcessor, WebhooksProcessor],
+  providers: [MailProcessor, WebhooksProcessor, AgentsProcessor],
 })
 export class WorkerModule implements OnApplicationBootstrap {
   constructor(
@@ -18,13 +20,16 @@ export class WorkerModule implements OnApplicationBootstrap {
     private readonly config: AppConfig,
     private readonly mail: MailProcessor,
     private readonly webhooks: WebhooksProcessor,
+    private readonly agents: AgentsProcessor,
   ) {}
 
   onApplicationBootstrap(): void {
-    assertHandlersComplete([this.mail, this.webhooks]);
+    assertHandlersComplete([this.mail, this.webhooks, this.agents]);
     this.mail.worker.concurrency = this.config.worker.concurrency;
     // Deliveries wait on other people's servers: many in flight, so one slow receiver delays no one.
     this.webhooks.worker.concurrency = this.config.webhooks.concurrency;
+    // An activation spends its time waiting for the model: a worker holds many at once.
+    this.agents.worker.concurrency = this.config.agents.concurrency;
     // The sweep that relays outbox rows whose after-commit kick was lost (a gateway crash).
     this.relay.startSweeping();
   }

@@ -18,6 +18,7 @@ export const ID_PREFIXES = {
   audit: 'aud',
   refreshToken: 'rt',
   event: 'evt',
+  document: 'doc',
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
 import { WorkerHost } from '@nestjs/bullmq';
 import { JOB_QUEUE, JobData, JobName, MetricsService, QueueName, RequestContext } from '@app/core';
 import { Job, UnrecoverableError } from 'bullmq';
@@ -14,13 +14,24 @@ export type JobHandlers<Q extends QueueName> = {
  * Base of every processor: runs the job's handler inside a context carrying the request id that
  * caused it, counts outcomes, and refuses unknown job names without retrying them.
  */
-export abstract class JobProcessor<Q extends QueueName> extends WorkerHost {
+export abstract class JobProcessor<Q extends QueueName>
+  extends WorkerHost
+  implements BeforeApplicationShutdown
+{
   protected readonly logger = new Logger(this.constructor.name);
   abstract readonly queue: Q;
   protected abstract readonly handlers: JobHandlers<Q>;
 
   constructor(private readonly metrics: MetricsService) {
     super();
+  }
+
+  /**
+   * Graceful shutdown: stop taking jobs and let the running ones finish while PostgreSQL and Redis
+   * are still open (Nest closes those in onApplicationShutdown, after this hook).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker?.close();
   }
 
   /** The job names this processor handles (checked against the catalogue at start-up). */

@@ -54,6 +54,22 @@ export class AppConfig {
     /** A Redis answer slower than this lets the request through (fail open). */
     redisTimeoutMs: number;
   };
+  agents: {
+    /** template: offline; anthropic: Claude (needs ANTHROPIC_API_KEY); auto: anthropic when a key is set. */
+    provider: 'anthropic' | 'template';
+    anthropicApiKey?: string;
+    anthropicBaseUrl?: string;
+    defaultModel: string;
+    /** Model names clients may use (the seed's claude-sonnet-4) -> model ids sent to the API. */
+    modelAliases: Record<string, string>;
+    maxTokens: number;
+    timeoutMs: number;
+    maxRetries: number;
+    /** Activations in flight per worker: steps wait on the model, so many at once. */
+    concurrency: number;
+    /** How long a worker holds an activation without a heartbeat before another may take it over. */
+    leaseMs: number;
+  };
   webhooks: {
     /** Deliver to loopback/private/link-local addresses (local development and tests only). */
     allowPrivate: boolean;
@@ -82,6 +98,10 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** The seed says claude-sonnet-4; these map such names to model ids (AGENTS_MODEL_ALIASES overrides). */
+const DEFAULT_MODEL_ALIASES =
+  'claude-sonnet-4=claude-sonnet-4-20250514,claude-opus-4=claude-opus-4-20250514,claude-sonnet-4.5=claude-sonnet-4-5,claude-haiku=claude-haiku-4-5';
 
 /** Reads and validates the environment; throws one ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): AppConfig {
@@ -126,6 +146,19 @@ export function loadConfig(env: Env = process.env): AppConfig {
       return fallback;
     }
     return raw as T;
+  };
+
+  const aliases = (raw: string): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const pair of raw
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const [name, id] = pair.split('=').map((x) => x?.trim());
+      if (!name || !id) problems.push(`AGENTS_MODEL_ALIASES entries must be name=modelId (got "${pair}")`);
+      else out[name] = id;
+    }
+    return out;
   };
 
   const nodeEnv = oneOf('NODE_ENV', 'development', ['development', 'test', 'production'] as const);
@@ -230,6 +263,22 @@ export function loadConfig(env: Env = process.env): AppConfig {
       inFlightTtlSeconds: int('RATE_LIMIT_INFLIGHT_TTL_SECONDS', 60, 1, 3600),
       redisTimeoutMs: int('RATE_LIMIT_REDIS_TIMEOUT_MS', 250, 10, 10000),
     },
+    agents: {
+      provider: ((p) => (p === 'auto' ? (str('ANTHROPIC_API_KEY') ? 'anthropic' : 'template') : p))(
+        oneOf('AGENTS_PROVIDER', 'auto', ['auto', 'anthropic', 'template'] as const),
+      ),
+      anthropicApiKey: str('ANTHROPIC_API_KEY'),
+      anthropicBaseUrl: str('ANTHROPIC_BASE_URL')
+        ? url('ANTHROPIC_BASE_URL', '', ['http:', 'https:'])
+        : undefined,
+      defaultModel: str('AGENTS_DEFAULT_MODEL', 'claude-sonnet-4-5')!,
+      modelAliases: aliases(str('AGENTS_MODEL_ALIASES', DEFAULT_MODEL_ALIASES)!),
+      maxTokens: int('AGENTS_MAX_TOKENS', 4096, 256, 64000),
+      timeoutMs: int('AGENTS_TIMEOUT_MS', 120000, 1000, 600000),
+      maxRetries: int('AGENTS_MAX_RETRIES', 4, 0, 10),
+      concurrency: int('AGENTS_CONCURRENCY', 100, 1, 1000),
+      leaseMs: int('AGENTS_LEASE_MS', 30000, 1000, 600000),
+    },
     webhooks: {
       allowPrivate: bool('WEBHOOKS_ALLOW_PRIVATE', false),
       timeoutMs: int('WEBHOOKS_TIMEOUT_MS', 10000, 100, 60000),
@@ -239,6 +288,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       concurrency: int('WEBHOOKS_CONCURRENCY', 50, 1, 1000),
     },
   };
+  if (config.agents.provider === 'anthropic' && !config.agents.anthropicApiKey) {
+    problems.push('AGENTS_PROVIDER=anthropic needs ANTHROPIC_API_KEY');
+  }
   if (config.bootstrap.clientSecret && config.bootstrap.clientSecret.length < 16) {
     problems.push('BOOTSTRAP_CLIENT_SECRET must be at least 16 characters');
   }

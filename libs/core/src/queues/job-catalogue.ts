@@ -39,6 +39,8 @@ export interface JobPayloads {
   'event.fanout': DomainEvent;
   /** One attempt at delivering one event to one webhook. */
   'webhook.deliver': { deliveryId: string };
+  /** Runs (or resumes) an agent activation. */
+  'agent.run': { activationId: string };
 }
 
 export type JobName = keyof JobPayloads;
@@ -48,6 +50,7 @@ export const JOB_QUEUE = {
   'mail.send': QueueName.Mail,
   'event.fanout': QueueName.Webhooks,
   'webhook.deliver': QueueName.Webhooks,
+  'agent.run': QueueName.Agents,
 } as const satisfies { [N in JobName]: QueueName };
 
 /** What a processor receives: the payload plus the id of the request that caused it. */

@@ -1,0 +1,42 @@
+/** What a step sees: the activation's input and what earlier steps produced. */
+export interface StepContext {
+  agentType: string;
+  input: Record<string, unknown>;
+  results: Record<string, unknown>;
+  outputFormat: 'markdown' | 'json';
+}
+
+export function text(value: unknown, fallback = ''): string {
+  if (typeof value === 'string') return value.trim();
+  if (value === undefined || value === null) return fallback;
+  return JSON.stringify(value);
+}
+
+/** The requirement in the input under its usual names. */
+export function requirementOf(input: Record<string, unknown>): string {
+  return text(
+    input.requirement ?? input.description ?? input.prompt ?? input.goal ?? input.summary,
+    '未提供需求描述',
+  );
+}
+
+/**
+ * The features named in a requirement: "实现用户中心模块,支持手机号登录、邮箱登录、第三方登录" gives
+ * 用户中心模块, 手机号登录, 邮箱登录, 第三方登录. Deterministic, for the offline template provider.
+ */
+export function featuresOf(requirement: string): string[] {
+  const parts = requirement
+    .split(/[，,。.;；、\n]|\band\b|以及|和|及/)
+    .map((p) => p.replace(/^(实现|支持|提供|包括|包含|需要|增加|新增|完成|开发)/, '').trim())
+    .filter((p) => p.length >= 2);
+  const unique = [...new Set(parts)];
+  return unique.length ? unique.slice(0, 12) : [requirement.slice(0, 40)];
+}
+
+export function slug(value: string): string {
+  const ascii = value
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
+  return ascii || `item-${[...value].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7).toString(36)}`;
+}

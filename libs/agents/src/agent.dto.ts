@@ -1,0 +1,171 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { PageQueryDto } from '@app/core';
+import { Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsNotEmpty,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { ACTIVATION_STATUSES, AGENT_TYPES, ActivationStatus, AgentType } from './agent-types';
+
+export class AgentConfigDto {
+  /** A model alias (claude-sonnet-4) or id; "template" runs the offline template provider. */
+  @ApiPropertyOptional({ example: 'claude-sonnet-4' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  model?: string;
+
+  @ApiPropertyOptional({ example: 0.7, minimum: 0, maximum: 1 })
+  @IsOptional()
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  temperature?: number;
+
+  @ApiPropertyOptional({ enum: ['markdown', 'json'], default: 'markdown' })
+  @IsOptional()
+  @IsIn(['markdown', 'json'], { message: 'outputFormat must be one of markdown, json' })
+  outputFormat?: 'markdown' | 'json';
+}
+
+export class ActivateAgentDto {
+  /** The task the agent works on (id or key) */
+  @ApiProperty({ example: 'task_ecom001' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(40)
+  taskId: string;
+
+  @ApiProperty({
+    example: {
+      requirement: '实现用户中心模块,支持手机号登录、邮箱登录、第三方登录',
+      context: '电商后台管理系统 v1.0',
+    },
+  })
+  @IsObject()
+  input: Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: AgentConfigDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AgentConfigDto)
+  config?: AgentConfigDto;
+
+  @ApiPropertyOptional({ default: true })
+  @IsOptional()
+  @IsBoolean()
+  notifyOnComplete?: boolean;
+}
+
+export class ListActivationsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(40) taskId?: string;
+  @ApiPropertyOptional({ enum: AGENT_TYPES })
+  @IsOptional()
+  @IsIn(AGENT_TYPES, { message: `agentType must be one of ${AGENT_TYPES.join(', ')}` })
+  agentType?: AgentType;
+  @ApiPropertyOptional({ enum: ACTIVATION_STATUSES })
+  @IsOptional()
+  @IsIn(ACTIVATION_STATUSES, { message: `status must be one of ${ACTIVATION_STATUSES.join(', ')}` })
+  status?: ActivationStatus;
+}
+
+export class AgentStepInfoDto {
+  @ApiProperty({ example: '需求解析' }) name: string;
+  @ApiProperty({ example: 'analysis' }) key: string;
+  @ApiProperty() instruction: string;
+}
+
+export class AgentInfoDto {
+  @ApiProperty({ enum: AGENT_TYPES }) type: AgentType;
+  @ApiProperty() name: string;
+  @ApiProperty() description: string;
+  @ApiProperty({ type: [AgentStepInfoDto] }) steps: AgentStepInfoDto[];
+  @ApiProperty({ example: ['admin', 'product_manager'] }) activatedBy: string[];
+  @ApiProperty({ description: 'Whether the caller may activate it' }) canActivate: boolean;
+}
+
+export class ActivationAcceptedDto {
+  @ApiProperty({ example: 'act_prod2026031401' }) activationId: string;
+  @ApiProperty({ enum: AGENT_TYPES }) agentType: AgentType;
+  @ApiProperty({ example: 'task_ecom001' }) taskId: string;
+  @ApiProperty({ enum: ACTIVATION_STATUSES }) status: ActivationStatus;
+  @ApiProperty({ example: '2026-03-14T12:00:00Z' }) estimatedCompletionTime: string;
+  @ApiProperty({ example: '/agents/activations/act_prod2026031401/progress' }) progressUrl: string;
+}
+
+export class StepProgressDto {
+  @ApiProperty({ example: '需求解析' }) name: string;
+  @ApiProperty({ enum: ['pending', 'in_progress', 'completed', 'failed', 'cancelled'] }) status: string;
+  @ApiProperty({ example: 100 }) progress: number;
+}
+
+export class ActivationLogDto {
+  @ApiProperty() timestamp: string;
+  @ApiProperty({ enum: ['info', 'warn', 'error'] }) level: string;
+  @ApiProperty() message: string;
+}
+
+export class ActivationProgressDto {
+  @ApiProperty() activationId: string;
+  @ApiProperty({ enum: AGENT_TYPES }) agentType: AgentType;
+  @ApiProperty({ enum: ACTIVATION_STATUSES }) status: ActivationStatus;
+  @ApiProperty({ example: 65 }) progress: number;
+  @ApiProperty({ nullable: true, type: String, example: '生成验收标准' }) currentStep: string | null;
+  @ApiProperty({ type: [StepProgressDto] }) steps: StepProgressDto[];
+  @ApiProperty({ type: Object }) intermediateResults: Record<string, unknown>;
+  @ApiProperty({ type: [ActivationLogDto] }) logs: ActivationLogDto[];
+}
+
+export class ActivationResultDto {
+  @ApiProperty() activationId: string;
+  @ApiProperty({ enum: ACTIVATION_STATUSES }) status: ActivationStatus;
+  @ApiProperty({ type: Object, nullable: true }) output: Record<string, unknown> | null;
+  @ApiProperty({
+    type: Object,
+    example: { executionTime: 1847, tokensUsed: 15234, model: 'claude-sonnet-4-20250514' },
+  })
+  metrics: { executionTime: number | null; tokensUsed: number; model: string | null };
+  @ApiProperty({ nullable: true, type: String }) completedAt: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) error?: string | null;
+}
+
+export class ActivationSummaryDto {
+  @ApiProperty() activationId: string;
+  @ApiProperty({ enum: AGENT_TYPES }) agentType: AgentType;
+  @ApiProperty() taskId: string;
+  @ApiProperty() projectId: string;
+  @ApiProperty({ enum: ACTIVATION_STATUSES }) status: ActivationStatus;
+  @ApiProperty() progress: number;
+  @ApiProperty({ nullable: true, type: String }) currentStep: string | null;
+  @ApiProperty({ nullable: true, type: String }) requestedBy: string | null;
+  @ApiProperty() provider: string;
+  @ApiProperty({ nullable: true, type: String }) error: string | null;
+  @ApiProperty() createdAt: string;
+  @ApiProperty({ nullable: true, type: String }) completedAt: string | null;
+}
+
+export class ProjectDocumentDto {
+  @ApiProperty({ example: 'doc_0k2j4h5g6f7d8s9a' }) id: string;
+  @ApiProperty() projectId: string;
+  @ApiProperty({ nullable: true, type: String }) taskId: string | null;
+  @ApiProperty() activationId: string;
+  @ApiProperty({ example: 'prd' }) kind: string;
+  @ApiProperty() title: string;
+  @ApiProperty({ enum: ['markdown', 'json'] }) format: string;
+  @ApiPropertyOptional({ description: 'In the single-document view' }) content?: string;
+  @ApiProperty({ nullable: true, type: String }) createdBy: string | null;
+  @ApiProperty() createdAt: string;
+}
+
+export class ListDocumentsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ example: 'prd' }) @IsOptional() @IsString() @MaxLength(32) kind?: string;
+}
