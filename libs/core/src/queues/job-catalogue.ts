@@ -39,6 +39,10 @@ export interface JobPayloads {
   'event.fanout': DomainEvent;
   /** One attempt at delivering one event to one webhook. */
   'webhook.deliver': { deliveryId: string };
+  /** Starts the next queued deployment of an application in an environment, if none is running there. */
+  'deployment.start': { applicationId: string; environment: string };
+  /** Resumes a running deployment whose worker was lost (its lease lapsed). */
+  'deployment.resume': { deploymentId: string };
 }
 
 export type JobName = keyof JobPayloads;
@@ -48,6 +52,8 @@ export const JOB_QUEUE = {
   'mail.send': QueueName.Mail,
   'event.fanout': QueueName.Webhooks,
   'webhook.deliver': QueueName.Webhooks,
+  'deployment.start': QueueName.Deployments,
+  'deployment.resume': QueueName.Deployments,
 } as const satisfies { [N in JobName]: QueueName };
 
 /** What a processor receives: the payload plus the id of the request that caused it. */
