@@ -2,13 +2,16 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AccessGuard, AuthModule } from '@app/auth';
 import { CoreModule } from '@app/core';
+import { DeploymentsModule } from '@app/deployments';
 import { ProjectsModule } from '@app/projects';
 import { TasksModule } from '@app/tasks';
 import { UsersModule } from '@app/users';
 import { WebhooksModule } from '@app/webhooks';
 import { ApiClientsController } from './controllers/api-clients.controller';
+import { ApplicationsController } from './controllers/applications.controller';
 import { AuditLogsController } from './controllers/audit-logs.controller';
 import { AuthController } from './controllers/auth.controller';
+import { DeploymentsController } from './controllers/deployments.controller';
 import { OperationsController } from './controllers/operations.controller';
 import { ProjectsController } from './controllers/projects.controller';
 import { TasksController } from './controllers/tasks.controller';
@@ -16,7 +19,15 @@ import { UsersController } from './controllers/users.controller';
 import { WebhooksController } from './controllers/webhooks.controller';
 
 @Module({
-  imports: [CoreModule, AuthModule, UsersModule, ProjectsModule, TasksModule, WebhooksModule],
+  imports: [
+    CoreModule,
+    AuthModule,
+    UsersModule,
+    ProjectsModule,
+    TasksModule,
+    WebhooksModule,
+    DeploymentsModule,
+  ],
   controllers: [
     AuthController,
     ApiClientsController,
@@ -25,6 +36,8 @@ import { WebhooksController } from './controllers/webhooks.controller';
     ProjectsController,
     TasksController,
     WebhooksController,
+    ApplicationsController,
+    DeploymentsController,
     OperationsController,
   ],
   providers: [{ provide: APP_GUARD, useExisting: AccessGuard }],

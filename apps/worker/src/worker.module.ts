@@ -1,16 +1,18 @@
 import { Module, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig, CoreModule, OutboxRelay } from '@app/core';
+import { DeploymentsModule } from '@app/deployments';
 import { MailModule } from '@app/mail';
 import { WebhooksModule } from '@app/webhooks';
 import { OperationsController } from './operations.controller';
+import { DeploymentsProcessor } from './processors/deployments.processor';
 import { assertHandlersComplete } from './processors/job-processor';
 import { MailProcessor } from './processors/mail.processor';
 import { WebhooksProcessor } from './processors/webhooks.processor';
 
 @Module({
-  imports: [CoreModule, MailModule, WebhooksModule],
+  imports: [CoreModule, MailModule, WebhooksModule, DeploymentsModule],
   controllers: [OperationsController],
-  providers: [MailProcessor, WebhooksProcessor],
+  providers: [MailProcessor, WebhooksProcessor, DeploymentsProcessor],
 })
 export class WorkerModule implements OnApplicationBootstrap {
   constructor(
@@ -18,13 +20,16 @@ export class WorkerModule implements OnApplicationBootstrap {
     private readonly config: AppConfig,
     private readonly mail: MailProcessor,
     private readonly webhooks: WebhooksProcessor,
+    private readonly deployments: DeploymentsProcessor,
   ) {}
 
   onApplicationBootstrap(): void {
-    assertHandlersComplete([this.mail, this.webhooks]);
+    assertHandlersComplete([this.mail, this.webhooks, this.deployments]);
     this.mail.worker.concurrency = this.config.worker.concurrency;
     // Deliveries wait on other people's servers: many in flight, so one slow receiver delays no one.
     this.webhooks.worker.concurrency = this.config.webhooks.concurrency;
+    // A deployment holds its slot for its whole plan.
+    this.deployments.worker.concurrency = this.config.deployments.concurrency;
     // The sweep that relays outbox rows whose after-commit kick was lost (a gateway crash).
     this.relay.startSweeping();
   }
