@@ -42,6 +42,7 @@ const STEP_COLUMNS = `deployment_id, position, name, action, phase, percent, col
 export class DeploymentRunner implements OnModuleDestroy {
   private readonly logger = new Logger(DeploymentRunner.name);
   private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
+  private stopping = false;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -54,6 +55,7 @@ export class DeploymentRunner implements OnModuleDestroy {
 
   /** Starts the next queued deployment of the application in the environment, unless one runs there. */
   async start(applicationId: string, environment: string): Promise<string | null> {
+    this.assertRunning();
     const cfg = this.config.deployments;
     const token = newSecret(16);
     const id = await this.uow.run(async (tx) => {
@@ -87,6 +89,7 @@ export class DeploymentRunner implements OnModuleDestroy {
 
   /** Takes over a running deployment whose lease lapsed; false when someone holds it or it ended. */
   async resume(deploymentId: string): Promise<boolean> {
+    this.assertRunning();
     const token = newSecret(16);
     const claimed: [unknown[], number] = await this.dataSource.query(
       `UPDATE deployments SET runs = runs + 1, lease_token = $2, locked_until = now() + make_interval(secs => $3), updated_at = now()
@@ -126,8 +129,14 @@ export class DeploymentRunner implements OnModuleDestroy {
 
   /** On shutdown: stop the steps in flight and hand their deployments back (the lease lapses at once). */
   async onModuleDestroy(): Promise<void> {
+    this.stopping = true;
     for (const run of this.inFlight.values()) run.abort.abort();
     await Promise.allSettled([...this.inFlight.values()].map((r) => r.done));
+  }
+
+  /** A job taken while shutting down fails its attempt; BullMQ hands it to a worker later. */
+  private assertRunning(): void {
+    if (this.stopping) throw new Error('the worker is shutting down');
   }
 
   // ---- running ----------------------------------------------------------------------------------
