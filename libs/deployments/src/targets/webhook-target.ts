@@ -1,10 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig, FieldError, iso } from '@app/core';
 import { assertSafeUrl, newWebhookSecret, postWebhook, signWebhook, UnsafeTargetError } from '@app/webhooks';
+import { isURL } from 'class-validator';
 import { DeployStepRequest, DeployTarget, ParsedTarget, StepOutcome, StoredTarget } from './deploy-target';
 import { unknownFields } from './deploy-targets';
 
 export const DEPLOY_USER_AGENT = 'OpenClaw-CoCode-Deployments/2.0';
+/** The rule webhook subscriptions use. */
+const URL_RULE = {
+  protocols: ['http', 'https'],
+  require_protocol: true,
+  require_tld: false,
+  allow_underscores: true,
+};
 
 /**
  * `{type: "webhook", url, secret?}`: every step is a POST of `{id, type: "deployment.step",
@@ -21,7 +29,7 @@ export class WebhookTarget implements DeployTarget {
   async parse(raw: Record<string, unknown>): Promise<ParsedTarget | FieldError[]> {
     const problems = unknownFields(raw, ['url', 'secret']);
     const { url, secret } = raw;
-    if (typeof url !== 'string' || !isHttpUrl(url)) {
+    if (typeof url !== 'string' || url.length > 2048 || !isURL(url, URL_RULE)) {
       problems.push({
         field: 'url',
         message: 'target.url must be an absolute http(s) URL',
@@ -82,15 +90,5 @@ export class WebhookTarget implements DeployTarget {
     } catch (err) {
       return { ok: false, output: '', error: (err as Error).message.slice(0, 1000) };
     }
-  }
-}
-
-function isHttpUrl(value: string): boolean {
-  if (value.length > 2048) return false;
-  try {
-    const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && !!url.hostname;
-  } catch {
-    return false;
   }
 }
