@@ -91,7 +91,7 @@ describe('projects: creation, visibility, updates, archive, members', () => {
     ])('refuses %s with 422', async (_name, patch, field) => {
       const before = await system.sql<{ n: number }>(`SELECT count(*)::int AS n FROM projects`);
       const res = await as(pm.token)
-        .post('/v2/projects', { name: 'X', key: 'XX', ownerId: owner.id, ...patch })
+        .post('/v2/projects', Object.assign({ name: 'X', key: 'XX', ownerId: owner.id }, patch))
         .expect(422);
       const fields = expectEnvelope(res.body, 'VALIDATION_ERROR').details.fields as Array<{ field: string }>;
       expect(fields.map((f) => f.field)).toEqual([field]);

@@ -7,6 +7,7 @@ const NOT_VIEWER: RoleName[] = ROLES.filter((r) => r !== 'viewer');
 const ADMIN: RoleName[] = ['admin'];
 const PROJECT_WRITERS: RoleName[] = ['admin', 'product_manager'];
 const TASK_WRITERS: RoleName[] = ['admin', 'product_manager', 'architect', 'developer', 'tester'];
+const DEPLOYERS: RoleName[] = ['admin', 'devops'];
 
 interface Endpoint {
   method: 'get' | 'post' | 'put' | 'delete';
@@ -173,6 +174,31 @@ const MATRIX: Record<string, Endpoint> = {
     method: 'get',
     path: () => '/v2/projects/prj_missing/documents/doc_x',
     allowed: ALL,
+  },
+  'POST /applications': { method: 'post', path: () => '/v2/applications', body: {}, allowed: DEPLOYERS },
+  'GET /applications': { method: 'get', path: () => '/v2/applications', allowed: ALL },
+  'GET /applications/{id}': { method: 'get', path: () => '/v2/applications/app_missing', allowed: ALL },
+  'POST /deployments': { method: 'post', path: () => '/v2/deployments', body: {}, allowed: DEPLOYERS },
+  'GET /deployments': { method: 'get', path: () => '/v2/deployments', allowed: ALL },
+  'GET /deployments/{id}': { method: 'get', path: () => '/v2/deployments/dep_missing', allowed: ALL },
+  // Any role but viewer may approve; the service then requires being a named approver.
+  'POST /deployments/{id}/approve': {
+    method: 'post',
+    path: () => '/v2/deployments/dep_missing/approve',
+    body: {},
+    allowed: NOT_VIEWER,
+  },
+  'POST /deployments/{id}/reject': {
+    method: 'post',
+    path: () => '/v2/deployments/dep_missing/reject',
+    body: {},
+    allowed: NOT_VIEWER,
+  },
+  'POST /deployments/{id}/rollback': {
+    method: 'post',
+    path: () => '/v2/deployments/dep_missing/rollback',
+    body: {},
+    allowed: DEPLOYERS,
   },
 };
 const PUBLIC = ['POST /auth/token', 'POST /auth/refresh', 'POST /auth/revoke', 'POST /users/verify-email'];

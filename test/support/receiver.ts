@@ -43,7 +43,8 @@ export class Receiver {
         this.received.push(record);
         const count = (this.counts.get(path) ?? 0) + 1;
         this.counts.set(path, count);
-        const answer = (this.responders.get(path) ?? (() => ({ status: 200 })))(record, count);
+        const responder: Responder = this.responders.get(path) ?? (() => ({ status: 200 }));
+        const answer = responder(record, count);
         setTimeout(() => {
           if (res.destroyed) return;
           res.writeHead(answer.status, answer.headers);

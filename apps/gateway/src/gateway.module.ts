@@ -3,15 +3,18 @@ import { APP_GUARD } from '@nestjs/core';
 import { AgentsModule } from '@app/agents';
 import { AccessGuard, AuthModule } from '@app/auth';
 import { CoreModule } from '@app/core';
+import { DeploymentsModule } from '@app/deployments';
 import { ProjectsModule } from '@app/projects';
 import { TasksModule } from '@app/tasks';
 import { UsersModule } from '@app/users';
 import { WebhooksModule } from '@app/webhooks';
 import { AgentsController } from './controllers/agents.controller';
 import { ApiClientsController } from './controllers/api-clients.controller';
+import { ApplicationsController } from './controllers/applications.controller';
 import { AuditLogsController } from './controllers/audit-logs.controller';
 import { AuthController } from './controllers/auth.controller';
 import { DocumentsController } from './controllers/documents.controller';
+import { DeploymentsController } from './controllers/deployments.controller';
 import { OperationsController } from './controllers/operations.controller';
 import { ProjectsController } from './controllers/projects.controller';
 import { TasksController } from './controllers/tasks.controller';
@@ -19,7 +22,16 @@ import { UsersController } from './controllers/users.controller';
 import { WebhooksController } from './controllers/webhooks.controller';
 
 @Module({
-  imports: [CoreModule, AuthModule, UsersModule, ProjectsModule, TasksModule, WebhooksModule, AgentsModule],
+  imports: [
+    CoreModule,
+    AuthModule,
+    UsersModule,
+    ProjectsModule,
+    TasksModule,
+    WebhooksModule,
+    AgentsModule,
+    DeploymentsModule,
+  ],
   controllers: [
     AuthController,
     ApiClientsController,
@@ -30,6 +42,8 @@ import { WebhooksController } from './controllers/webhooks.controller';
     WebhooksController,
     AgentsController,
     DocumentsController,
+    ApplicationsController,
+    DeploymentsController,
     OperationsController,
   ],
   providers: [{ provide: APP_GUARD, useExisting: AccessGuard }],

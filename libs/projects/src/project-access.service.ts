@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppError, Permission, Principal, Sql } from '@app/core';
+import { AppError, Permission, Principal, Role, roleAllows, Sql } from '@app/core';
 import { EntityManager } from 'typeorm';
 import { ProjectMemberRole } from './project-member.entity';
 import { ProjectEntity, ProjectStatus, ProjectVisibility } from './project.entity';
@@ -63,11 +63,35 @@ export class ProjectAccessService {
   }
 
   canSee(principal: Principal, access: ProjectAccess): boolean {
-    return (
-      principal.can(Permission.ProjectsAdmin) ||
-      access.memberRole !== null ||
-      access.project.visibility === ProjectVisibility.Internal ||
-      access.project.visibility === ProjectVisibility.Public
+    return sees(principal.can(Permission.ProjectsAdmin), access);
+  }
+
+  /**
+   * Of these users, the ids of those who may see the project (the rule of canSee, for people
+   * named on its objects rather than calling: a deployment's approvers).
+   */
+  async usersWhoCanSee(projectId: string, userIds: string[], manager?: EntityManager): Promise<Set<string>> {
+    const text = `SELECT u.id, u.role, m.role AS "memberRole", p.visibility
+                    FROM users u JOIN projects p ON p.id = $1
+                    LEFT JOIN project_members m ON m.project_id = p.id AND m.user_id = u.id
+                   WHERE u.id = ANY($2)`;
+    const rows: Array<{
+      id: string;
+      role: Role;
+      memberRole: ProjectMemberRole | null;
+      visibility: ProjectVisibility;
+    }> = manager
+      ? await manager.query(text, [projectId, userIds])
+      : await this.sql.rows(text, [projectId, userIds]);
+    return new Set(
+      rows
+        .filter((r) =>
+          sees(roleAllows(r.role, Permission.ProjectsAdmin), {
+            project: { visibility: r.visibility } as ProjectEntity,
+            memberRole: r.memberRole,
+          }),
+        )
+        .map((r) => r.id),
     );
   }
 
@@ -100,4 +124,13 @@ export class ProjectAccessService {
     const { memberRole, ...project } = rows[0];
     return { project: project as ProjectEntity, memberRole: memberRole ?? null };
   }
+}
+
+function sees(admin: boolean, access: ProjectAccess): boolean {
+  return (
+    admin ||
+    access.memberRole !== null ||
+    access.project.visibility === ProjectVisibility.Internal ||
+    access.project.visibility === ProjectVisibility.Public
+  );
 }

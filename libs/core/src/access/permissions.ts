@@ -36,13 +36,26 @@ export enum Permission {
   WebhooksWrite = 'webhooks:write',
   /** Manage platform-wide webhooks and every project's. */
   WebhooksAdmin = 'webhooks:admin',
+  ApplicationsRead = 'applications:read',
+  /** Define applications and their deploy targets (a script target runs a command on a worker). */
+  ApplicationsWrite = 'applications:write',
+  DeploymentsRead = 'deployments:read',
+  /** Deploy and roll back. */
+  DeploymentsWrite = 'deployments:write',
+  /** Approve or reject a deployment; the service also requires being one of its named approvers. */
+  DeploymentApprovalsWrite = 'deployment-approvals:write',
 }
 
 export const PERMISSIONS: readonly Permission[] = Object.values(Permission);
 
 const readOnly = PERMISSIONS.filter((p) => p.endsWith(':read'));
 /** What every role but viewer may do for itself. */
-const SELF_SERVICE = [Permission.ClientsWrite, Permission.ProfileWrite, Permission.WebhooksWrite];
+const SELF_SERVICE = [
+  Permission.ClientsWrite,
+  Permission.ProfileWrite,
+  Permission.WebhooksWrite,
+  Permission.DeploymentApprovalsWrite,
+];
 
 /**
  * The one permission matrix: role -> what it may do. Admin has everything; viewer every `:read`
@@ -79,7 +92,13 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
     Permission.ActivateTestAgent,
     Permission.ActivateQaAgent,
   ]),
-  [Role.Devops]: new Set([...readOnly, ...SELF_SERVICE, Permission.ActivateDevopsAgent]),
+  [Role.Devops]: new Set([
+    ...readOnly,
+    ...SELF_SERVICE,
+    Permission.ApplicationsWrite,
+    Permission.DeploymentsWrite,
+    Permission.ActivateDevopsAgent,
+  ]),
 };
 
 export function scopeFor(permission: Permission): Scope {

@@ -81,6 +81,26 @@ export class AppConfig {
     disableAfterSeconds: number;
     concurrency: number;
   };
+  deployments: {
+    /** Deployments run at once per worker (each holds its slot for its whole plan). */
+    concurrency: number;
+    /** A script step's process group is killed after this long. */
+    scriptTimeoutMs: number;
+    /** PATH of script steps (they get no other variable of the worker's environment). */
+    scriptPath: string;
+    /** One call of a webhook target. */
+    webhookTimeoutMs: number;
+    /** Instances updated per rolling batch: the plan has this many batches. */
+    rollingBatches: number;
+    /** Wait before each health check attempt (the new version soaks meanwhile). */
+    healthCheckIntervalMs: number;
+    healthCheckAttempts: number;
+    /** A running deployment's lease; a worker that dies lets it lapse and another resumes. */
+    leaseSeconds: number;
+    sweepIntervalMs: number;
+    /** Resumes after lost workers before the deployment is failed. */
+    maxResumes: number;
+  };
 }
 
 /** One rate-limit policy: token buckets of this many requests per minute and per hour, and requests in flight. */
@@ -286,6 +306,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
       retryBaseMs: int('WEBHOOKS_RETRY_BASE_MS', 60000, 10, 3600000),
       disableAfterSeconds: int('WEBHOOKS_DISABLE_AFTER_SECONDS', 3 * 86400, 1, 30 * 86400),
       concurrency: int('WEBHOOKS_CONCURRENCY', 50, 1, 1000),
+    },
+    deployments: {
+      concurrency: int('DEPLOY_CONCURRENCY', 10, 1, 100),
+      scriptTimeoutMs: int('DEPLOY_SCRIPT_TIMEOUT_MS', 600000, 100, 24 * 3600000),
+      scriptPath: str('DEPLOY_SCRIPT_PATH', str('PATH', '/usr/local/bin:/usr/bin:/bin'))!,
+      webhookTimeoutMs: int('DEPLOY_WEBHOOK_TIMEOUT_MS', 30000, 100, 600000),
+      rollingBatches: int('DEPLOY_ROLLING_BATCHES', 3, 1, 100),
+      healthCheckIntervalMs: int('DEPLOY_HEALTH_CHECK_INTERVAL_MS', 10000, 0, 3600000),
+      healthCheckAttempts: int('DEPLOY_HEALTH_CHECK_ATTEMPTS', 3, 1, 100),
+      leaseSeconds: int('DEPLOY_LEASE_SECONDS', 60, 1, 3600),
+      sweepIntervalMs: int('DEPLOY_SWEEP_INTERVAL_MS', 15000, 100, 600000),
+      maxResumes: int('DEPLOY_MAX_RESUMES', 3, 0, 100),
     },
   };
   if (config.agents.provider === 'anthropic' && !config.agents.anthropicApiKey) {

@@ -41,6 +41,10 @@ export interface JobPayloads {
   'webhook.deliver': { deliveryId: string };
   /** Runs (or resumes) an agent activation. */
   'agent.run': { activationId: string };
+  /** Starts the next queued deployment of an application in an environment, if none is running there. */
+  'deployment.start': { applicationId: string; environment: string };
+  /** Resumes a running deployment whose worker was lost (its lease lapsed). */
+  'deployment.resume': { deploymentId: string };
 }
 
 export type JobName = keyof JobPayloads;
@@ -51,6 +55,8 @@ export const JOB_QUEUE = {
   'event.fanout': QueueName.Webhooks,
   'webhook.deliver': QueueName.Webhooks,
   'agent.run': QueueName.Agents,
+  'deployment.start': QueueName.Deployments,
+  'deployment.resume': QueueName.Deployments,
 } as const satisfies { [N in JobName]: QueueName };
 
 /** What a processor receives: the payload plus the id of the request that caused it. */
