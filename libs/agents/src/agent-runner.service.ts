@@ -129,14 +129,11 @@ export class AgentRunner {
           modelUsed: model,
           progress,
         });
-        await this.events.append(a.id, 'step', {
-          step: step.name,
-          key: step.key,
-          status: 'completed',
-          index: i,
-        });
-        await this.events.append(a.id, 'progress', { progress, currentStep: step.name });
-        await this.log(a.id, 'info', `已完成：${step.name}`);
+        await this.events.appendMany(a.id, [
+          { type: 'step', data: { step: step.name, key: step.key, status: 'completed', index: i } },
+          { type: 'progress', data: { progress, currentStep: step.name } },
+          { type: 'log', data: { level: 'info', message: `已完成：${step.name}` } },
+        ]);
       }
       await this.complete(a, results, tokens, model, ctx);
       return 'completed';

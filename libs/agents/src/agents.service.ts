@@ -101,10 +101,6 @@ export class AgentsService {
       );
       await this.outbox.enqueue(tx, 'agent.run', { activationId: id });
     });
-    await this.events.append(id, 'log', {
-      level: 'info',
-      message: `已提交：${AGENTS[type].title}（${provider}）`,
-    });
     return {
       activationId: id,
       agentType: type,
@@ -349,7 +345,18 @@ export class AgentsService {
   }
 
   /** From the recent history of this agent and provider; a per-step default before there is any. */
+  private readonly estimates = new Map<string, { seconds: number; at: number }>();
+
   private async estimateSeconds(type: AgentType, provider: 'anthropic' | 'template'): Promise<number> {
+    const key = `${type}:${provider}`;
+    const cached = this.estimates.get(key);
+    if (cached && Date.now() - cached.at < 10_000) return cached.seconds;
+    const seconds = await this.computeEstimate(type, provider);
+    this.estimates.set(key, { seconds, at: Date.now() });
+    return seconds;
+  }
+
+  private async computeEstimate(type: AgentType, provider: 'anthropic' | 'template'): Promise<number> {
     const [row] = await this.sql.rows<{ avg: string | null }>(
       `SELECT avg(execution_ms) AS avg FROM (SELECT execution_ms FROM agent_activations
         WHERE agent_type = $1 AND provider = $2 AND status = 'completed' ORDER BY completed_at DESC LIMIT 20) recent`,

@@ -19,7 +19,10 @@ export class OutboxService {
       `INSERT INTO outbox_messages (queue, name, payload, request_id) VALUES ($1, $2, $3, $4)`,
       [JOB_QUEUE[name], name, JSON.stringify(payload), RequestContext.requestId() ?? null],
     );
-    tx.afterCommit(() => this.relay.kick());
+    // Not awaited: the caller answers at once; the relay pass (and, failing that, the sweep) moves the row.
+    tx.afterCommit(() => {
+      void this.relay.kick();
+    });
   }
 
   /** Publishes a domain event (delivered to webhook subscribers) with the caller's transaction. */
