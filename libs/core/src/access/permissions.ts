@@ -26,6 +26,15 @@ export enum Permission {
   WebhooksWrite = 'webhooks:write',
   /** Manage platform-wide webhooks and every project's. */
   WebhooksAdmin = 'webhooks:admin',
+  PipelinesRead = 'pipelines:read',
+  /** Define, change and delete the pipelines of projects one is a member of (they run commands). */
+  PipelinesWrite = 'pipelines:write',
+  BuildsRead = 'builds:read',
+  /** Trigger and cancel builds of the pipelines of projects one is a member of. */
+  BuildsWrite = 'builds:write',
+  TestsRead = 'tests:read',
+  /** Define and run the test suites of projects one is a member of (they run commands). */
+  TestsWrite = 'tests:write',
 }
 
 export const PERMISSIONS: readonly Permission[] = Object.values(Permission);
@@ -48,9 +57,15 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
     Permission.TasksWrite,
   ]),
   [Role.Architect]: new Set([...readOnly, ...SELF_SERVICE, Permission.TasksWrite]),
-  [Role.Developer]: new Set([...readOnly, ...SELF_SERVICE, Permission.TasksWrite]),
-  [Role.Tester]: new Set([...readOnly, ...SELF_SERVICE, Permission.TasksWrite]),
-  [Role.Devops]: new Set([...readOnly, ...SELF_SERVICE]),
+  [Role.Developer]: new Set([
+    ...readOnly,
+    ...SELF_SERVICE,
+    Permission.TasksWrite,
+    Permission.BuildsWrite,
+    Permission.TestsWrite,
+  ]),
+  [Role.Tester]: new Set([...readOnly, ...SELF_SERVICE, Permission.TasksWrite, Permission.TestsWrite]),
+  [Role.Devops]: new Set([...readOnly, ...SELF_SERVICE, Permission.PipelinesWrite, Permission.BuildsWrite]),
 };
 
 export function scopeFor(permission: Permission): Scope {

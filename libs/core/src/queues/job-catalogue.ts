@@ -39,6 +39,10 @@ export interface JobPayloads {
   'event.fanout': DomainEvent;
   /** One attempt at delivering one event to one webhook. */
   'webhook.deliver': { deliveryId: string };
+  /** Runs one build of a pipeline (a no-op unless the build is still queued). */
+  'build.run': { buildId: string };
+  /** Runs one test-suite run (a no-op unless the run is still queued). */
+  'test.run': { runId: string };
 }
 
 export type JobName = keyof JobPayloads;
@@ -48,6 +52,8 @@ export const JOB_QUEUE = {
   'mail.send': QueueName.Mail,
   'event.fanout': QueueName.Webhooks,
   'webhook.deliver': QueueName.Webhooks,
+  'build.run': QueueName.Builds,
+  'test.run': QueueName.TestRuns,
 } as const satisfies { [N in JobName]: QueueName };
 
 /** What a processor receives: the payload plus the id of the request that caused it. */
