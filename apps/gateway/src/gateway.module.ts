@@ -2,21 +2,35 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AccessGuard, AuthModule } from '@app/auth';
 import { CoreModule } from '@app/core';
+import { PipelinesModule } from '@app/pipelines';
 import { ProjectsModule } from '@app/projects';
 import { TasksModule } from '@app/tasks';
+import { TestsModule } from '@app/testing';
 import { UsersModule } from '@app/users';
 import { WebhooksModule } from '@app/webhooks';
 import { ApiClientsController } from './controllers/api-clients.controller';
 import { AuditLogsController } from './controllers/audit-logs.controller';
 import { AuthController } from './controllers/auth.controller';
+import { BuildsController } from './controllers/builds.controller';
 import { OperationsController } from './controllers/operations.controller';
+import { PipelinesController } from './controllers/pipelines.controller';
 import { ProjectsController } from './controllers/projects.controller';
 import { TasksController } from './controllers/tasks.controller';
+import { TestsController } from './controllers/tests.controller';
 import { UsersController } from './controllers/users.controller';
 import { WebhooksController } from './controllers/webhooks.controller';
 
 @Module({
-  imports: [CoreModule, AuthModule, UsersModule, ProjectsModule, TasksModule, WebhooksModule],
+  imports: [
+    CoreModule,
+    AuthModule,
+    UsersModule,
+    ProjectsModule,
+    TasksModule,
+    WebhooksModule,
+    PipelinesModule,
+    TestsModule,
+  ],
   controllers: [
     AuthController,
     ApiClientsController,
@@ -25,6 +39,9 @@ import { WebhooksController } from './controllers/webhooks.controller';
     ProjectsController,
     TasksController,
     WebhooksController,
+    PipelinesController,
+    BuildsController,
+    TestsController,
     OperationsController,
   ],
   providers: [{ provide: APP_GUARD, useExisting: AccessGuard }],

@@ -50,13 +50,15 @@ export interface StoredArtifact {
 }
 
 // The queue (position and estimate) reads queued builds in trigger order, the lease sweep the
-// running ones: two small partial indexes. The estimate reads a pipeline's latest finished builds.
+// running ones: small partial indexes. The estimate reads the latest finished builds of a
+// pipeline, and of the platform when the pipeline has none.
 @Entity('builds')
 @Index('builds_pipeline_created_idx', ['pipelineId', 'createdAt', 'id'])
 @Index('builds_pipeline_finished_idx', ['pipelineId', 'finishedAt'])
 @Index('builds_project_idx', ['projectId'])
 @Index('builds_queued_idx', ['createdAt', 'id'], { where: `status = 'queued'` })
 @Index('builds_running_idx', ['lockedUntil'], { where: `status = 'running'` })
+@Index('builds_finished_idx', ['finishedAt'], { where: `status IN ('success', 'failed')` })
 export class BuildEntity {
   @PrimaryColumn({ type: 'varchar', length: 40 })
   id: string;

@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-export class Pipelines1795771109477 implements MigrationInterface {
-  name = 'Pipelines1795771109477';
+export class Pipelines1795771703513 implements MigrationInterface {
+  name = 'Pipelines1795771703513';
 
   public async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(
@@ -15,6 +15,9 @@ export class Pipelines1795771109477 implements MigrationInterface {
     );
     await queryRunner.query(
       `CREATE TABLE "builds" ("id" character varying(40) NOT NULL, "pipeline_id" character varying(40) NOT NULL, "project_id" character varying(40) NOT NULL, "status" character varying(16) NOT NULL, "branch" character varying(255) NOT NULL, "commit" character varying(64), "commit_sha" character varying(64), "environment" character varying(16), "skip_tests" boolean NOT NULL DEFAULT false, "variables" jsonb NOT NULL DEFAULT '{}', "variable_names" text array NOT NULL DEFAULT '{}', "repository_url" character varying(2048) NOT NULL, "stages" jsonb NOT NULL, "artifact_globs" text array NOT NULL DEFAULT '{}', "artifacts" jsonb NOT NULL DEFAULT '[]', "current_stage" character varying(200), "progress" smallint NOT NULL DEFAULT '0', "error" text, "triggered_by" character varying(40), "started_at" TIMESTAMP WITH TIME ZONE, "finished_at" TIMESTAMP WITH TIME ZONE, "cancel_requested_at" TIMESTAMP WITH TIME ZONE, "attempts" integer NOT NULL DEFAULT '0', "locked_by" character varying(200), "locked_until" TIMESTAMP WITH TIME ZONE, "process_group" integer, "log_seq" integer NOT NULL DEFAULT '0', "log_bytes" bigint NOT NULL DEFAULT '0', "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), "updated_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "PK_c181c897db1d7b044faace6e86c" PRIMARY KEY ("id"))`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "builds_finished_idx" ON "builds"  ("finished_at") WHERE status IN ('success', 'failed')`,
     );
     await queryRunner.query(
       `CREATE INDEX "builds_running_idx" ON "builds"  ("locked_until") WHERE status = 'running'`,
@@ -119,6 +122,7 @@ export class Pipelines1795771109477 implements MigrationInterface {
     await queryRunner.query(`DROP INDEX "public"."builds_project_idx"`);
     await queryRunner.query(`DROP INDEX "public"."builds_queued_idx"`);
     await queryRunner.query(`DROP INDEX "public"."builds_running_idx"`);
+    await queryRunner.query(`DROP INDEX "public"."builds_finished_idx"`);
     await queryRunner.query(`DROP TABLE "builds"`);
     await queryRunner.query(`DROP INDEX "public"."pipelines_project_name_key"`);
     await queryRunner.query(`DROP INDEX "public"."pipelines_project_created_idx"`);
