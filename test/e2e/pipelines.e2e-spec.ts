@@ -611,7 +611,7 @@ describe('pipelines and builds: real checkouts, stages, logs, artifacts, cancel,
       const { buildId } = await trigger(main.id);
       await as(outsider.token).get(`/v2/builds/${buildId}`).expect(200); // internal project: visible
       await as(outsider.token).post(`/v2/pipelines/${main.id}/trigger`, {}).expect(403);
-      await as(devops.token).post(`/v2/pipelines/${main.id}/trigger`, {}).expect(202);
+      const byDevops = await trigger(main.id, {}, devops.token);
       await as(viewer.token).post(`/v2/pipelines/${main.id}/trigger`, {}).expect(403);
       const hidden = await as(admin)
         .post('/v2/pipelines', {
@@ -628,6 +628,28 @@ describe('pipelines and builds: real checkouts, stages, logs, artifacts, cancel,
       await as(outsider.token).post(`/v2/builds/${hiddenBuild.buildId}/cancel`).expect(404);
       await finished(hiddenBuild.buildId);
       await finished(buildId);
+      await finished(byDevops.buildId);
+    });
+
+    it('refuses to delete a pipeline with a running build, then deletes one with its builds and artifacts', async () => {
+      const p = await pipeline({ stages: [{ name: 'long', commands: ['sleep 30'] }] });
+      const { buildId } = await trigger(p.id);
+      await until(buildId, (b) => b.status === 'running');
+      const refused = await as(devops.token).delete(`/v2/pipelines/${p.id}`).expect(409);
+      expect(expectEnvelope(refused.body, 'CONFLICT').details).toEqual({ builds: [buildId] });
+      await as(developer.token).post(`/v2/builds/${buildId}/cancel`).expect(202);
+      await finished(buildId);
+      await as(devops.token).delete(`/v2/pipelines/${p.id}`).expect(204);
+
+      const builds = (await as(viewer.token).get(`/v2/pipelines/${main.id}/builds?pageSize=100`).expect(200))
+        .body.data as Build[];
+      const kept = builds.filter((b) => b.artifacts.length).map((b) => b.buildId);
+      expect(kept.length).toBeGreaterThan(0);
+      for (const id of kept) expect(existsSync(join(artifactsRoot, id))).toBe(true);
+      await as(devops.token).delete(`/v2/pipelines/${main.id}`).expect(204);
+      for (const id of kept) expect(existsSync(join(artifactsRoot, id))).toBe(false);
+      await as(viewer.token).get(`/v2/builds/${kept[0]}`).expect(404);
+      await as(viewer.token).get(`/v2/pipelines/${main.id}/builds`).expect(404);
     });
   });
 

@@ -1,9 +1,12 @@
 /** Git URLs a pipeline or suite may name: https, ssh, git, file (local repositories), or user@host:path. */
 const GIT_URL = /^(?:(?:https?|ssh|git|file):\/\/[^\s]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+)$/;
 
+const hasControlCharacter = (s: string) =>
+  [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+
 export function isGitUrl(url: string): boolean {
   // No option injection (a URL starting with "-"), no ext:: transport, no control characters.
-  return GIT_URL.test(url) && !url.startsWith('-') && !/[\x00-\x1f\x7f]/.test(url);
+  return GIT_URL.test(url) && !url.startsWith('-') && !hasControlCharacter(url);
 }
 
 /** A branch name as `git check-ref-format --branch` accepts it (the common rules). */
@@ -20,7 +23,8 @@ export function isBranchName(ref: string): boolean {
     !ref.includes('//') &&
     !ref.includes('@{') &&
     ref !== '@' &&
-    !/[\x00-\x20\x7f~^:?*[\\]/.test(ref) &&
+    !hasControlCharacter(ref) &&
+    !/[ ~^:?*[\\]/.test(ref) &&
     !ref.split('/').some((part) => part.startsWith('.'))
   );
 }

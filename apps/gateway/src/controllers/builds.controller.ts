@@ -1,4 +1,14 @@
-import { Controller, Get, Headers, HttpCode, Param, Post, Res, StreamableFile } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Res,
+  StreamableFile,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiHeader,
@@ -12,12 +22,16 @@ import { Permission, Principal } from '@app/core';
 import { BuildDto, BuildsService, logEventMessage } from '@app/pipelines';
 import { FastifyReply } from 'fastify';
 import { createReadStream } from 'node:fs';
-import { parseLastEventId, sendEventStream, wantsEventStream } from '../http/sse';
+import { closeEventStreams, parseLastEventId, sendEventStream, wantsEventStream } from '../http/sse';
 
 @ApiTags('builds')
 @Controller('builds')
-export class BuildsController {
+export class BuildsController implements BeforeApplicationShutdown {
   constructor(private readonly builds: BuildsService) {}
+
+  beforeApplicationShutdown(): void {
+    closeEventStreams();
+  }
 
   @Get(':buildId')
   @RequirePermissions(Permission.BuildsRead)

@@ -3,6 +3,16 @@ import { FastifyReply } from 'fastify';
 /** One Server-Sent Event; a heartbeat becomes a comment line that keeps proxies from closing the stream. */
 export type SseItem = { id?: number; event: string; data: unknown } | { heartbeat: true };
 
+const open = new Set<AbortController>();
+
+/**
+ * Ends every open event stream (gateway shutdown): a stream follows a build for as long as it
+ * runs, which must not hold the shutdown; clients reconnect elsewhere with Last-Event-ID.
+ */
+export function closeEventStreams(): void {
+  for (const controller of open) controller.abort();
+}
+
 /** True when the client asks for an event stream rather than the plain resource. */
 export function wantsEventStream(accept: string | undefined): boolean {
   return !!accept && /\btext\/event-stream\b/i.test(accept);
@@ -31,6 +41,7 @@ export async function sendEventStream(
   events: (signal: AbortSignal) => AsyncIterable<SseItem>,
 ): Promise<void> {
   const controller = new AbortController();
+  open.add(controller);
   const raw = reply.raw;
   // The response's close (not the request's: that fires once a GET is read) means the client left.
   raw.once('close', () => controller.abort());
@@ -55,6 +66,7 @@ export async function sendEventStream(
   } catch (err) {
     if (!raw.destroyed) raw.write(formatSse({ event: 'error', data: { message: (err as Error).message } }));
   } finally {
+    open.delete(controller);
     controller.abort();
     if (!raw.destroyed) raw.end();
   }
