@@ -53,6 +53,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
   private readonly active = new Map<string, ActiveBuild>();
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => Promise<void>) | null = null;
+  private started = false;
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -66,6 +67,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
 
   /** In the worker: hear cancels, announce this worker's slots, sweep expired leases. */
   async start(): Promise<void> {
+    this.started = true;
     this.unsubscribe = await this.live.subscribe(BUILD_CANCEL_CHANNEL, (id) => this.stop(id, 'cancelled'));
     const tick = async () => {
       try {
@@ -83,6 +85,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
 
   /** SIGTERM: running builds stop now and are failed, rather than holding the shutdown for their whole run. */
   async beforeApplicationShutdown(): Promise<void> {
+    if (!this.started) return; // a gateway: it never runs builds
     if (this.timer) clearInterval(this.timer);
     for (const id of this.active.keys()) this.stop(id, 'shutdown');
     await Promise.allSettled([...this.active.values()].map((a) => a.done));
@@ -158,6 +161,8 @@ export class BuildRunner implements BeforeApplicationShutdown {
       () => void this.renew(build.id),
       Math.max(500, (cfg.leaseSeconds * 1000) / 3),
     );
+    // A cancel published between the claim and now was not heard: the first renewal reads the flag.
+    void this.renew(build.id);
     let workspace: Workspace | null = null;
     let commitSha: string | null = null;
     let error: string | null = null;

@@ -105,6 +105,7 @@ export class TestRunner implements BeforeApplicationShutdown {
   readonly workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
   private readonly active = new Map<string, ActiveRun>();
   private timer: NodeJS.Timeout | null = null;
+  private started = false;
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -114,6 +115,7 @@ export class TestRunner implements BeforeApplicationShutdown {
   ) {}
 
   start(): void {
+    this.started = true;
     const tick = () =>
       this.sweep().catch((err: Error) => this.logger.warn(`test-run sweep failed: ${err.message}`));
     this.timer = setInterval(() => void tick(), this.config.builds.sweepIntervalMs);
@@ -122,6 +124,7 @@ export class TestRunner implements BeforeApplicationShutdown {
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    if (!this.started) return;
     if (this.timer) clearInterval(this.timer);
     for (const entry of this.active.values()) {
       entry.reason ??= 'shutdown';
