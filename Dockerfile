@@ -9,6 +9,10 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# Builds and test suites clone repositories (git over https and ssh) in the worker.
+RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates openssh-client \
+  && rm -rf /var/lib/apt/lists/* \
+  && mkdir -p /var/lib/cocode/artifacts && chown node:node /var/lib/cocode/artifacts
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules

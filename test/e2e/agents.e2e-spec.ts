@@ -1,5 +1,5 @@
 import { FakeAnthropic } from '../support/fake-anthropic';
-import { readSse } from '../support/sse';
+import { readSse } from '../support/sse-reader';
 import { eventually, expectEnvelope, TestSystem } from '../support/system';
 
 type Session = { id: string; token: string };

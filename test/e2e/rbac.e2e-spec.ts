@@ -8,6 +8,9 @@ const ADMIN: RoleName[] = ['admin'];
 const PROJECT_WRITERS: RoleName[] = ['admin', 'product_manager'];
 const TASK_WRITERS: RoleName[] = ['admin', 'product_manager', 'architect', 'developer', 'tester'];
 const DEPLOYERS: RoleName[] = ['admin', 'devops'];
+const PIPELINE_WRITERS: RoleName[] = ['admin', 'devops'];
+const BUILD_TRIGGERERS: RoleName[] = ['admin', 'developer', 'devops'];
+const TEST_WRITERS: RoleName[] = ['admin', 'developer', 'tester'];
 
 interface Endpoint {
   method: 'get' | 'post' | 'put' | 'delete';
@@ -199,6 +202,63 @@ const MATRIX: Record<string, Endpoint> = {
     path: () => '/v2/deployments/dep_missing/rollback',
     body: {},
     allowed: DEPLOYERS,
+  },
+  'POST /pipelines': { method: 'post', path: () => '/v2/pipelines', body: {}, allowed: PIPELINE_WRITERS },
+  'GET /pipelines': { method: 'get', path: () => '/v2/pipelines', allowed: ALL },
+  'GET /pipelines/{id}': { method: 'get', path: () => '/v2/pipelines/pipe_missing', allowed: ALL },
+  'PUT /pipelines/{id}': {
+    method: 'put',
+    path: () => '/v2/pipelines/pipe_missing',
+    body: {},
+    allowed: PIPELINE_WRITERS,
+  },
+  'DELETE /pipelines/{id}': {
+    method: 'delete',
+    path: () => '/v2/pipelines/pipe_missing',
+    allowed: PIPELINE_WRITERS,
+  },
+  'POST /pipelines/{id}/trigger': {
+    method: 'post',
+    path: () => '/v2/pipelines/pipe_missing/trigger',
+    body: {},
+    allowed: BUILD_TRIGGERERS,
+  },
+  'GET /pipelines/{id}/builds': {
+    method: 'get',
+    path: () => '/v2/pipelines/pipe_missing/builds',
+    allowed: ALL,
+  },
+  'GET /builds/{id}': { method: 'get', path: () => '/v2/builds/build_missing', allowed: ALL },
+  'POST /builds/{id}/cancel': {
+    method: 'post',
+    path: () => '/v2/builds/build_missing/cancel',
+    allowed: BUILD_TRIGGERERS,
+  },
+  'GET /builds/{id}/logs': { method: 'get', path: () => '/v2/builds/build_missing/logs', allowed: ALL },
+  'GET /builds/{id}/artifacts/{id}': {
+    method: 'get',
+    path: () => '/v2/builds/build_missing/artifacts/app.jar',
+    allowed: ALL,
+  },
+  'POST /tests/suites': { method: 'post', path: () => '/v2/tests/suites', body: {}, allowed: TEST_WRITERS },
+  'GET /tests/suites': { method: 'get', path: () => '/v2/tests/suites', allowed: ALL },
+  'GET /tests/suites/{id}': { method: 'get', path: () => '/v2/tests/suites/suite_missing', allowed: ALL },
+  'POST /tests/suites/{id}/run': {
+    method: 'post',
+    path: () => '/v2/tests/suites/suite_missing/run',
+    body: {},
+    allowed: TEST_WRITERS,
+  },
+  'GET /tests/suites/{id}/runs': {
+    method: 'get',
+    path: () => '/v2/tests/suites/suite_missing/runs',
+    allowed: ALL,
+  },
+  'GET /tests/runs/{id}': { method: 'get', path: () => '/v2/tests/runs/run_missing', allowed: ALL },
+  'GET /tests/runs/{id}/report': {
+    method: 'get',
+    path: () => '/v2/tests/runs/run_missing/report',
+    allowed: ALL,
   },
 };
 const PUBLIC = ['POST /auth/token', 'POST /auth/refresh', 'POST /auth/revoke', 'POST /users/verify-email'];

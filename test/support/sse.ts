@@ -1,57 +1,63 @@
+import { request } from 'node:http';
+
 export interface SseEvent {
-  id: string;
+  id: number | null;
   event: string;
-  data: Record<string, unknown>;
+  data: unknown;
+  /** ms since the request was sent */
+  at: number;
 }
 
-/** Reads a Server-Sent Events stream until `until` says stop, the server ends it, or time runs out. */
-export async function readSse(
-  url: string,
-  token: string,
-  options: { lastEventId?: string; until?: (events: SseEvent[]) => boolean; timeoutMs?: number } = {},
-): Promise<{ status: number; events: SseEvent[]; ended: boolean }> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), options.timeoutMs ?? 10000);
-  const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'text/event-stream' };
-  if (options.lastEventId) headers['last-event-id'] = options.lastEventId;
-  const events: SseEvent[] = [];
-  let ended = false;
-  let status = 0;
-  try {
-    const res = await fetch(url, { headers, signal: controller.signal });
-    status = res.status;
-    if (!res.body || status !== 200) return { status, events, ended };
-    const reader = res.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) {
-        ended = true;
-        break;
-      }
-      buffer += decoder.decode(value, { stream: true });
-      let cut: number;
-      while ((cut = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        const fields = Object.fromEntries(
-          block
-            .split('\n')
-            .filter((l) => l && !l.startsWith(':'))
-            .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
-        );
-        if (fields.data) events.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data) });
-      }
-      if (options.until?.(events)) {
-        controller.abort();
-        break;
-      }
+/** Parses a text/event-stream body into its events (comments and retry lines dropped). */
+export function parseSse(text: string, at = 0): SseEvent[] {
+  const out: SseEvent[] = [];
+  for (const block of text.split('\n\n')) {
+    let id: number | null = null;
+    let event = 'message';
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith('id: ')) id = Number(line.slice(4));
+      else if (line.startsWith('event: ')) event = line.slice(7);
+      else if (line.startsWith('data: ')) data.push(line.slice(6));
     }
-  } catch (err) {
-    if ((err as Error).name !== 'AbortError') throw err;
-  } finally {
-    clearTimeout(timer);
+    if (data.length) out.push({ id, event, data: JSON.parse(data.join('\n')), at });
   }
-  return { status, events, ended };
+  return out;
+}
+
+/**
+ * Reads a Server-Sent Events response as it arrives (supertest would wait for its end), noting
+ * when each event came. Resolves when the server ends the stream, or after timeoutMs.
+ */
+export function readSse(
+  url: string,
+  headers: Record<string, string>,
+  timeoutMs = 15000,
+): Promise<{ status: number; headers: Record<string, unknown>; events: SseEvent[]; ended: boolean }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+      const events: SseEvent[] = [];
+      let buffer = '';
+      const timer = setTimeout(() => {
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, events, ended: false });
+      }, timeoutMs);
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        const cut = buffer.lastIndexOf('\n\n');
+        if (cut === -1) return;
+        events.push(...parseSse(buffer.slice(0, cut), Date.now() - started));
+        buffer = buffer.slice(cut + 2);
+      });
+      res.on('end', () => {
+        clearTimeout(timer);
+        events.push(...parseSse(buffer, Date.now() - started));
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, events, ended: true });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -4,8 +4,10 @@ import { AgentsModule } from '@app/agents';
 import { AccessGuard, AuthModule } from '@app/auth';
 import { CoreModule } from '@app/core';
 import { DeploymentsModule } from '@app/deployments';
+import { PipelinesModule } from '@app/pipelines';
 import { ProjectsModule } from '@app/projects';
 import { TasksModule } from '@app/tasks';
+import { TestsModule } from '@app/testing';
 import { UsersModule } from '@app/users';
 import { WebhooksModule } from '@app/webhooks';
 import { AgentsController } from './controllers/agents.controller';
@@ -15,9 +17,12 @@ import { AuditLogsController } from './controllers/audit-logs.controller';
 import { AuthController } from './controllers/auth.controller';
 import { DocumentsController } from './controllers/documents.controller';
 import { DeploymentsController } from './controllers/deployments.controller';
+import { BuildsController } from './controllers/builds.controller';
 import { OperationsController } from './controllers/operations.controller';
+import { PipelinesController } from './controllers/pipelines.controller';
 import { ProjectsController } from './controllers/projects.controller';
 import { TasksController } from './controllers/tasks.controller';
+import { TestsController } from './controllers/tests.controller';
 import { UsersController } from './controllers/users.controller';
 import { WebhooksController } from './controllers/webhooks.controller';
 
@@ -31,6 +36,8 @@ import { WebhooksController } from './controllers/webhooks.controller';
     WebhooksModule,
     AgentsModule,
     DeploymentsModule,
+    PipelinesModule,
+    TestsModule,
   ],
   controllers: [
     AuthController,
@@ -44,6 +51,9 @@ import { WebhooksController } from './controllers/webhooks.controller';
     DocumentsController,
     ApplicationsController,
     DeploymentsController,
+    PipelinesController,
+    BuildsController,
+    TestsController,
     OperationsController,
   ],
   providers: [{ provide: APP_GUARD, useExisting: AccessGuard }],

@@ -3,18 +3,37 @@ import { AgentsModule } from '@app/agents';
 import { AppConfig, CoreModule, OutboxRelay } from '@app/core';
 import { DeploymentsModule } from '@app/deployments';
 import { MailModule } from '@app/mail';
+import { PipelinesModule } from '@app/pipelines';
+import { TestsModule } from '@app/testing';
 import { WebhooksModule } from '@app/webhooks';
 import { OperationsController } from './operations.controller';
 import { AgentsProcessor } from './processors/agents.processor';
 import { DeploymentsProcessor } from './processors/deployments.processor';
+import { BuildsProcessor } from './processors/builds.processor';
 import { assertHandlersComplete } from './processors/job-processor';
 import { MailProcessor } from './processors/mail.processor';
+import { TestRunsProcessor } from './processors/test-runs.processor';
 import { WebhooksProcessor } from './processors/webhooks.processor';
 
 @Module({
-  imports: [CoreModule, MailModule, WebhooksModule, AgentsModule, DeploymentsModule],
+  imports: [
+    CoreModule,
+    MailModule,
+    WebhooksModule,
+    AgentsModule,
+    DeploymentsModule,
+    PipelinesModule,
+    TestsModule,
+  ],
   controllers: [OperationsController],
-  providers: [MailProcessor, WebhooksProcessor, AgentsProcessor, DeploymentsProcessor],
+  providers: [
+    MailProcessor,
+    WebhooksProcessor,
+    AgentsProcessor,
+    DeploymentsProcessor,
+    BuildsProcessor,
+    TestRunsProcessor,
+  ],
 })
 export class WorkerModule implements OnApplicationBootstrap {
   constructor(
@@ -24,10 +43,19 @@ export class WorkerModule implements OnApplicationBootstrap {
     private readonly webhooks: WebhooksProcessor,
     private readonly agents: AgentsProcessor,
     private readonly deployments: DeploymentsProcessor,
+    private readonly builds: BuildsProcessor,
+    private readonly testRuns: TestRunsProcessor,
   ) {}
 
   onApplicationBootstrap(): void {
-    assertHandlersComplete([this.mail, this.webhooks, this.agents, this.deployments]);
+    assertHandlersComplete([
+      this.mail,
+      this.webhooks,
+      this.agents,
+      this.deployments,
+      this.builds,
+      this.testRuns,
+    ]);
     this.mail.worker.concurrency = this.config.worker.concurrency;
     // Deliveries wait on other people's servers: many in flight, so one slow receiver delays no one.
     this.webhooks.worker.concurrency = this.config.webhooks.concurrency;
@@ -35,6 +63,9 @@ export class WorkerModule implements OnApplicationBootstrap {
     this.agents.worker.concurrency = this.config.agents.concurrency;
     // A deployment holds its slot for its whole plan.
     this.deployments.worker.concurrency = this.config.deployments.concurrency;
+    // Builds and test runs are CPU- and disk-heavy commands: a few at once per worker.
+    this.builds.worker.concurrency = this.config.builds.concurrency;
+    this.testRuns.worker.concurrency = this.config.tests.concurrency;
     // The sweep that relays outbox rows whose after-commit kick was lost (a gateway crash).
     this.relay.startSweeping();
   }

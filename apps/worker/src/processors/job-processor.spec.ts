@@ -19,7 +19,7 @@ class EmptyMailProcessor {
 class BuildsProcessor {
   readonly queue = QueueName.Builds;
   handledJobs(): string[] {
-    return [];
+    return ['build.run'];
   }
 }
 

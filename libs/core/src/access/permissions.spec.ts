@@ -78,3 +78,24 @@ describe('maxScopesFor', () => {
       expect(maxScopesFor(role)).toContain(scopeFor(permission));
   });
 });
+
+describe('pipelines, builds and test suites (they run commands)', () => {
+  const holders = (permission: Permission) => ROLES.filter((r) => roleAllows(r, permission)).sort();
+
+  it('lets only devops and admin define or change pipelines', () => {
+    expect(holders(Permission.PipelinesWrite)).toEqual([Role.Admin, Role.Devops].sort());
+  });
+
+  it('lets developers, devops and admin trigger and cancel builds', () => {
+    expect(holders(Permission.BuildsWrite)).toEqual([Role.Admin, Role.Developer, Role.Devops].sort());
+  });
+
+  it('lets developers, testers and admin define and run test suites (the seed’s 测试 read/write roles)', () => {
+    expect(holders(Permission.TestsWrite)).toEqual([Role.Admin, Role.Developer, Role.Tester].sort());
+  });
+
+  it('lets every role read them', () => {
+    for (const p of [Permission.PipelinesRead, Permission.BuildsRead, Permission.TestsRead])
+      expect(holders(p)).toEqual([...ROLES].sort());
+  });
+});

@@ -44,6 +44,15 @@ export enum Permission {
   DeploymentsWrite = 'deployments:write',
   /** Approve or reject a deployment; the service also requires being one of its named approvers. */
   DeploymentApprovalsWrite = 'deployment-approvals:write',
+  PipelinesRead = 'pipelines:read',
+  /** Define, change and delete the pipelines of projects one is a member of (they run commands). */
+  PipelinesWrite = 'pipelines:write',
+  BuildsRead = 'builds:read',
+  /** Trigger and cancel builds of the pipelines of projects one is a member of. */
+  BuildsWrite = 'builds:write',
+  TestsRead = 'tests:read',
+  /** Define and run the test suites of projects one is a member of (they run commands). */
+  TestsWrite = 'tests:write',
 }
 
 export const PERMISSIONS: readonly Permission[] = Object.values(Permission);
@@ -82,6 +91,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
     ...readOnly,
     ...SELF_SERVICE,
     Permission.TasksWrite,
+    Permission.BuildsWrite,
+    Permission.TestsWrite,
     Permission.ActivateBackendAgent,
     Permission.ActivateFrontendAgent,
   ]),
@@ -89,6 +100,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
     ...readOnly,
     ...SELF_SERVICE,
     Permission.TasksWrite,
+    Permission.TestsWrite,
     Permission.ActivateTestAgent,
     Permission.ActivateQaAgent,
   ]),
@@ -97,6 +109,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
     ...SELF_SERVICE,
     Permission.ApplicationsWrite,
     Permission.DeploymentsWrite,
+    Permission.PipelinesWrite,
+    Permission.BuildsWrite,
     Permission.ActivateDevopsAgent,
   ]),
 };

@@ -275,3 +275,35 @@ describe('loadConfig', () => {
     expect(problems).toHaveLength(3);
   });
 });
+
+describe('loadConfig: builds and tests', () => {
+  it('keeps workspaces and artifacts under the temporary directory and no working-directory root', () => {
+    const config = loadConfig({ PATH: '/opt/bin:/usr/bin' });
+    expect(config.builds.workspaceRoot).toMatch(/cocode\/workspaces$/);
+    expect(config.builds.artifactsRoot).toMatch(/cocode\/artifacts$/);
+    expect(config.builds.commandPath).toBe('/opt/bin:/usr/bin');
+    expect(config.builds.leaseSeconds).toBe(30);
+    expect(config.tests.workingDirectoryRoots).toEqual([]);
+  });
+
+  it('reads absolute roots, normalised', () => {
+    const config = loadConfig({
+      WORKSPACES_ROOT: '/srv/ws/',
+      ARTIFACTS_ROOT: '/srv/art/../artifacts',
+      TESTS_WORKDIR_ROOTS: '/srv/tests, /home/ci/suites/',
+    });
+    expect(config.builds.workspaceRoot).toBe('/srv/ws');
+    expect(config.builds.artifactsRoot).toBe('/srv/artifacts');
+    expect(config.tests.workingDirectoryRoots).toEqual(['/srv/tests', '/home/ci/suites']);
+  });
+
+  it('refuses relative roots and a lease too short to renew', () => {
+    expect(
+      problemsOf({ WORKSPACES_ROOT: 'ws', TESTS_WORKDIR_ROOTS: '/ok,rel/dir', BUILDS_LEASE_SECONDS: '1' }),
+    ).toEqual([
+      'WORKSPACES_ROOT must be an absolute path (got "ws")',
+      'BUILDS_LEASE_SECONDS must be an integer between 2 and 3600 (got "1")',
+      'TESTS_WORKDIR_ROOTS must list absolute paths (got "rel/dir")',
+    ]);
+  });
+});

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512' | 'RS256' | 'ES256';
 const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['HS256', 'HS384', 'HS512', 'RS256', 'ES256'];
@@ -100,6 +102,34 @@ export class AppConfig {
     sweepIntervalMs: number;
     /** Resumes after lost workers before the deployment is failed. */
     maxResumes: number;
+  };
+  builds: {
+    /** Every build and test-run workspace is made under this directory, and removed afterwards. */
+    workspaceRoot: string;
+    /** Stored build artifacts: written by workers, served by gateways (a shared volume when apart). */
+    artifactsRoot: string;
+    /** Builds run at once per worker. */
+    concurrency: number;
+    /** A stage without timeoutSeconds gets this. */
+    defaultStageTimeoutSeconds: number;
+    cloneTimeoutSeconds: number;
+    /** A running build's lease; a worker renews it every third of it, a sweep fails builds whose lease ran out. */
+    leaseSeconds: number;
+    sweepIntervalMs: number;
+    /** Stored log per build; beyond it the log is cut with a note. */
+    maxLogBytes: number;
+    /** Stored artifacts per build. */
+    maxArtifactBytes: number;
+    /** PATH of build and test commands (they get no other variable of the worker's environment). */
+    commandPath: string;
+  };
+  tests: {
+    /** Directories a suite's workingDirectory may be in; empty: no suite may use a workingDirectory. */
+    workingDirectoryRoots: string[];
+    /** Test runs at once per worker. */
+    concurrency: number;
+    defaultTimeoutSeconds: number;
+    maxReportBytes: number;
   };
 }
 
@@ -203,6 +233,20 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   const smtpUrl = str('SMTP_URL');
   if (smtpUrl) url('SMTP_URL', smtpUrl, ['smtp:', 'smtps:']);
+  const dir = (name: string, fallback: string): string => {
+    const raw = str(name, fallback)!;
+    if (!isAbsolute(raw)) problems.push(`${name} must be an absolute path (got "${raw}")`);
+    return resolve(raw);
+  };
+  const dirs = (name: string): string[] =>
+    (str(name) ?? '')
+      .split(',')
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map((d) => {
+        if (!isAbsolute(d)) problems.push(`${name} must list absolute paths (got "${d}")`);
+        return resolve(d);
+      });
   const rateLimits = (name: string, perMinute: number, perHour: number, concurrent: number): RateLimits => {
     const limits = {
       perMinute: int(`RATE_LIMIT_${name}_PER_MINUTE`, perMinute, 1, 1_000_000_000),
@@ -318,6 +362,24 @@ export function loadConfig(env: Env = process.env): AppConfig {
       leaseSeconds: int('DEPLOY_LEASE_SECONDS', 60, 1, 3600),
       sweepIntervalMs: int('DEPLOY_SWEEP_INTERVAL_MS', 15000, 100, 600000),
       maxResumes: int('DEPLOY_MAX_RESUMES', 3, 0, 100),
+    },
+    builds: {
+      workspaceRoot: dir('WORKSPACES_ROOT', join(tmpdir(), 'cocode', 'workspaces')),
+      artifactsRoot: dir('ARTIFACTS_ROOT', join(tmpdir(), 'cocode', 'artifacts')),
+      concurrency: int('BUILDS_CONCURRENCY', 2, 1, 100),
+      defaultStageTimeoutSeconds: int('BUILDS_STAGE_TIMEOUT_SECONDS', 3600, 1, 86400),
+      cloneTimeoutSeconds: int('BUILDS_CLONE_TIMEOUT_SECONDS', 300, 1, 3600),
+      leaseSeconds: int('BUILDS_LEASE_SECONDS', 30, 2, 3600),
+      sweepIntervalMs: int('BUILDS_SWEEP_INTERVAL_MS', 10000, 100, 600000),
+      maxLogBytes: int('BUILDS_MAX_LOG_BYTES', 10 * 2 ** 20, 1024, 2 ** 30),
+      maxArtifactBytes: int('BUILDS_MAX_ARTIFACT_BYTES', 2 ** 30, 0, 2 ** 40),
+      commandPath: str('BUILDS_COMMAND_PATH', str('PATH', '/usr/local/bin:/usr/bin:/bin'))!,
+    },
+    tests: {
+      workingDirectoryRoots: dirs('TESTS_WORKDIR_ROOTS'),
+      concurrency: int('TESTS_CONCURRENCY', 2, 1, 100),
+      defaultTimeoutSeconds: int('TESTS_TIMEOUT_SECONDS', 1800, 1, 86400),
+      maxReportBytes: int('TESTS_MAX_REPORT_BYTES', 20 * 2 ** 20, 1024, 2 ** 30),
     },
   };
   if (config.agents.provider === 'anthropic' && !config.agents.anthropicApiKey) {

@@ -45,6 +45,10 @@ export interface JobPayloads {
   'deployment.start': { applicationId: string; environment: string };
   /** Resumes a running deployment whose worker was lost (its lease lapsed). */
   'deployment.resume': { deploymentId: string };
+  /** Runs one build of a pipeline (a no-op unless the build is still queued). */
+  'build.run': { buildId: string };
+  /** Runs one test-suite run (a no-op unless the run is still queued). */
+  'test.run': { runId: string };
 }
 
 export type JobName = keyof JobPayloads;
@@ -57,6 +61,8 @@ export const JOB_QUEUE = {
   'agent.run': QueueName.Agents,
   'deployment.start': QueueName.Deployments,
   'deployment.resume': QueueName.Deployments,
+  'build.run': QueueName.Builds,
+  'test.run': QueueName.TestRuns,
 } as const satisfies { [N in JobName]: QueueName };
 
 /** What a processor receives: the payload plus the id of the request that caused it. */

@@ -1,0 +1,497 @@
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { AppConfig, iso, OutboxService, Sql, UnitOfWork } from '@app/core';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { findArtifacts, storeArtifacts } from './artifacts';
+import { BUILD_COLUMNS, BuildRow, mapBuildRow, mapStage } from './build.dto';
+import { BuildStage, BuildStatus, StageStatus, StoredArtifact } from './build.entity';
+import { BuildLogWriter } from './build-log-writer';
+import { BuildLogService } from './build-log.service';
+import { BuildSlots } from './build-slots';
+import { BUILD_CANCEL_CHANNEL } from './builds.service';
+import { cloneAndCheckout, gitEnv } from './git-checkout';
+import { redactUrl, urlSecrets } from './git-refs';
+import { LiveEvents } from './live-events';
+import { killOrphanGroup } from './orphans';
+import { killProcessGroup, ProcessResult, runShell } from './process-runner';
+import { buildProgress } from './queue-estimate';
+import { secretsOf } from './secret-masker';
+import { Workspace } from './workspace';
+
+/** Why a running build was told to stop. `lost`: the lease went to the sweep, someone else finished it. */
+type StopReason = 'cancelled' | 'lost' | 'shutdown';
+
+interface ActiveBuild {
+  controller: AbortController;
+  reason: StopReason | null;
+  done: Promise<unknown>;
+}
+
+type ClaimedBuild = BuildRow & {
+  variables: Record<string, string>;
+  repository_url: string;
+  artifact_globs: string[];
+};
+
+class LeaseLost extends Error {}
+
+const PROGRESS_OF = (stages: BuildStage[]) => buildProgress(stages.map(mapStage));
+
+/**
+ * The worker side of builds. A build is claimed (queued -> running) with a lease this worker
+ * renews while it runs; a worker that dies stops renewing, and a sweep in any worker fails the
+ * build once the lease has run out (and, on the same host, kills what the dead worker left
+ * running). The checkout and every stage command run in a fresh workspace, in their own process
+ * group, with the build's variables as environment and nothing of the worker's.
+ */
+@Injectable()
+export class BuildRunner implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(BuildRunner.name);
+  readonly workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly active = new Map<string, ActiveBuild>();
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => Promise<void>) | null = null;
+  private started = false;
+
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly sql: Sql,
+    private readonly outbox: OutboxService,
+    private readonly log: BuildLogService,
+    private readonly live: LiveEvents,
+    private readonly slots: BuildSlots,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** In the worker: hear cancels, announce this worker's slots, sweep expired leases. */
+  async start(): Promise<void> {
+    this.started = true;
+    this.unsubscribe = await this.live.subscribe(BUILD_CANCEL_CHANNEL, (id) => this.stop(id, 'cancelled'));
+    const tick = async () => {
+      try {
+        const cfg = this.config.builds;
+        await this.slots.announce(this.workerId, cfg.concurrency, Math.max(3 * cfg.sweepIntervalMs, 30_000));
+        await this.sweep();
+      } catch (err) {
+        this.logger.warn(`build sweep failed: ${(err as Error).message}`);
+      }
+    };
+    this.timer = setInterval(() => void tick(), this.config.builds.sweepIntervalMs);
+    this.timer.unref();
+    await tick();
+  }
+
+  /** SIGTERM: running builds stop now and are failed, rather than holding the shutdown for their whole run. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.started) return; // a gateway: it never runs builds
+    if (this.timer) clearInterval(this.timer);
+    for (const id of this.active.keys()) this.stop(id, 'shutdown');
+    await Promise.allSettled([...this.active.values()].map((a) => a.done));
+    await this.unsubscribe?.().catch(() => undefined);
+    await this.slots.withdraw(this.workerId, this.config.builds.concurrency).catch(() => undefined);
+  }
+
+  /** Runs the build if it is still queued; a repeated job finds it taken and does nothing. */
+  async run(buildId: string): Promise<BuildStatus | 'skipped'> {
+    const build = await this.claim(buildId);
+    if (!build) return 'skipped';
+    const entry: ActiveBuild = { controller: new AbortController(), reason: null, done: Promise.resolve() };
+    this.active.set(buildId, entry);
+    const done = this.execute(build, entry).finally(() => this.active.delete(buildId));
+    entry.done = done;
+    return done;
+  }
+
+  stop(buildId: string, reason: StopReason): void {
+    const entry = this.active.get(buildId);
+    if (!entry || entry.reason) return;
+    entry.reason = reason;
+    entry.controller.abort();
+  }
+
+  /** Fails (or, when a cancel was asked, cancels) running builds whose lease ran out. */
+  async sweep(): Promise<number> {
+    const expired = await this.sql.rows<{ id: string }>(
+      `SELECT id FROM builds WHERE status = 'running' AND locked_until < now() ORDER BY locked_until LIMIT 50`,
+    );
+    let n = 0;
+    for (const { id } of expired) if (await this.expire(id)) n++;
+    return n;
+  }
+
+  // ---- one build ------------------------------------------------------------------------------
+
+  private async claim(buildId: string): Promise<ClaimedBuild | null> {
+    return this.uow.run(async (tx) => {
+      const [rows]: [ClaimedBuild[], number] = await tx.manager.query(
+        `UPDATE builds b SET status = 'running', started_at = clock_timestamp(), attempts = attempts + 1,
+                locked_by = $2, locked_until = now() + make_interval(secs => $3), updated_at = now()
+          WHERE id = $1 AND status = 'queued'
+          RETURNING ${BUILD_COLUMNS}, b.variables, b.repository_url, b.artifact_globs`,
+        [buildId, this.workerId, this.config.builds.leaseSeconds],
+      );
+      const build = rows[0];
+      if (!build) return null;
+      await this.log.append(
+        buildId,
+        [{ kind: 'status', body: JSON.stringify({ status: 'running', progress: 0 }) }],
+        tx,
+      );
+      await this.outbox.publish(
+        tx,
+        'build.started',
+        { build: mapBuildRow(build, this.config.http.publicBaseUrl) },
+        build.project_id,
+      );
+      return build;
+    });
+  }
+
+  private async execute(build: ClaimedBuild, entry: ActiveBuild): Promise<BuildStatus | 'skipped'> {
+    const cfg = this.config.builds;
+    const stages: BuildStage[] = build.stages.map((s) => ({ ...s }));
+    const secrets = [...new Set([...urlSecrets(build.repository_url), ...secretsOf(build.variables)])].sort(
+      (a, b) => b.length - a.length,
+    );
+    const writer = new BuildLogWriter(this.log, build.id, secrets, cfg.maxLogBytes);
+    const signal = entry.controller.signal;
+    const heartbeat = setInterval(
+      () => void this.renew(build.id),
+      Math.max(500, (cfg.leaseSeconds * 1000) / 3),
+    );
+    // A cancel published between the claim and now was not heard: the first renewal reads the flag.
+    void this.renew(build.id);
+    let workspace: Workspace | null = null;
+    let commitSha: string | null = null;
+    let error: string | null = null;
+    let artifacts: StoredArtifact[] = [];
+
+    const save = async (i: number) => {
+      await writer.drain();
+      const current = stages.find((s) => s.status === 'running')?.name ?? null;
+      await this.uow.run(async (tx) => {
+        const [rows]: [unknown[], number] = await tx.manager.query(
+          `UPDATE builds SET stages = $2::jsonb, current_stage = $3, progress = $4, commit_sha = coalesce($5, commit_sha),
+                  updated_at = now()
+            WHERE id = $1 AND locked_by = $6 AND status = 'running' RETURNING id`,
+          [build.id, JSON.stringify(stages), current, PROGRESS_OF(stages), commitSha, this.workerId],
+        );
+        if (!rows.length) throw new LeaseLost();
+        await this.log.append(build.id, [{ kind: 'stage', body: JSON.stringify(mapStage(stages[i])) }], tx);
+      });
+    };
+    const startedMs = new Map<number, number>();
+    const begin = async (i: number) => {
+      startedMs.set(i, Date.now());
+      stages[i] = { ...stages[i], status: 'running', startedAt: iso(new Date()), commandsDone: 0 };
+      await save(i);
+    };
+    const end = async (i: number, status: StageStatus, reason?: string) => {
+      stages[i] = {
+        ...stages[i],
+        status,
+        finishedAt: iso(new Date()),
+        durationMs: Date.now() - (startedMs.get(i) ?? Date.now()),
+        ...(reason ? { reason } : {}),
+      };
+      await save(i);
+    };
+    /** The outcome of a stage stopped by a cancel, a shutdown or a lost lease. */
+    const stopped = (): { status: StageStatus; reason: string } =>
+      entry.reason === 'cancelled'
+        ? { status: 'cancelled', reason: 'cancelled' }
+        : { status: 'failed', reason: 'the worker shut down during the stage' };
+
+    let status: BuildStatus = 'success';
+    try {
+      workspace = await Workspace.create(cfg.workspaceRoot, build.id);
+      const marker = { COCODE_BUILD_ID: build.id };
+      const base = { PATH: cfg.commandPath, HOME: workspace.home, LANG: 'C.UTF-8', CI: 'true' };
+      const onSpawn = (pgid: number) => void this.recordProcessGroup(build.id, pgid);
+
+      // checkout
+      await begin(0);
+      const target = build.commit ?? build.branch;
+      writer.write(`$ git clone ${redactUrl(build.repository_url)} && git checkout ${target}\n`);
+      const checkout = await cloneAndCheckout({
+        url: build.repository_url,
+        branch: build.branch,
+        commit: build.commit,
+        dir: workspace.src,
+        env: gitEnv({ ...base, ...marker }),
+        timeoutMs: cfg.cloneTimeoutSeconds * 1000,
+        signal,
+        onOutput: (t) => writer.write(t),
+        onSpawn,
+      });
+      if (checkout.ok) {
+        commitSha = checkout.sha;
+        writer.write(`HEAD is now at ${checkout.sha}\n`);
+        await end(0, 'success');
+      } else if (checkout.outcome === 'aborted') {
+        const s = stopped();
+        await end(0, s.status, s.reason);
+        status = s.status === 'cancelled' ? 'cancelled' : 'failed';
+        error = status === 'failed' ? s.reason : null;
+      } else {
+        writer.write(`\n${checkout.reason}\n`);
+        await end(0, 'failed', checkout.reason);
+        status = 'failed';
+        error = `checkout failed: ${checkout.reason}`;
+      }
+
+      for (let i = 1; i < stages.length; i++) {
+        const stage = stages[i];
+        if (status !== 'success') {
+          stages[i] = { ...stage, status: 'skipped' };
+          continue;
+        }
+        if (build.skip_tests && stage.name.toLowerCase() === 'test') {
+          stages[i] = { ...stage, status: 'skipped', reason: 'skipTests' };
+          writer.write(`\n--- stage ${stage.name}: skipped (skipTests) ---\n`);
+          await save(i);
+          continue;
+        }
+        await begin(i);
+        writer.write(`\n--- stage ${stage.name} ---\n`);
+        const env = {
+          ...base,
+          ...build.variables,
+          ...marker,
+          COCODE_PIPELINE_ID: build.pipeline_id,
+          COCODE_PROJECT_ID: build.project_id,
+          COCODE_BRANCH: build.branch,
+          COCODE_COMMIT: commitSha ?? '',
+          COCODE_ENVIRONMENT: build.environment ?? '',
+          COCODE_STAGE: stage.name,
+        };
+        const deadline = Date.now() + stage.timeoutSeconds * 1000;
+        const groups: number[] = [];
+        let failure: { status: StageStatus; reason: string } | null = null;
+        for (const [j, command] of stage.commands.entries()) {
+          writer.write(`$ ${command}\n`);
+          const r: ProcessResult = await runShell(command, {
+            cwd: workspace.src,
+            env,
+            timeoutMs: Math.max(1, deadline - Date.now()),
+            signal,
+            onOutput: (t) => writer.write(t),
+            onSpawn: (pgid) => {
+              groups.push(pgid);
+              onSpawn(pgid);
+            },
+          });
+          if (r.outcome === 'exited' && r.exitCode === 0) {
+            stages[i].commandsDone = j + 1;
+            if (j + 1 < stage.commands.length) await save(i);
+            continue;
+          }
+          failure =
+            r.outcome === 'timeout'
+              ? { status: 'failed', reason: `timed out after ${stage.timeoutSeconds} s` }
+              : r.outcome === 'aborted'
+                ? stopped()
+                : r.outcome === 'spawn_error'
+                  ? { status: 'failed', reason: `command ${j + 1} could not start: ${r.error}` }
+                  : {
+                      status: 'failed',
+                      reason:
+                        r.exitCode === null
+                          ? `command ${j + 1} was killed by ${r.signal}`
+                          : `command ${j + 1} exited with code ${r.exitCode}`,
+                    };
+          break;
+        }
+        // Whatever the stage left in the background dies with it.
+        for (const pgid of groups) killProcessGroup(pgid, 'SIGKILL');
+        if (failure) {
+          writer.write(`\n!! stage ${stage.name} ${failure.status}: ${failure.reason}\n`);
+          await end(i, failure.status, failure.reason);
+          status = failure.status === 'cancelled' ? 'cancelled' : 'failed';
+          if (status === 'failed') error = `stage ${stage.name}: ${failure.reason}`;
+        } else {
+          await end(i, 'success');
+        }
+      }
+
+      if (status === 'success' && build.artifact_globs.length) {
+        const found = await findArtifacts(workspace.src, build.artifact_globs);
+        const result = await storeArtifacts(
+          workspace.src,
+          found,
+          join(cfg.artifactsRoot, build.id),
+          cfg.maxArtifactBytes,
+        );
+        artifacts = result.stored;
+        writer.write(
+          `\nartifacts: ${artifacts.length ? artifacts.map((a) => `${a.name} (${a.size} bytes)`).join(', ') : 'no file matched'}\n`,
+        );
+        for (const s of result.skipped)
+          writer.write(
+            `artifact ${s.path} not kept: over BUILDS_MAX_ARTIFACT_BYTES (${cfg.maxArtifactBytes})\n`,
+          );
+      }
+      await writer.drain();
+      return await this.finish(build, stages, status, error, commitSha, artifacts);
+    } catch (err) {
+      if (err instanceof LeaseLost || entry.reason === 'lost') {
+        this.logger.warn({ msg: 'build lease lost: another worker finished it', buildId: build.id });
+        await rm(join(cfg.artifactsRoot, build.id), { recursive: true, force: true }).catch(() => undefined);
+        return 'failed';
+      }
+      this.logger.error({ msg: 'build failed unexpectedly', buildId: build.id, err });
+      await writer.drain().catch(() => undefined);
+      for (const s of stages)
+        if (s.status === 'running' || s.status === 'pending')
+          s.status = s.status === 'running' ? 'failed' : 'skipped';
+      return this.finish(
+        build,
+        stages,
+        'failed',
+        `internal error: ${(err as Error).message}`,
+        commitSha,
+        [],
+      ).catch((e: Error) => {
+        this.logger.error(`could not record the failure of ${build.id} (the sweep will): ${e.message}`);
+        return 'failed' as const;
+      });
+    } finally {
+      clearInterval(heartbeat);
+      await workspace
+        ?.remove()
+        .catch((err: Error) => this.logger.warn(`workspace not removed: ${err.message}`));
+    }
+  }
+
+  private async finish(
+    build: ClaimedBuild,
+    stages: BuildStage[],
+    status: BuildStatus,
+    error: string | null,
+    commitSha: string | null,
+    artifacts: StoredArtifact[],
+  ): Promise<BuildStatus> {
+    const done = await this.uow.run(async (tx) => {
+      const [rows]: [BuildRow[], number] = await tx.manager.query(
+        `UPDATE builds b SET status = $2, finished_at = clock_timestamp(), current_stage = NULL, progress = $3,
+                stages = $4::jsonb, artifacts = $5::jsonb, error = $6, commit_sha = coalesce($7, commit_sha),
+                locked_by = NULL, locked_until = NULL, process_group = NULL, variables = '{}', updated_at = now()
+          WHERE id = $1 AND locked_by = $8 AND status = 'running' RETURNING ${BUILD_COLUMNS}`,
+        [
+          build.id,
+          status,
+          PROGRESS_OF(stages),
+          JSON.stringify(stages),
+          JSON.stringify(artifacts),
+          error,
+          commitSha,
+          this.workerId,
+        ],
+      );
+      const row = rows[0];
+      if (!row) return null;
+      await this.log.append(
+        build.id,
+        [{ kind: 'status', body: JSON.stringify({ status, progress: row.progress, error }) }],
+        tx,
+      );
+      await this.outbox.publish(
+        tx,
+        'build.completed',
+        { build: mapBuildRow(row, this.config.http.publicBaseUrl) },
+        row.project_id,
+      );
+      return row;
+    });
+    if (!done) throw new LeaseLost();
+    return status;
+  }
+
+  /** Renews the lease; stops the build when the lease is gone or a cancel was asked. */
+  private async renew(buildId: string): Promise<void> {
+    try {
+      const rows = await this.sql.rows<{ cancel: boolean }>(
+        `UPDATE builds SET locked_until = now() + make_interval(secs => $3)
+          WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING cancel_requested_at IS NOT NULL AS cancel`,
+        [buildId, this.workerId, this.config.builds.leaseSeconds],
+      );
+      if (!rows.length) this.stop(buildId, 'lost');
+      else if (rows[0].cancel) this.stop(buildId, 'cancelled');
+    } catch (err) {
+      // PostgreSQL away for a moment: the next renewal tries again; the lease outlasts a few misses.
+      this.logger.warn(`lease of ${buildId} not renewed: ${(err as Error).message}`);
+    }
+  }
+
+  private async recordProcessGroup(buildId: string, pgid: number): Promise<void> {
+    await this.sql
+      .rows(`UPDATE builds SET process_group = $2 WHERE id = $1 AND locked_by = $3`, [
+        buildId,
+        pgid,
+        this.workerId,
+      ])
+      .catch(() => undefined);
+  }
+
+  private async expire(buildId: string): Promise<boolean> {
+    const result = await this.uow.run(async (tx) => {
+      const [row]: Array<
+        BuildRow & { locked_by: string | null; process_group: number | null; cancel: boolean }
+      > = await tx.manager.query(
+        `SELECT ${BUILD_COLUMNS}, b.locked_by, b.process_group, b.cancel_requested_at IS NOT NULL AS cancel
+             FROM builds b WHERE id = $1 AND status = 'running' AND locked_until < now() FOR UPDATE SKIP LOCKED`,
+        [buildId],
+      );
+      if (!row) return null;
+      const now = new Date();
+      const reason = `the worker running the build stopped (${row.locked_by ?? 'unknown'}): its lease expired`;
+      const stages = row.stages.map((s): BuildStage => {
+        if (s.status === 'pending') return { ...s, status: 'skipped' };
+        if (s.status !== 'running') return s;
+        const started = s.startedAt ? new Date(s.startedAt).getTime() : now.getTime();
+        return {
+          ...s,
+          status: row.cancel ? 'cancelled' : 'failed',
+          finishedAt: iso(now),
+          durationMs: now.getTime() - started,
+          reason: row.cancel ? 'cancelled' : reason,
+        };
+      });
+      const status: BuildStatus = row.cancel ? 'cancelled' : 'failed';
+      const [updated]: [BuildRow[], number] = await tx.manager.query(
+        `UPDATE builds b SET status = $2, finished_at = clock_timestamp(), current_stage = NULL, progress = $3,
+                stages = $4::jsonb, error = $5, locked_by = NULL, locked_until = NULL, process_group = NULL,
+                variables = '{}', updated_at = now()
+          WHERE id = $1 RETURNING ${BUILD_COLUMNS}`,
+        [buildId, status, PROGRESS_OF(stages), JSON.stringify(stages), row.cancel ? null : reason],
+      );
+      await this.log.append(
+        buildId,
+        [
+          { kind: 'log', body: `\n!! ${reason}\n` },
+          { kind: 'status', body: JSON.stringify({ status, progress: updated[0].progress, error: reason }) },
+        ],
+        tx,
+      );
+      await this.outbox.publish(
+        tx,
+        'build.completed',
+        { build: mapBuildRow(updated[0], this.config.http.publicBaseUrl) },
+        updated[0].project_id,
+      );
+      return row;
+    });
+    if (!result) return false;
+    this.logger.warn({ msg: 'build failed: its worker stopped', buildId, worker: result.locked_by });
+    // A worker killed with SIGKILL leaves its detached process groups and workspace behind; on this host, clean up.
+    if (result.locked_by?.startsWith(`${hostname()}:`)) {
+      if (result.process_group) await killOrphanGroup(result.process_group, `COCODE_BUILD_ID=${buildId}`);
+      await Workspace.at(this.config.builds.workspaceRoot, buildId)
+        .remove()
+        .catch(() => undefined);
+    }
+    return true;
+  }
+}

@@ -1,0 +1,269 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { iso, PageQueryDto } from '@app/core';
+import { Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  ValidateBy,
+  ValidationOptions,
+} from 'class-validator';
+import {
+  BUILD_STATUSES,
+  BuildStage,
+  BuildStatus,
+  Environment,
+  ENVIRONMENTS,
+  STAGE_STATUSES,
+  StageStatus,
+  StoredArtifact,
+} from './build.entity';
+import { isCommitSha } from './git-refs';
+import { IsBranchName } from './pipeline.dto';
+
+export const MAX_VARIABLES = 100;
+export const MAX_VARIABLE_LENGTH = 32 * 1024;
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+/** What is wrong with a variables object, or null. */
+export function variablesProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return 'variables must be an object of NAME: value';
+  const entries = Object.entries(value);
+  if (entries.length > MAX_VARIABLES) return `variables may hold at most ${MAX_VARIABLES} entries`;
+  for (const [name, v] of entries) {
+    if (!VARIABLE_NAME.test(name))
+      return `variables.${name}: names are letters, digits and "_", not starting with a digit`;
+    if (typeof v !== 'string') return `variables.${name} must be a string, number or boolean`;
+    if (v.length > MAX_VARIABLE_LENGTH) return `variables.${name} is longer than ${MAX_VARIABLE_LENGTH}`;
+    if (v.includes('\0')) return `variables.${name} contains a NUL character`;
+  }
+  return null;
+}
+
+const IsVariables = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isVariables',
+      validator: {
+        validate: (v) => variablesProblem(v) === null,
+        defaultMessage: (args) => variablesProblem(args?.value) ?? 'invalid variables',
+      },
+    },
+    options,
+  );
+
+/** Numbers and booleans are written as environment variables are: as text. */
+const scalarsToText = ({ value }: { value: unknown }) =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [
+          k,
+          typeof v === 'number' || typeof v === 'boolean' ? String(v) : v,
+        ]),
+      )
+    : value;
+
+export class TriggerBuildDto {
+  /** Default: the pipeline's default branch */
+  @ApiPropertyOptional({ example: 'main' })
+  @IsOptional()
+  @IsString()
+  @IsBranchName()
+  branch?: string;
+
+  /** Check this commit out instead of the branch's head */
+  @ApiPropertyOptional({ example: 'a1b2c3d4e5f6' })
+  @IsOptional()
+  @IsString()
+  @ValidateBy(
+    { name: 'isCommitSha', validator: { validate: (v) => typeof v === 'string' && isCommitSha(v) } },
+    { message: 'commit must be 7-64 hexadecimal digits' },
+  )
+  commit?: string;
+
+  /** Given to the commands as COCODE_ENVIRONMENT */
+  @ApiPropertyOptional({ enum: ENVIRONMENTS })
+  @IsOptional()
+  @IsIn(ENVIRONMENTS, { message: `environment must be one of ${ENVIRONMENTS.join(', ')}` })
+  environment?: Environment;
+
+  /** Skip the stages named `test` */
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  skipTests?: boolean;
+
+  /** Environment variables of the commands (they override the platform's); values of 4+ characters are masked in the log */
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { NODE_ENV: 'production' },
+  })
+  @IsOptional()
+  @Transform(scalarsToText)
+  @IsVariables()
+  variables?: Record<string, string>;
+}
+
+export class TriggeredBuildDto {
+  @ApiProperty({ example: 'build_20260314_120501' }) buildId: string;
+  @ApiProperty({ example: 'pipe_ecom_main' }) pipelineId: string;
+  @ApiProperty({ enum: BUILD_STATUSES, example: 'queued' }) status: BuildStatus;
+  /** Builds queued before this one, still waiting */
+  @ApiProperty({ example: 2 }) queuePosition: number;
+  @ApiProperty({ example: 'usr_abc123def456' }) triggeredBy: string;
+  @ApiProperty({ example: '2026-03-14T12:05:01Z' }) triggeredAt: string;
+  /** From the running builds and the recent durations of the builds ahead */
+  @ApiProperty({ example: '2026-03-14T12:07:00Z' }) estimatedStartTime: string;
+}
+
+export class BuildStageDto {
+  @ApiProperty({ example: 'build' }) name: string;
+  @ApiProperty({ enum: STAGE_STATUSES, example: 'success' }) status: StageStatus;
+  /** Seconds (finished stages) */
+  @ApiPropertyOptional({ example: 180 }) duration?: number;
+  /** Running stage: share of its commands done */
+  @ApiPropertyOptional({ example: 45 }) progress?: number;
+  @ApiPropertyOptional({ example: '2026-03-14T12:07:15Z' }) startedAt?: string;
+  @ApiPropertyOptional({ example: '2026-03-14T12:10:15Z' }) finishedAt?: string;
+  /** Failed or cancelled stages: why */
+  @ApiPropertyOptional({ example: 'command 2 exited with code 1' }) reason?: string;
+}
+
+export class BuildArtifactDto {
+  @ApiProperty({ example: 'app.jar' }) name: string;
+  /** Bytes */
+  @ApiProperty({ example: 45678912 }) size: number;
+  @ApiProperty({ example: 'https://api.example.com/v2/builds/build_20260314_120501/artifacts/app.jar' })
+  url: string;
+}
+
+export class BuildLogLinksDto {
+  /** The log as text; with Accept: text/event-stream, live */
+  @ApiProperty() console: string;
+  @ApiProperty({ nullable: true, type: String }) testReport: string | null;
+}
+
+export class BuildDto {
+  @ApiProperty({ example: 'build_20260314_120501' }) buildId: string;
+  @ApiProperty({ example: 'pipe_ecom_main' }) pipelineId: string;
+  @ApiProperty({ example: 'prj_ecom2026031401' }) projectId: string;
+  @ApiProperty({ enum: BUILD_STATUSES, example: 'running' }) status: BuildStatus;
+  @ApiProperty({ nullable: true, type: String, example: 'test' }) currentStage: string | null;
+  @ApiProperty({ example: 60 }) progress: number;
+  /** While queued: builds ahead of it */
+  @ApiProperty({ nullable: true, type: Number }) queuePosition: number | null;
+  @ApiProperty({ example: 'main' }) branch: string;
+  /** The commit checked out (or asked for, before the checkout) */
+  @ApiProperty({ nullable: true, type: String }) commit: string | null;
+  @ApiProperty({ nullable: true, enum: ENVIRONMENTS }) environment: Environment | null;
+  @ApiProperty() skipTests: boolean;
+  /** Names only: values are never shown */
+  @ApiProperty({ type: [String] }) variables: string[];
+  @ApiProperty({ nullable: true, type: String }) triggeredBy: string | null;
+  @ApiProperty() triggeredAt: string;
+  @ApiProperty({ nullable: true, type: String }) startedAt: string | null;
+  @ApiProperty({ nullable: true, type: String }) finishedAt: string | null;
+  /** Seconds */
+  @ApiProperty({ nullable: true, type: Number }) duration: number | null;
+  @ApiProperty({ type: [BuildStageDto] }) stages: BuildStageDto[];
+  @ApiProperty({ type: [BuildArtifactDto] }) artifacts: BuildArtifactDto[];
+  @ApiProperty({ type: BuildLogLinksDto }) logs: BuildLogLinksDto;
+  /** Why a failed build failed */
+  @ApiProperty({ nullable: true, type: String }) error: string | null;
+}
+
+export class ListBuildsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: BUILD_STATUSES })
+  @IsOptional()
+  @IsIn(BUILD_STATUSES, { message: `status must be one of ${BUILD_STATUSES.join(', ')}` })
+  status?: BuildStatus;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  @Matches(/^[^\s]+$/)
+  branch?: string;
+}
+
+/** A build row as the services' raw SQL returns it. */
+export interface BuildRow {
+  id: string;
+  pipeline_id: string;
+  project_id: string;
+  status: BuildStatus;
+  branch: string;
+  commit: string | null;
+  commit_sha: string | null;
+  environment: Environment | null;
+  skip_tests: boolean;
+  variable_names: string[];
+  stages: BuildStage[];
+  artifacts: StoredArtifact[];
+  current_stage: string | null;
+  progress: number;
+  error: string | null;
+  triggered_by: string | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+  created_at: Date;
+}
+
+export const BUILD_COLUMNS = `b.id, b.pipeline_id, b.project_id, b.status, b.branch, b.commit, b.commit_sha, b.environment,
+  b.skip_tests, b.variable_names, b.stages, b.artifacts, b.current_stage, b.progress, b.error, b.triggered_by,
+  b.started_at, b.finished_at, b.created_at`;
+
+const seconds = (ms: number) => Math.round(ms) / 1000;
+
+export function mapStage(s: BuildStage): BuildStageDto {
+  const out: BuildStageDto = { name: s.name, status: s.status };
+  if (s.status === 'running') {
+    out.progress = s.commands.length ? Math.round(((s.commandsDone ?? 0) / s.commands.length) * 100) : 0;
+  }
+  if (s.durationMs !== undefined) out.duration = seconds(s.durationMs);
+  if (s.startedAt) out.startedAt = s.startedAt;
+  if (s.finishedAt) out.finishedAt = s.finishedAt;
+  if (s.reason) out.reason = s.reason;
+  return out;
+}
+
+export function artifactUrl(baseUrl: string, buildId: string, name: string): string {
+  return `${baseUrl}/v2/builds/${buildId}/artifacts/${encodeURIComponent(name)}`;
+}
+
+/** The seed's build body. `baseUrl` makes the artifact and log links absolute. */
+export function mapBuildRow(r: BuildRow, baseUrl: string, queuePosition: number | null = null): BuildDto {
+  return {
+    buildId: r.id,
+    pipelineId: r.pipeline_id,
+    projectId: r.project_id,
+    status: r.status,
+    currentStage: r.current_stage,
+    progress: r.progress,
+    queuePosition: r.status === 'queued' ? queuePosition : null,
+    branch: r.branch,
+    commit: r.commit_sha ?? r.commit,
+    environment: r.environment,
+    skipTests: r.skip_tests,
+    variables: r.variable_names,
+    triggeredBy: r.triggered_by,
+    triggeredAt: iso(r.created_at),
+    startedAt: iso(r.started_at),
+    finishedAt: iso(r.finished_at),
+    duration:
+      r.started_at && r.finished_at ? seconds(r.finished_at.getTime() - r.started_at.getTime()) : null,
+    stages: r.stages.map(mapStage),
+    artifacts: r.artifacts.map((a) => ({
+      name: a.name,
+      size: a.size,
+      url: artifactUrl(baseUrl, r.id, a.name),
+    })),
+    logs: { console: `${baseUrl}/v2/builds/${r.id}/logs`, testReport: null },
+    error: r.error,
+  };
+}

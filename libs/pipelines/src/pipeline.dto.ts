@@ -1,0 +1,281 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { iso, PageQueryDto } from '@app/core';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateBy,
+  ValidateNested,
+  ValidationOptions,
+} from 'class-validator';
+import { CHECKOUT_STAGE } from './build.entity';
+import { isBranchName, isGitUrl, redactUrl } from './git-refs';
+import { globProblem } from './glob';
+import { PipelineEntity, StageDefinition } from './pipeline.entity';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+
+export const IsGitUrl = (options?: ValidationOptions) =>
+  ValidateBy(
+    { name: 'isGitUrl', validator: { validate: (v) => typeof v === 'string' && isGitUrl(v) } },
+    {
+      message: '$property must be a git URL (https://, ssh://, git://, file:// or user@host:path)',
+      ...options,
+    },
+  );
+
+export const IsBranchName = (options?: ValidationOptions) =>
+  ValidateBy(
+    { name: 'isBranchName', validator: { validate: (v) => typeof v === 'string' && isBranchName(v) } },
+    { message: '$property must be a valid git branch name', ...options },
+  );
+
+export const IsArtifactGlob = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isArtifactGlob',
+      validator: {
+        validate: (v) => typeof v === 'string' && globProblem(v) === null,
+        defaultMessage: (args) =>
+          `artifact glob "${String(args?.value)}" ${typeof args?.value === 'string' ? globProblem(args.value) : 'must be a string'}`,
+      },
+    },
+    options,
+  );
+
+/** Stage names are unique and `checkout` is the platform's own first stage. */
+export const HasUniqueStageNames = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'hasUniqueStageNames',
+      validator: {
+        validate: (v) => {
+          if (!Array.isArray(v)) return true;
+          const names = v.map((s: { name?: unknown }) => String(s?.name ?? '').toLowerCase());
+          return new Set(names).size === names.length && !names.includes(CHECKOUT_STAGE);
+        },
+      },
+    },
+    {
+      message: `stage names must be unique, and "${CHECKOUT_STAGE}" is reserved (the platform checks the code out first)`,
+      ...options,
+    },
+  );
+
+export class StageDto {
+  @ApiProperty({ example: 'build' })
+  @Transform(trim)
+  @IsString()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/, {
+    message: 'name must be 1-64 letters, digits, spaces, "_", "." or "-"',
+  })
+  name: string;
+
+  @ApiProperty({ type: [String], example: ['npm ci', 'npm run build'] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  @IsNotEmpty({ each: true })
+  @MaxLength(10000, { each: true })
+  commands: string[];
+
+  /** The whole stage is killed (with everything it started) after this long; default BUILDS_STAGE_TIMEOUT_SECONDS */
+  @ApiPropertyOptional({ example: 600, minimum: 1, maximum: 86400 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(86400)
+  timeoutSeconds?: number;
+}
+
+export class CreatePipelineDto {
+  @ApiProperty({ example: 'prj_ecom2026031401' })
+  @IsString()
+  @MaxLength(40)
+  projectId: string;
+
+  @ApiProperty({ example: 'ecom-main' })
+  @Transform(trim)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
+  description?: string;
+
+  @ApiProperty({ example: 'https://git.example.com/acme/ecom.git' })
+  @IsString()
+  @MaxLength(2048)
+  @IsGitUrl()
+  repositoryUrl: string;
+
+  @ApiPropertyOptional({ default: 'main' })
+  @IsOptional()
+  @IsString()
+  @IsBranchName()
+  defaultBranch?: string;
+
+  @ApiProperty({ type: [StageDto] })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(50)
+  @ValidateNested({ each: true })
+  @Type(() => StageDto)
+  @HasUniqueStageNames()
+  stages: StageDto[];
+
+  /** Globs, relative to the checkout, of the files kept after a successful build */
+  @ApiPropertyOptional({ type: [String], example: ['target/*.jar'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @ArrayUnique()
+  @IsArtifactGlob({ each: true })
+  artifacts?: string[];
+}
+
+/** Every field optional; given stages or artifacts replace the old ones. Queued builds keep what they were triggered with. */
+export class UpdatePipelineDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Transform(trim)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ nullable: true, type: String })
+  @IsOptional()
+  @IsString()
+  @MaxLength(5000)
+  description?: string | null;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  @IsGitUrl()
+  repositoryUrl?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @IsBranchName()
+  defaultBranch?: string;
+
+  @ApiPropertyOptional({ type: [StageDto] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(50)
+  @ValidateNested({ each: true })
+  @Type(() => StageDto)
+  @HasUniqueStageNames()
+  stages?: StageDto[];
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @ArrayUnique()
+  @IsArtifactGlob({ each: true })
+  artifacts?: string[];
+}
+
+export class ListPipelinesQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ example: 'prj_ecom2026031401' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(40)
+  projectId?: string;
+
+  /** Matches the name */
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  search?: string;
+}
+
+export class StageDefinitionDto {
+  @ApiProperty({ example: 'build' }) name: string;
+  @ApiProperty({ type: [String], example: ['npm ci', 'npm run build'] }) commands: string[];
+  @ApiProperty({ example: 600 }) timeoutSeconds: number;
+}
+
+export class PipelineDto {
+  @ApiProperty({ example: 'pipe_ecom_main' }) id: string;
+  @ApiProperty({ example: 'prj_ecom2026031401' }) projectId: string;
+  @ApiProperty({ example: 'ecom-main' }) name: string;
+  @ApiProperty({ nullable: true, type: String }) description: string | null;
+  /** A password or token in the URL is shown as *** */
+  @ApiProperty({ example: 'https://git.example.com/acme/ecom.git' }) repositoryUrl: string;
+  @ApiProperty({ example: 'main' }) defaultBranch: string;
+  @ApiProperty({ type: [StageDefinitionDto] }) stages: StageDefinitionDto[];
+  @ApiProperty({ type: [String], example: ['target/*.jar'] }) artifacts: string[];
+  @ApiProperty({ nullable: true, type: String }) createdBy: string | null;
+  @ApiProperty({ example: '2026-03-14T11:00:00Z' }) createdAt: string;
+  @ApiProperty({ example: '2026-03-14T11:00:00Z' }) updatedAt: string;
+}
+
+/** A pipeline row as the service's raw SQL returns it. */
+export interface PipelineRow {
+  id: string;
+  project_id: string;
+  name: string;
+  description: string | null;
+  repository_url: string;
+  default_branch: string;
+  stages: StageDefinition[];
+  artifacts: string[];
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export function mapPipelineRow(r: PipelineRow): PipelineDto {
+  return {
+    id: r.id,
+    projectId: r.project_id,
+    name: r.name,
+    description: r.description,
+    repositoryUrl: redactUrl(r.repository_url),
+    defaultBranch: r.default_branch,
+    stages: r.stages.map((s) => ({ name: s.name, commands: s.commands, timeoutSeconds: s.timeoutSeconds })),
+    artifacts: r.artifacts,
+    createdBy: r.created_by,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+export function mapPipeline(p: PipelineEntity): PipelineDto {
+  return mapPipelineRow({
+    id: p.id,
+    project_id: p.projectId,
+    name: p.name,
+    description: p.description,
+    repository_url: p.repositoryUrl,
+    default_branch: p.defaultBranch,
+    stages: p.stages,
+    artifacts: p.artifacts,
+    created_by: p.createdBy,
+    created_at: p.createdAt,
+    updated_at: p.updatedAt,
+  });
+}

@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ProjectsModule } from '@app/projects';
+import { BuildLogEventEntity } from './build-log-event.entity';
+import { BuildLogService } from './build-log.service';
+import { BuildRunner } from './build-runner.service';
+import { BuildSlots } from './build-slots';
+import { BuildEntity } from './build.entity';
+import { BuildsService } from './builds.service';
+import { LiveEvents } from './live-events';
+import { PipelineEntity } from './pipeline.entity';
+import { PipelinesService } from './pipelines.service';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([PipelineEntity, BuildEntity, BuildLogEventEntity]), ProjectsModule],
+  providers: [PipelinesService, BuildsService, BuildLogService, BuildRunner, BuildSlots, LiveEvents],
+  exports: [PipelinesService, BuildsService, BuildLogService, BuildRunner, LiveEvents],
+})
+export class PipelinesModule {}

@@ -1,0 +1,251 @@
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  AppConfig,
+  AppError,
+  newId,
+  Page,
+  pageOf,
+  Permission,
+  Principal,
+  Sql,
+  Tx,
+  UnitOfWork,
+} from '@app/core';
+import {
+  ProjectAccess,
+  ProjectAccessService,
+  ProjectEntity,
+  ProjectStatus,
+  ProjectVisibility,
+} from '@app/projects';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { QueryFailedError } from 'typeorm';
+import { StageDefinition } from './pipeline.entity';
+import {
+  CreatePipelineDto,
+  ListPipelinesQueryDto,
+  mapPipelineRow,
+  PipelineDto,
+  PipelineRow,
+  StageDto,
+  UpdatePipelineDto,
+} from './pipeline.dto';
+
+const COLUMNS = `pl.id, pl.project_id, pl.name, pl.description, pl.repository_url, pl.default_branch, pl.stages,
+  pl.artifacts, pl.created_by, pl.created_at, pl.updated_at`;
+
+export interface LoadedPipeline {
+  row: PipelineRow;
+  access: ProjectAccess;
+}
+
+type AccessRow = {
+  p_key: string;
+  p_visibility: ProjectVisibility;
+  p_status: ProjectStatus;
+  p_owner_id: string;
+  member_role: 'owner' | 'member' | null;
+};
+
+/** The project part of a row joined with projects and the caller's membership. */
+export function accessOf(projectId: string, r: AccessRow): ProjectAccess {
+  return {
+    project: {
+      id: projectId,
+      key: r.p_key,
+      visibility: r.p_visibility,
+      status: r.p_status,
+      ownerId: r.p_owner_id,
+    } as ProjectEntity,
+    memberRole: r.member_role,
+  };
+}
+
+export const ACCESS_COLUMNS = `p.key AS p_key, p.visibility AS p_visibility, p.status AS p_status, p.owner_id AS p_owner_id, m.role AS member_role`;
+
+/**
+ * Pipelines of projects. They run commands on the workers, so only roles with pipelines:write
+ * (devops, admin) define them, and only as members of the project; whoever may see the project
+ * sees its pipelines; an invisible one is 404.
+ */
+@Injectable()
+export class PipelinesService {
+  private readonly logger = new Logger(PipelinesService.name);
+
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly access: ProjectAccessService,
+    private readonly sql: Sql,
+    private readonly config: AppConfig,
+  ) {}
+
+  async create(actor: Principal, dto: CreatePipelineDto): Promise<PipelineDto> {
+    return this.uow.run(async (tx) => {
+      const { project } = await this.access.writable(
+        actor,
+        dto.projectId,
+        Permission.PipelinesWrite,
+        tx.manager,
+      );
+      const [row]: PipelineRow[] = await this.unique(dto.name, () =>
+        tx.manager.query(
+          `INSERT INTO pipelines AS pl (id, project_id, name, description, repository_url, default_branch, stages, artifacts, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9) RETURNING ${COLUMNS}`,
+          [
+            newId('pipeline'),
+            project.id,
+            dto.name,
+            dto.description ?? null,
+            dto.repositoryUrl,
+            dto.defaultBranch ?? 'main',
+            JSON.stringify(this.stages(dto.stages)),
+            dto.artifacts ?? [],
+            actor.userId,
+          ],
+        ),
+      );
+      return mapPipelineRow(row);
+    });
+  }
+
+  async list(actor: Principal, query: ListPipelinesQueryDto): Promise<Page<PipelineDto>> {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    const visibility = this.access.visibilityCondition(actor);
+    if (visibility.params.viewerId) {
+      params.push(visibility.params.viewerId);
+      where.push(visibility.sql.replace(':viewerId', `$${params.length}`));
+    }
+    if (query.projectId) {
+      params.push(query.projectId);
+      where.push(`pl.project_id = $${params.length}`);
+    }
+    if (query.search) {
+      params.push(`%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      where.push(`pl.name ILIKE $${params.length}`);
+    }
+    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
+    const offset = (query.page - 1) * query.pageSize;
+    const [rows, [count]] = await Promise.all([
+      this.sql.rows<PipelineRow>(
+        `SELECT ${COLUMNS} FROM pipelines pl JOIN projects p ON p.id = pl.project_id ${filter}
+          ORDER BY pl.created_at ${order}, pl.id ${order} LIMIT ${query.pageSize} OFFSET ${offset}`,
+        params,
+      ),
+      this.sql.rows<{ n: string }>(
+        `SELECT count(*) AS n FROM pipelines pl JOIN projects p ON p.id = pl.project_id ${filter}`,
+        params,
+      ),
+    ]);
+    return pageOf(rows.map(mapPipelineRow), Number(count.n), query);
+  }
+
+  async get(actor: Principal, pipelineId: string): Promise<PipelineDto> {
+    return mapPipelineRow((await this.loadVisible(null, actor, pipelineId)).row);
+  }
+
+  async update(actor: Principal, pipelineId: string, dto: UpdatePipelineDto): Promise<PipelineDto> {
+    return this.uow.run(async (tx) => {
+      const { row } = await this.loadWritable(tx, actor, pipelineId, Permission.PipelinesWrite);
+      const sets: string[] = [];
+      const values: unknown[] = [row.id];
+      const set = (column: string, value: unknown, cast = '') => {
+        values.push(value);
+        sets.push(`${column} = $${values.length}${cast}`);
+      };
+      if (dto.name !== undefined) set('name', dto.name);
+      if (dto.description !== undefined) set('description', dto.description);
+      if (dto.repositoryUrl !== undefined) set('repository_url', dto.repositoryUrl);
+      if (dto.defaultBranch !== undefined) set('default_branch', dto.defaultBranch);
+      if (dto.stages !== undefined) set('stages', JSON.stringify(this.stages(dto.stages)), '::jsonb');
+      if (dto.artifacts !== undefined) set('artifacts', dto.artifacts);
+      if (!sets.length) return mapPipelineRow(row);
+      const [updated]: [PipelineRow[], number] = await this.unique(dto.name ?? row.name, () =>
+        tx.manager.query(
+          `UPDATE pipelines pl SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+          values,
+        ),
+      );
+      return mapPipelineRow(updated[0]);
+    });
+  }
+
+  /** Deletes the pipeline with its builds, logs and artifacts; refused while a build is queued or running. */
+  async remove(actor: Principal, pipelineId: string): Promise<void> {
+    const buildIds = await this.uow.run(async (tx) => {
+      const { row } = await this.loadWritable(tx, actor, pipelineId, Permission.PipelinesWrite);
+      const active: Array<{ id: string; status: string }> = await tx.manager.query(
+        `SELECT id, status FROM builds WHERE pipeline_id = $1 AND status IN ('queued', 'running') LIMIT 5`,
+        [row.id],
+      );
+      if (active.length)
+        throw AppError.conflict('The pipeline has builds queued or running; cancel them first', {
+          builds: active.map((b) => b.id),
+        });
+      const builds: Array<{ id: string }> = await tx.manager.query(
+        `SELECT id FROM builds WHERE pipeline_id = $1`,
+        [row.id],
+      );
+      await tx.manager.query(`DELETE FROM pipelines WHERE id = $1`, [row.id]);
+      return builds.map((b) => b.id);
+    });
+    for (const id of buildIds) {
+      await rm(join(this.config.builds.artifactsRoot, id), { recursive: true, force: true }).catch(
+        (err: Error) => this.logger.warn(`could not remove the artifacts of ${id}: ${err.message}`),
+      );
+    }
+  }
+
+  /** The pipeline if the caller may see it (404 otherwise), with the caller's access to its project. */
+  async loadVisible(
+    tx: Tx | null,
+    actor: Principal,
+    pipelineId: string,
+    lock = false,
+  ): Promise<LoadedPipeline> {
+    const text = `SELECT ${COLUMNS}, ${ACCESS_COLUMNS}
+        FROM pipelines pl JOIN projects p ON p.id = pl.project_id
+        LEFT JOIN project_members m ON m.project_id = pl.project_id AND m.user_id = $2
+       WHERE pl.id = $1${lock ? ' FOR UPDATE OF pl' : ''}`;
+    const values = [pipelineId, actor.userId];
+    const rows: Array<PipelineRow & AccessRow> = tx
+      ? await tx.manager.query(text, values)
+      : await this.sql.rows(text, values);
+    const r = rows[0];
+    const access = r ? accessOf(r.project_id, r) : null;
+    if (!r || !access || !this.access.canSee(actor, access)) throw AppError.notFound('pipeline', pipelineId);
+    return { row: r, access };
+  }
+
+  /** Visible, and changeable with `permission` (403 for non-members or roles without it; 409 when archived). */
+  async loadWritable(
+    tx: Tx,
+    actor: Principal,
+    pipelineId: string,
+    permission: Permission,
+  ): Promise<LoadedPipeline> {
+    const loaded = await this.loadVisible(tx, actor, pipelineId, true);
+    this.access.assertCanChange(actor, loaded.access, permission);
+    return loaded;
+  }
+
+  private stages(stages: StageDto[]): StageDefinition[] {
+    return stages.map((s) => ({
+      name: s.name,
+      commands: s.commands,
+      timeoutSeconds: s.timeoutSeconds ?? this.config.builds.defaultStageTimeoutSeconds,
+    }));
+  }
+
+  private async unique<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505')
+        throw AppError.conflict(`A pipeline named "${name}" already exists in this project`, { name });
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,413 @@
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { AppConfig, OutboxService, Sql, UnitOfWork } from '@app/core';
+import {
+  cloneAndCheckout,
+  gitEnv,
+  killOrphanGroup,
+  killProcessGroup,
+  maskText,
+  redactUrl,
+  runShell,
+  urlSecrets,
+  Workspace,
+} from '@app/pipelines';
+import { randomBytes } from 'node:crypto';
+import { open, realpath } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { JUnitError, JUnitReport, parseJUnit } from './junit-parser';
+import { TestRunStatus } from './test-run.entity';
+import { mapRunRow, RUN_COLUMNS, TestRunRow } from './test-suite.dto';
+import { resolveWorkingDirectory } from './working-directory';
+
+/** The end of the output kept with a run. */
+export const LOG_TAIL_CHARS = 8 * 1024;
+/** A report older than the run's start (less this slack for coarse file-system clocks) is a leftover, not this run's. */
+const MTIME_SLACK_MS = 1000;
+
+type ClaimedRun = TestRunRow & {
+  repository_url: string | null;
+  branch: string | null;
+  working_directory: string | null;
+  command: string;
+  report_path: string;
+  timeout_seconds: number;
+};
+
+interface Outcome {
+  status: TestRunStatus;
+  exitCode: number | null;
+  error: string | null;
+  report: JUnitReport | null;
+  commitSha: string | null;
+}
+
+interface ActiveRun {
+  controller: AbortController;
+  reason: 'lost' | 'shutdown' | null;
+  done: Promise<unknown>;
+}
+
+class LeaseLost extends Error {}
+
+/** Keeps the last `max` characters written. */
+class Tail {
+  private text = '';
+  constructor(private readonly max: number) {}
+  write = (s: string) => {
+    this.text = (this.text + s).slice(-this.max);
+  };
+  toString(): string {
+    return this.text;
+  }
+}
+
+export type ReportRead =
+  { ok: true; xml: string } | { ok: false; reason: 'missing' | 'stale' | 'too_big' | 'outside' };
+
+/** The report the run wrote: inside `cwd` (links resolved), written since the run started, not too big. */
+export async function readReport(
+  cwd: string,
+  reportPath: string,
+  since: number,
+  maxBytes: number,
+): Promise<ReportRead> {
+  let real: string;
+  try {
+    real = await realpath(resolve(cwd, reportPath));
+  } catch {
+    return { ok: false, reason: 'missing' };
+  }
+  const root = await realpath(cwd);
+  if (!real.startsWith(`${root}/`)) return { ok: false, reason: 'outside' };
+  const file = await open(real, 'r');
+  try {
+    const info = await file.stat();
+    if (!info.isFile()) return { ok: false, reason: 'missing' };
+    if (info.mtimeMs < since - MTIME_SLACK_MS) return { ok: false, reason: 'stale' };
+    if (info.size > maxBytes) return { ok: false, reason: 'too_big' };
+    return { ok: true, xml: await file.readFile('utf8') };
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * The worker side of test runs: claims a queued run with a lease (renewed while it runs; a sweep
+ * turns runs of dead workers into `error`), checks the suite's repository out into a fresh
+ * workspace or uses its working directory (only inside TESTS_WORKDIR_ROOTS, links resolved),
+ * runs the command in its own process group with TEST_BROWSERS / TEST_PARALLEL / TEST_ENV, and
+ * reads the JUnit report it wrote.
+ */
+@Injectable()
+export class TestRunner implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(TestRunner.name);
+  readonly workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  private readonly active = new Map<string, ActiveRun>();
+  private timer: NodeJS.Timeout | null = null;
+  private started = false;
+
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly sql: Sql,
+    private readonly outbox: OutboxService,
+    private readonly config: AppConfig,
+  ) {}
+
+  start(): void {
+    this.started = true;
+    const tick = () =>
+      this.sweep().catch((err: Error) => this.logger.warn(`test-run sweep failed: ${err.message}`));
+    this.timer = setInterval(() => void tick(), this.config.builds.sweepIntervalMs);
+    this.timer.unref();
+    void tick();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (!this.started) return;
+    if (this.timer) clearInterval(this.timer);
+    for (const entry of this.active.values()) {
+      entry.reason ??= 'shutdown';
+      entry.controller.abort();
+    }
+    await Promise.allSettled([...this.active.values()].map((a) => a.done));
+  }
+
+  async run(runId: string): Promise<TestRunStatus | 'skipped'> {
+    const run = await this.claim(runId);
+    if (!run) return 'skipped';
+    const entry: ActiveRun = { controller: new AbortController(), reason: null, done: Promise.resolve() };
+    this.active.set(runId, entry);
+    const done = this.execute(run, entry).finally(() => this.active.delete(runId));
+    entry.done = done;
+    return done;
+  }
+
+  /** Runs whose worker stopped renewing their lease become `error`. */
+  async sweep(): Promise<number> {
+    const expired = await this.sql.rows<{ id: string }>(
+      `SELECT id FROM test_runs WHERE status = 'running' AND locked_until < now() ORDER BY locked_until LIMIT 50`,
+    );
+    let n = 0;
+    for (const { id } of expired) if (await this.expire(id)) n++;
+    return n;
+  }
+
+  private async claim(runId: string): Promise<ClaimedRun | null> {
+    const rows = await this.sql.rows<ClaimedRun>(
+      `UPDATE test_runs r SET status = 'running', started_at = clock_timestamp(), attempts = attempts + 1,
+              locked_by = $2, locked_until = now() + make_interval(secs => $3), updated_at = now()
+         FROM test_suites s
+        WHERE r.id = $1 AND r.status = 'queued' AND s.id = r.suite_id
+        RETURNING ${RUN_COLUMNS}, s.repository_url, s.branch, s.working_directory, s.command, s.report_path,
+                  s.timeout_seconds`,
+      [runId, this.workerId, this.config.builds.leaseSeconds],
+    );
+    return rows[0] ?? null;
+  }
+
+  private async execute(run: ClaimedRun, entry: ActiveRun): Promise<TestRunStatus | 'skipped'> {
+    const cfg = this.config;
+    const tail = new Tail(LOG_TAIL_CHARS);
+    const signal = entry.controller.signal;
+    const heartbeat = setInterval(
+      () => void this.renew(run.id, entry),
+      Math.max(500, (cfg.builds.leaseSeconds * 1000) / 3),
+    );
+    const onSpawn = (pgid: number) =>
+      void this.sql
+        .rows(`UPDATE test_runs SET process_group = $2 WHERE id = $1 AND locked_by = $3`, [
+          run.id,
+          pgid,
+          this.workerId,
+        ])
+        .catch(() => undefined);
+    let workspace: Workspace | null = null;
+    const outcome: Outcome = { status: 'error', exitCode: null, error: null, report: null, commitSha: null };
+    try {
+      workspace = await Workspace.create(cfg.builds.workspaceRoot, run.id);
+      const base = {
+        PATH: cfg.builds.commandPath,
+        HOME: workspace.home,
+        LANG: 'C.UTF-8',
+        CI: 'true',
+        COCODE_RUN_ID: run.id,
+      };
+      let cwd: string;
+      if (run.repository_url) {
+        tail.write(`$ git clone ${redactUrl(run.repository_url)}\n`);
+        const checkout = await cloneAndCheckout({
+          url: run.repository_url,
+          branch: run.branch,
+          commit: null,
+          dir: workspace.src,
+          env: gitEnv(base),
+          timeoutMs: cfg.builds.cloneTimeoutSeconds * 1000,
+          signal,
+          onOutput: tail.write,
+          onSpawn,
+        });
+        if (!checkout.ok) {
+          outcome.error = `checkout failed: ${checkout.reason}`;
+          return await this.finish(run, outcome, tail);
+        }
+        outcome.commitSha = checkout.sha;
+        cwd = workspace.src;
+      } else {
+        const dir = await resolveWorkingDirectory(
+          run.working_directory ?? '',
+          cfg.tests.workingDirectoryRoots,
+        );
+        if (!dir.ok) {
+          outcome.error = `refused: ${dir.reason}`;
+          return await this.finish(run, outcome, tail);
+        }
+        cwd = dir.path;
+      }
+
+      const env: Record<string, string> = {
+        ...base,
+        COCODE_SUITE_ID: run.suite_id,
+        TEST_BROWSERS: run.browsers.join(','),
+        TEST_PARALLEL: String(run.parallel),
+        ...(run.environment ? { TEST_ENV: run.environment } : {}),
+      };
+      const since = Date.now();
+      tail.write(`$ ${run.command}\n`);
+      const r = await runShell(run.command, {
+        cwd,
+        env,
+        timeoutMs: run.timeout_seconds * 1000,
+        signal,
+        onOutput: tail.write,
+        onSpawn,
+      });
+      if (r.pgid) killProcessGroup(r.pgid, 'SIGKILL');
+      outcome.exitCode = r.exitCode;
+      if (r.outcome === 'timeout') {
+        outcome.error = `the command timed out after ${run.timeout_seconds} s (its process group was killed)`;
+        return await this.finish(run, outcome, tail);
+      }
+      if (r.outcome === 'aborted') {
+        outcome.error = 'the worker shut down during the run';
+        return await this.finish(run, outcome, tail);
+      }
+      if (r.outcome === 'spawn_error') {
+        outcome.error = `the command could not start: ${r.error}`;
+        return await this.finish(run, outcome, tail);
+      }
+      const exit = r.exitCode === null ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
+      const read = await readReport(cwd, run.report_path, since, cfg.tests.maxReportBytes);
+      if (!read.ok) {
+        const why = {
+          missing: `wrote no report at ${run.report_path}`,
+          stale: `wrote no new report at ${run.report_path} (the file there is older than the run)`,
+          too_big: `wrote a report bigger than ${cfg.tests.maxReportBytes} bytes (TESTS_MAX_REPORT_BYTES)`,
+          outside: `wrote ${run.report_path} as a link leading out of its directory`,
+        }[read.reason];
+        outcome.error = r.exitCode === 0 ? `the command ${why}` : `the command ${exit} and ${why}`;
+        return await this.finish(run, outcome, tail);
+      }
+      try {
+        outcome.report = parseJUnit(read.xml);
+      } catch (err) {
+        if (!(err instanceof JUnitError)) throw err;
+        outcome.error = `${run.report_path}: ${err.message}`;
+        return await this.finish(run, outcome, tail);
+      }
+      const t = outcome.report.totals;
+      if (t.failed + t.errors > 0) outcome.status = 'failed';
+      else if (r.exitCode === 0) outcome.status = 'passed';
+      else outcome.error = `the command ${exit} although its report has no failure`;
+      return await this.finish(run, outcome, tail);
+    } catch (err) {
+      if (err instanceof LeaseLost || entry.reason === 'lost') return 'error';
+      this.logger.error({ msg: 'test run failed unexpectedly', runId: run.id, err });
+      outcome.status = 'error';
+      outcome.report = null;
+      outcome.error = `internal error: ${(err as Error).message}`;
+      return this.finish(run, outcome, tail).catch(() => 'error' as const);
+    } finally {
+      clearInterval(heartbeat);
+      await workspace
+        ?.remove()
+        .catch((err: Error) => this.logger.warn(`workspace not removed: ${err.message}`));
+    }
+  }
+
+  private async finish(run: ClaimedRun, o: Outcome, tail: Tail): Promise<TestRunStatus> {
+    const t = o.report?.totals;
+    const logTail = maskText(tail.toString(), run.repository_url ? urlSecrets(run.repository_url) : []);
+    const done = await this.uow.run(async (tx) => {
+      const [rows]: [TestRunRow[], number] = await tx.manager.query(
+        `UPDATE test_runs r SET status = $2, finished_at = clock_timestamp(), exit_code = $3, error = $4, log_tail = $5,
+                total = $6, passed = $7, failed = $8, skipped = $9, errors = $10, duration = $11, commit_sha = $12,
+                locked_by = NULL, locked_until = NULL, process_group = NULL, updated_at = now()
+          WHERE id = $1 AND locked_by = $13 AND status = 'running' RETURNING ${RUN_COLUMNS}`,
+        [
+          run.id,
+          o.status,
+          o.exitCode,
+          o.error,
+          logTail || null,
+          t?.total ?? null,
+          t?.passed ?? null,
+          t?.failed ?? null,
+          t?.skipped ?? null,
+          t?.errors ?? null,
+          t?.duration ?? null,
+          o.commitSha,
+          this.workerId,
+        ],
+      );
+      const row = rows[0];
+      if (!row) return null;
+      const cases = o.report?.cases ?? [];
+      for (let i = 0; i < cases.length; i += 5000) {
+        const batch = cases.slice(i, i + 5000);
+        await tx.manager.query(
+          `INSERT INTO test_cases (run_id, position, suite, classname, name, time, status, message, details)
+           SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::text[], $8::text[], $9::text[])`,
+          [
+            run.id,
+            batch.map((_, j) => i + j),
+            batch.map((c) => c.suite),
+            batch.map((c) => c.classname),
+            batch.map((c) => c.name),
+            batch.map((c) => c.time),
+            batch.map((c) => c.status),
+            batch.map((c) => c.message),
+            batch.map((c) => c.details),
+          ],
+        );
+      }
+      if (o.status !== 'passed') {
+        const failing = cases.filter((c) => c.status === 'failed' || c.status === 'error');
+        await this.outbox.publish(
+          tx,
+          'test.failed',
+          {
+            run: mapRunRow(row),
+            failedCases: failing
+              .slice(0, 20)
+              .map((c) => ({ suite: c.suite, name: c.name, status: c.status, message: c.message })),
+          },
+          row.project_id,
+        );
+      }
+      return row;
+    });
+    if (!done) throw new LeaseLost();
+    return o.status;
+  }
+
+  private async renew(runId: string, entry: ActiveRun): Promise<void> {
+    try {
+      const rows = await this.sql.rows(
+        `UPDATE test_runs SET locked_until = now() + make_interval(secs => $3)
+          WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING id`,
+        [runId, this.workerId, this.config.builds.leaseSeconds],
+      );
+      if (!rows.length && !entry.reason) {
+        entry.reason = 'lost';
+        entry.controller.abort();
+      }
+    } catch (err) {
+      this.logger.warn(`lease of ${runId} not renewed: ${(err as Error).message}`);
+    }
+  }
+
+  private async expire(runId: string): Promise<boolean> {
+    const reason = 'the worker running the test run stopped: its lease expired';
+    const row = await this.uow.run(async (tx) => {
+      const [found]: Array<{ locked_by: string | null; process_group: number | null }> =
+        await tx.manager.query(
+          `SELECT locked_by, process_group FROM test_runs
+          WHERE id = $1 AND status = 'running' AND locked_until < now() FOR UPDATE SKIP LOCKED`,
+          [runId],
+        );
+      if (!found) return null;
+      const [rows]: [TestRunRow[], number] = await tx.manager.query(
+        `UPDATE test_runs r SET status = 'error', finished_at = clock_timestamp(), error = $2, locked_by = NULL,
+                locked_until = NULL, process_group = NULL, updated_at = now()
+          WHERE id = $1 RETURNING ${RUN_COLUMNS}`,
+        [runId, `${reason} (${found.locked_by ?? 'unknown'})`],
+      );
+      await this.outbox.publish(
+        tx,
+        'test.failed',
+        { run: mapRunRow(rows[0]), failedCases: [] },
+        rows[0].project_id,
+      );
+      return found;
+    });
+    if (!row) return false;
+    if (row.locked_by?.startsWith(`${hostname()}:`)) {
+      if (row.process_group) await killOrphanGroup(row.process_group, `COCODE_RUN_ID=${runId}`);
+      await Workspace.at(this.config.builds.workspaceRoot, runId)
+        .remove()
+        .catch(() => undefined);
+    }
+    return true;
+  }
+}

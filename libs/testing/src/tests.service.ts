@@ -1,0 +1,265 @@
+import { Injectable } from '@nestjs/common';
+import {
+  AppConfig,
+  AppError,
+  FieldError,
+  iso,
+  newId,
+  OutboxService,
+  Page,
+  pageOf,
+  Permission,
+  Principal,
+  Sql,
+  Tx,
+  UnitOfWork,
+} from '@app/core';
+import { ACCESS_COLUMNS, accessOf } from '@app/pipelines';
+import { ProjectAccess, ProjectAccessService } from '@app/projects';
+import { QueryFailedError } from 'typeorm';
+import { FINISHED_RUN_STATUSES } from './test-run.entity';
+import {
+  CreateTestSuiteDto,
+  ListTestRunsQueryDto,
+  ListTestSuitesQueryDto,
+  mapRunRow,
+  mapSuiteRow,
+  reportPathOf,
+  RUN_COLUMNS,
+  runSummary,
+  RunTestSuiteDto,
+  SUITE_COLUMNS,
+  TestCaseDto,
+  TestReportDto,
+  TestRunAcceptedDto,
+  TestRunDto,
+  TestRunRow,
+  TestSuiteDto,
+  TestSuiteRow,
+} from './test-suite.dto';
+import { reportPathProblem, workingDirectoryProblem } from './working-directory';
+
+type AccessRow = Parameters<typeof accessOf>[1];
+
+/**
+ * Test suites and their runs, as the API serves them. Suites run commands on the workers, so
+ * only roles with tests:write (developer, tester, admin) define and run them, as members of the
+ * project. The worker side is TestRunner.
+ */
+@Injectable()
+export class TestsService {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly sql: Sql,
+    private readonly access: ProjectAccessService,
+    private readonly outbox: OutboxService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async createSuite(actor: Principal, dto: CreateTestSuiteDto): Promise<TestSuiteDto> {
+    const fields: FieldError[] = [];
+    if (!dto.repositoryUrl === !dto.workingDirectory)
+      fields.push({
+        field: 'repositoryUrl',
+        message: 'give either repositoryUrl or workingDirectory',
+        code: 'one_of',
+      });
+    if (dto.branch && !dto.repositoryUrl)
+      fields.push({
+        field: 'branch',
+        message: 'branch goes with repositoryUrl',
+        code: 'requires_repository',
+      });
+    if (dto.workingDirectory) {
+      const problem = workingDirectoryProblem(dto.workingDirectory, this.config.tests.workingDirectoryRoots);
+      if (problem) fields.push({ field: 'workingDirectory', message: problem, code: 'outside_roots' });
+    }
+    const reportProblem = reportPathProblem(dto.reportPath);
+    if (reportProblem) fields.push({ field: 'reportPath', message: reportProblem, code: 'invalid_path' });
+    if (fields.length) throw AppError.validation(fields);
+    return this.uow.run(async (tx) => {
+      const { project } = await this.access.writable(actor, dto.projectId, Permission.TestsWrite, tx.manager);
+      try {
+        const [row]: TestSuiteRow[] = await tx.manager.query(
+          `INSERT INTO test_suites AS s (id, project_id, name, description, repository_url, branch, working_directory,
+                                         command, report_path, timeout_seconds, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${SUITE_COLUMNS}`,
+          [
+            newId('suite'),
+            project.id,
+            dto.name,
+            dto.description ?? null,
+            dto.repositoryUrl ?? null,
+            dto.branch ?? null,
+            dto.workingDirectory ?? null,
+            dto.command,
+            dto.reportPath,
+            dto.timeoutSeconds ?? this.config.tests.defaultTimeoutSeconds,
+            actor.userId,
+          ],
+        );
+        return mapSuiteRow(row);
+      } catch (err) {
+        if (err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505')
+          throw AppError.conflict(`A test suite named "${dto.name}" already exists in this project`, {
+            name: dto.name,
+          });
+        throw err;
+      }
+    });
+  }
+
+  async listSuites(actor: Principal, query: ListTestSuitesQueryDto): Promise<Page<TestSuiteDto>> {
+    const params: unknown[] = [];
+    const where: string[] = [];
+    const visibility = this.access.visibilityCondition(actor);
+    if (visibility.params.viewerId) {
+      params.push(visibility.params.viewerId);
+      where.push(visibility.sql.replace(':viewerId', `$${params.length}`));
+    }
+    if (query.projectId) {
+      params.push(query.projectId);
+      where.push(`s.project_id = $${params.length}`);
+    }
+    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
+    const offset = (query.page - 1) * query.pageSize;
+    const [rows, [count]] = await Promise.all([
+      this.sql.rows<TestSuiteRow>(
+        `SELECT ${SUITE_COLUMNS} FROM test_suites s JOIN projects p ON p.id = s.project_id ${filter}
+          ORDER BY s.created_at ${order}, s.id ${order} LIMIT ${query.pageSize} OFFSET ${offset}`,
+        params,
+      ),
+      this.sql.rows<{ n: string }>(
+        `SELECT count(*) AS n FROM test_suites s JOIN projects p ON p.id = s.project_id ${filter}`,
+        params,
+      ),
+    ]);
+    return pageOf(rows.map(mapSuiteRow), Number(count.n), query);
+  }
+
+  async getSuite(actor: Principal, suiteId: string): Promise<TestSuiteDto> {
+    return mapSuiteRow((await this.suiteVisible(null, actor, suiteId)).row);
+  }
+
+  async run(actor: Principal, suiteId: string, dto: RunTestSuiteDto): Promise<TestRunAcceptedDto> {
+    return this.uow.run(async (tx) => {
+      const { row: suite, access } = await this.suiteVisible(tx, actor, suiteId);
+      this.access.assertCanChange(actor, access, Permission.TestsWrite);
+      const [run]: TestRunRow[] = await tx.manager.query(
+        `INSERT INTO test_runs AS r (id, suite_id, project_id, status, environment, browsers, parallel, triggered_by)
+         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) RETURNING ${RUN_COLUMNS}`,
+        [
+          newId('run'),
+          suite.id,
+          suite.project_id,
+          dto.environment ?? null,
+          dto.browsers ?? ['chromium'],
+          dto.parallel ?? 4,
+          actor.userId,
+        ],
+      );
+      await this.outbox.enqueue(tx, 'test.run', { runId: run.id });
+      return {
+        runId: run.id,
+        suiteId: suite.id,
+        status: run.status,
+        environment: run.environment,
+        browsers: run.browsers,
+        parallel: run.parallel,
+        triggeredBy: actor.userId,
+        triggeredAt: iso(run.created_at),
+        reportUrl: reportPathOf(run.id),
+      };
+    });
+  }
+
+  async listRuns(actor: Principal, suiteId: string, query: ListTestRunsQueryDto): Promise<Page<TestRunDto>> {
+    const { row: suite } = await this.suiteVisible(null, actor, suiteId);
+    const params: unknown[] = [suite.id];
+    const where = ['r.suite_id = $1'];
+    if (query.status) {
+      params.push(query.status);
+      where.push(`r.status = $${params.length}`);
+    }
+    const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
+    const offset = (query.page - 1) * query.pageSize;
+    const [rows, [count]] = await Promise.all([
+      this.sql.rows<TestRunRow>(
+        `SELECT ${RUN_COLUMNS} FROM test_runs r WHERE ${where.join(' AND ')}
+          ORDER BY r.created_at ${order}, r.id ${order} LIMIT ${query.pageSize} OFFSET ${offset}`,
+        params,
+      ),
+      this.sql.rows<{ n: string }>(
+        `SELECT count(*) AS n FROM test_runs r WHERE ${where.join(' AND ')}`,
+        params,
+      ),
+    ]);
+    return pageOf(rows.map(mapRunRow), Number(count.n), query);
+  }
+
+  async getRun(actor: Principal, runId: string): Promise<TestRunDto> {
+    return mapRunRow(await this.runVisible(actor, runId));
+  }
+
+  /** The report of a finished run: totals and every case. 409 while the run is queued or running. */
+  async report(actor: Principal, runId: string): Promise<TestReportDto> {
+    const run = await this.runVisible(actor, runId);
+    if (!FINISHED_RUN_STATUSES.includes(run.status))
+      throw AppError.conflict(`The run is ${run.status}; its report is ready when it ends`, {
+        status: run.status,
+        runId,
+      });
+    const cases = await this.sql.rows<TestCaseDto & { time: string }>(
+      `SELECT suite, classname, name, time, status, message, details FROM test_cases WHERE run_id = $1 ORDER BY position`,
+      [run.id],
+    );
+    return {
+      runId: run.id,
+      suiteId: run.suite_id,
+      status: run.status,
+      environment: run.environment,
+      browsers: run.browsers,
+      summary: runSummary(run),
+      cases: cases.map((c) => ({ ...c, time: Number(c.time) })),
+      error: run.error,
+      logTail: run.log_tail,
+      finishedAt: iso(run.finished_at),
+    };
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  private async suiteVisible(
+    tx: Tx | null,
+    actor: Principal,
+    suiteId: string,
+  ): Promise<{ row: TestSuiteRow; access: ProjectAccess }> {
+    const text = `SELECT ${SUITE_COLUMNS}, ${ACCESS_COLUMNS}
+        FROM test_suites s JOIN projects p ON p.id = s.project_id
+        LEFT JOIN project_members m ON m.project_id = s.project_id AND m.user_id = $2
+       WHERE s.id = $1${tx ? ' FOR SHARE OF s' : ''}`;
+    const values = [suiteId, actor.userId];
+    const rows: Array<TestSuiteRow & AccessRow> = tx
+      ? await tx.manager.query(text, values)
+      : await this.sql.rows(text, values);
+    const r = rows[0];
+    const access = r ? accessOf(r.project_id, r) : null;
+    if (!r || !access || !this.access.canSee(actor, access)) throw AppError.notFound('test suite', suiteId);
+    return { row: r, access };
+  }
+
+  private async runVisible(actor: Principal, runId: string): Promise<TestRunRow> {
+    const rows = await this.sql.rows<TestRunRow & AccessRow>(
+      `SELECT ${RUN_COLUMNS}, ${ACCESS_COLUMNS}
+         FROM test_runs r JOIN projects p ON p.id = r.project_id
+         LEFT JOIN project_members m ON m.project_id = r.project_id AND m.user_id = $2
+        WHERE r.id = $1`,
+      [runId, actor.userId],
+    );
+    const r = rows[0];
+    if (!r || !this.access.canSee(actor, accessOf(r.project_id, r)))
+      throw AppError.notFound('test run', runId);
+    return r;
+  }
+}
