@@ -1,6 +1,15 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppConfig, DomainEvent, OutboxService, QueueName, QueueRegistry, Tx, UnitOfWork } from '@app/core';
+import {
+  AppConfig,
+  DomainEvent,
+  newId,
+  OutboxService,
+  QueueName,
+  QueueRegistry,
+  Tx,
+  UnitOfWork,
+} from '@app/core';
 import { DataSource } from 'typeorm';
 import { retryDelayMs, parseRetryAfter } from './retry-schedule';
 import { WebhookAttemptEntity } from './webhook-attempt.entity';
@@ -8,7 +17,7 @@ import { WebhookDeliveryEntity } from './webhook-delivery.entity';
 import { postWebhook, WebhookResponse } from './webhook-http';
 import { signWebhook } from './webhook-signer';
 import { WebhookEntity } from './webhook.entity';
-import { WebhooksService } from './webhooks.service';
+import { webhookBody } from './webhooks.service';
 
 export const USER_AGENT = 'OpenClaw-CoCode-Webhooks/2.0';
 
@@ -26,7 +35,6 @@ export class WebhookDispatcher {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly uow: UnitOfWork,
-    private readonly webhooks: WebhooksService,
     private readonly outbox: OutboxService,
     private readonly queues: QueueRegistry,
     private readonly config: AppConfig,
@@ -41,7 +49,24 @@ export class WebhookDispatcher {
             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = webhooks.id AND d.event_id = $3)`,
         [event.type, event.projectId, event.id],
       );
-      for (const { id } of targets) await this.webhooks.insertDelivery(tx, id, event);
+      if (!targets.length) return 0;
+      // One INSERT for all deliveries and one for their jobs, however many subscribers.
+      const body = webhookBody(event);
+      const ids = targets.map(() => newId('delivery'));
+      const values: unknown[] = [event.id, event.type, body];
+      const rows = targets.map((t, i) => {
+        values.push(ids[i], t.id);
+        return `($${values.length - 1}, $${values.length}, $1, $2, $3, 'pending', 0, now())`;
+      });
+      await tx.manager.query(
+        `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, body, status, attempts, next_attempt_at) VALUES ${rows.join(', ')}`,
+        values,
+      );
+      await this.outbox.enqueueMany(
+        tx,
+        'webhook.deliver',
+        ids.map((deliveryId) => ({ deliveryId })),
+      );
       return targets.length;
     });
   }

@@ -15,11 +15,22 @@ export class OutboxService {
    * after COMMIT (or, if this process dies first, at the relay's next sweep).
    */
   async enqueue<N extends JobName>(tx: Tx, name: N, payload: JobPayloads[N]): Promise<void> {
+    await this.enqueueMany(tx, name, [payload]);
+  }
+
+  /** Many jobs of one kind in one INSERT (a fan-out to a hundred webhooks is one statement). */
+  async enqueueMany<N extends JobName>(tx: Tx, name: N, payloads: Array<JobPayloads[N]>): Promise<void> {
+    if (!payloads.length) return;
+    const values: unknown[] = [JOB_QUEUE[name], name, RequestContext.requestId() ?? null];
+    const rows = payloads.map((p) => {
+      values.push(JSON.stringify(p));
+      return `($1, $2, $${values.length}, $3)`;
+    });
     await tx.manager.query(
-      `INSERT INTO outbox_messages (queue, name, payload, request_id) VALUES ($1, $2, $3, $4)`,
-      [JOB_QUEUE[name], name, JSON.stringify(payload), RequestContext.requestId() ?? null],
+      `INSERT INTO outbox_messages (queue, name, payload, request_id) VALUES ${rows.join(', ')}`,
+      values,
     );
-    // Not awaited: the caller answers at once; the relay pass (and, failing that, the sweep) moves the row.
+    // Not awaited: the caller answers at once; the relay pass (and, failing that, the sweep) moves the rows.
     tx.afterCommit(() => {
       void this.relay.kick();
     });
