@@ -1,7 +1,8 @@
 'use strict';
 // Reads a V8 .cpuprofile (node --cpu-prof) and sums self time by function and by package,
 // optionally only for samples inside a time window (the load run).
-const { readFileSync } = require('node:fs');
+const { existsSync, readdirSync, readFileSync } = require('node:fs');
+const { join } = require('node:path');
 const { round } = require('./util');
 
 function packageOf(url, functionName) {
@@ -104,4 +105,29 @@ function summarizeCpuProfile(file, window = {}, top = 25, requests = null) {
   };
 }
 
-module.exports = { summarizeCpuProfile };
+/** The first .cpuprofile node --cpu-prof wrote into dir, or null. */
+function findCpuProfile(dir) {
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
+  return files.length ? join(dir, files[0]) : null;
+}
+
+/** The printed form of a summarizeCpuProfile() result (or of { error }), starting with a blank line. */
+function formatCpuProfile(name, p, top = 20) {
+  if (!p.topFunctions) return `\n${name} CPU profile: ${p.error}\n`;
+  return (
+    `\n${name} CPU profile (${p.windowed ? 'measured load window' : 'whole process'}: ${p.busyMs} ms busy of ${p.wallMs} ms, ` +
+    `idle ${p.idlePct} %, ${p.busyUsPerRequest} µs busy per request):\n` +
+    `  by package (self time, % of busy / µs per request): ` +
+    `${p.topPackages.map((x) => `${x.name} ${x.pctOfBusy} % / ${x.usPerRequest}`).join(', ')}\n` +
+    p.topFunctions
+      .slice(0, top)
+      .map(
+        (x) =>
+          `  ${String(x.pctOfBusy).padStart(5)} %  ${String(x.usPerRequest).padStart(6)} µs/req  ${x.name}`,
+      )
+      .join('\n') +
+    '\n'
+  );
+}
+
+module.exports = { summarizeCpuProfile, findCpuProfile, formatCpuProfile };

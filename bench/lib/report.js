@@ -13,10 +13,13 @@ const TARGETS = {
 
 const passFail = (ok) => (ok === null ? 'n/a' : ok ? 'PASS' : 'FAIL');
 
+/** Whether value meets t ({ min } inclusive or { max } exclusive); null when the value is missing. */
+const checkTarget = (value, t) =>
+  value === null || value === undefined ? null : t.min !== undefined ? value >= t.min : value < t.max;
+
 /** The pass/fail of every target from the measured numbers (null when a number is missing). */
 function evaluateTargets(m) {
-  const check = (value, t) =>
-    value === null || value === undefined ? null : t.min !== undefined ? value >= t.min : value < t.max;
+  const check = checkTarget;
   return {
     rpsRatio: {
       target: TARGETS.rpsRatioPct.label,
@@ -83,6 +86,11 @@ function markdownTable(r) {
     ],
     ['Idle RSS (MB)', fmt(r.gateway.idleRssMb), '', '', t.idleRss.target, passFail(t.idleRss.pass)],
   ];
+  return toMarkdown(rows);
+}
+
+/** Rows of cells (the first is the header, the second the alignment row) as a markdown table. */
+function toMarkdown(rows) {
   return rows.map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
@@ -93,4 +101,14 @@ function writeResults(dir, stamp, results) {
   return file;
 }
 
-module.exports = { TARGETS, evaluateTargets, markdownTable, writeResults, pct };
+module.exports = {
+  TARGETS,
+  evaluateTargets,
+  markdownTable,
+  writeResults,
+  pct,
+  fmt,
+  passFail,
+  checkTarget,
+  toMarkdown,
+};

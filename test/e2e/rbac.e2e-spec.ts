@@ -56,6 +56,7 @@ const MATRIX: Record<string, Endpoint> = {
     allowed: ADMIN,
   },
   'GET /audit-logs': { method: 'get', path: () => '/v2/audit-logs', allowed: ADMIN },
+  'GET /rate-limit': { method: 'get', path: () => '/v2/rate-limit', allowed: ALL },
   'POST /projects': { method: 'post', path: () => '/v2/projects', body: {}, allowed: PROJECT_WRITERS },
   'GET /projects': { method: 'get', path: () => '/v2/projects', allowed: ALL },
   'GET /projects/{id}': { method: 'get', path: () => '/v2/projects/prj_missing', allowed: ALL },

@@ -14,6 +14,23 @@ export const ADMIN_USERNAME = 'admin';
 export const ADMIN_PASSWORD = 'AdminPass123';
 export const JWT_SECRET = 'e2e-secret-that-is-long-enough-0123456789';
 
+/**
+ * The suites make many requests per file, as free-tier users and all from 127.0.0.1, so the
+ * harness raises every rate limit far above that (the limiter still runs on every request).
+ * test/e2e/rate-limits.e2e-spec.ts puts the real ones back with SEED_RATE_LIMITS.
+ */
+export const HARNESS_RATE_LIMITS: Record<string, string> = Object.fromEntries(
+  ['FREE', 'PRO', 'ENTERPRISE', 'IP'].flatMap((scope) => [
+    [`RATE_LIMIT_${scope}_PER_MINUTE`, '1000000'],
+    [`RATE_LIMIT_${scope}_PER_HOUR`, '100000000'],
+    [`RATE_LIMIT_${scope}_CONCURRENT`, '10000'],
+  ]),
+);
+/** For SystemOptions.env: the configured defaults (the seed's table) instead of the harness's limits. */
+export const SEED_RATE_LIMITS: Record<string, string> = Object.fromEntries(
+  Object.keys(HARNESS_RATE_LIMITS).map((name) => [name, '']),
+);
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -108,6 +125,8 @@ export class TestSystem {
   worker!: AppProcess;
   http!: TestAgent;
   private adminTokenCache: string | null = null;
+  private env: NodeJS.ProcessEnv = {};
+  private readonly extraGateways: AppProcess[] = [];
   private pg: Client | null = null;
   private redisClient: Redis | null = null;
 
@@ -146,8 +165,10 @@ export class TestSystem {
       BOOTSTRAP_CLIENT_SECRET: CLIENT_SECRET,
       LOG_LEVEL: 'warn',
       OUTBOX_SWEEP_INTERVAL_MS: '500',
+      ...HARNESS_RATE_LIMITS,
       ...this.options.env,
     };
+    this.env = env;
     this.gateway = new AppProcess('gateway', gatewayPort, env);
     this.worker = new AppProcess('worker', workerPort, env);
     await Promise.all([
@@ -157,8 +178,21 @@ export class TestSystem {
     this.http = request(this.gateway.url);
   }
 
+  /** One more gateway process on the same database and Redis prefix, as a second replica behind a load balancer. */
+  async startGateway(): Promise<{ url: string; http: TestAgent }> {
+    const port = await freePort();
+    const gateway = new AppProcess('gateway', port, { ...this.env, PORT: String(port) });
+    this.extraGateways.push(gateway);
+    await gateway.start();
+    return { url: gateway.url, http: request(gateway.url) };
+  }
+
   async stop(): Promise<void> {
-    await Promise.all([this.gateway?.kill('SIGTERM'), this.worker?.kill('SIGTERM')]);
+    await Promise.all([
+      this.gateway?.kill('SIGTERM'),
+      this.worker?.kill('SIGTERM'),
+      ...this.extraGateways.map((g) => g.kill('SIGTERM')),
+    ]);
     await this.pg?.end().catch(() => undefined);
     if (this.redisClient) {
       const keys = await this.redisClient.keys(`${this.prefix}:*`);

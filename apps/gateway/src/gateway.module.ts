@@ -6,6 +6,7 @@ import { CoreModule } from '@app/core';
 import { DeploymentsModule } from '@app/deployments';
 import { PipelinesModule } from '@app/pipelines';
 import { ProjectsModule } from '@app/projects';
+import { RATE_LIMIT_GUARD, RateLimitModule } from '@app/ratelimit';
 import { TasksModule } from '@app/tasks';
 import { TestsModule } from '@app/testing';
 import { UsersModule } from '@app/users';
@@ -21,6 +22,7 @@ import { BuildsController } from './controllers/builds.controller';
 import { OperationsController } from './controllers/operations.controller';
 import { PipelinesController } from './controllers/pipelines.controller';
 import { ProjectsController } from './controllers/projects.controller';
+import { RateLimitController } from './controllers/rate-limit.controller';
 import { TasksController } from './controllers/tasks.controller';
 import { TestsController } from './controllers/tests.controller';
 import { UsersController } from './controllers/users.controller';
@@ -38,6 +40,7 @@ import { WebhooksController } from './controllers/webhooks.controller';
     DeploymentsModule,
     PipelinesModule,
     TestsModule,
+    RateLimitModule,
   ],
   controllers: [
     AuthController,
@@ -54,8 +57,10 @@ import { WebhooksController } from './controllers/webhooks.controller';
     PipelinesController,
     BuildsController,
     TestsController,
+    RateLimitController,
     OperationsController,
   ],
-  providers: [{ provide: APP_GUARD, useExisting: AccessGuard }],
+  // Global guards run in this order: the rate limiter needs the caller the AccessGuard found.
+  providers: [{ provide: APP_GUARD, useExisting: AccessGuard }, RATE_LIMIT_GUARD],
 })
 export class GatewayModule {}

@@ -1,12 +1,14 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '@app/auth';
 import { BackingServicesHealth, MetricsService, OperationsEndpoints } from '@app/core';
 import { FastifyReply } from 'fastify';
 
 @ApiTags('operations')
 @Controller()
+@SkipThrottle() // probes and scrapers are never rate-limited
 export class OperationsController {
   private readonly ops: OperationsEndpoints;
 

@@ -10,6 +10,7 @@ import {
   RequestContext,
   validationException,
 } from '@app/core';
+import { installRateLimitHooks, RateLimiter } from '@app/ratelimit';
 import { Logger as Pino } from 'pino';
 import { GatewayModule } from '../gateway.module';
 import { assertEveryRouteHasAccessRule } from './route-rules';
@@ -54,6 +55,7 @@ export async function createGateway(config: AppConfig, logger: Pino): Promise<Ne
     }
     done();
   });
+  installRateLimitHooks(fastify, app.get(RateLimiter));
   // Errors raised by Fastify itself (malformed JSON, wrong content type, body too large) reach the
   // global filter through Nest's own Fastify error handler, so they get the same envelope.
 

@@ -51,6 +51,24 @@ const EXAMPLES: Record<string, { description: string; example: unknown }> = {
       ],
     }),
   },
+  '429': {
+    description:
+      'Rate limit: the minute or hour token bucket is empty, or too many requests are in flight ' +
+      '(Retry-After; details.limit is minute, hour or concurrency; see GET /v2/rate-limit)',
+    example: envelope(
+      'RATE_LIMITED',
+      'Rate limit exceeded: 60 requests per minute for the free tier; retry in 1 s',
+      {
+        limit: 'minute',
+        scope: 'user',
+        tier: 'free',
+        max: 60,
+        windowSeconds: 60,
+        remaining: 0,
+        retryAfterSeconds: 1,
+      },
+    ),
+  },
   '503': {
     description: 'PostgreSQL or Redis unavailable (Retry-After)',
     example: envelope('SERVICE_UNAVAILABLE', 'A backing service is unavailable', {}),

@@ -274,6 +274,40 @@ describe('loadConfig', () => {
     );
     expect(problems).toHaveLength(3);
   });
+
+  describe('rate limits', () => {
+    it("default to the seed's table, on, with per-IP limits for unauthenticated calls", () => {
+      const { rateLimit } = loadConfig({});
+      expect(rateLimit.enabled).toBe(true);
+      expect(rateLimit.tiers).toEqual({
+        free: { perMinute: 60, perHour: 1000, concurrent: 5 },
+        pro: { perMinute: 300, perHour: 10000, concurrent: 20 },
+        enterprise: { perMinute: 1000, perHour: 50000, concurrent: 100 },
+      });
+      expect(rateLimit.ip).toEqual({ perMinute: 20, perHour: 600, concurrent: 10 });
+      expect(rateLimit.inFlightTtlSeconds).toBe(60);
+      expect(rateLimit.redisTimeoutMs).toBe(250);
+    });
+
+    it('are overridden per tier and switched off by RATE_LIMIT_ENABLED', () => {
+      const { rateLimit } = loadConfig({
+        RATE_LIMIT_ENABLED: 'false',
+        RATE_LIMIT_PRO_PER_MINUTE: '500',
+        RATE_LIMIT_PRO_CONCURRENT: '50',
+        RATE_LIMIT_IP_PER_MINUTE: '5',
+      });
+      expect(rateLimit.enabled).toBe(false);
+      expect(rateLimit.tiers.pro).toEqual({ perMinute: 500, perHour: 10000, concurrent: 50 });
+      expect(rateLimit.ip.perMinute).toBe(5);
+    });
+
+    it('refuse a bad number and an hour limit below the minute limit', () => {
+      expect(problemsOf({ RATE_LIMIT_FREE_PER_MINUTE: '0', RATE_LIMIT_ENTERPRISE_PER_HOUR: '999' })).toEqual([
+        'RATE_LIMIT_FREE_PER_MINUTE must be an integer between 1 and 1000000000 (got "0")',
+        'RATE_LIMIT_ENTERPRISE_PER_HOUR must be at least RATE_LIMIT_ENTERPRISE_PER_MINUTE',
+      ]);
+    });
+  });
 });
 
 describe('loadConfig: builds and tests', () => {

@@ -325,7 +325,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       },
       ip: rateLimits('IP', 20, 600, 10),
       inFlightTtlSeconds: int('RATE_LIMIT_INFLIGHT_TTL_SECONDS', 60, 1, 3600),
-      redisTimeoutMs: int('RATE_LIMIT_REDIS_TIMEOUT_MS', 250, 10, 10000),
+      redisTimeoutMs: int('RATE_LIMIT_REDIS_TIMEOUT_MS', 250, 50, 10000),
     },
     agents: {
       provider: ((p) => (p === 'auto' ? (str('ANTHROPIC_API_KEY') ? 'anthropic' : 'template') : p))(

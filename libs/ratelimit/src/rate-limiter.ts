@@ -1,0 +1,336 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { AppConfig, AppError, MetricsService, redisOptionsFromUrl } from '@app/core';
+import Redis from 'ioredis';
+import { Counter } from 'prom-client';
+import { mapRateLimitStatus, RateLimitStatusDto } from './rate-limit.dto';
+import { batchWire, bulk, headWire, policyWire, RateLimitCommand } from './rate-limit-command';
+import { outcomeOf, RateLimitOutcome } from './rate-limit-outcome';
+import { RateLimitPolicies, RateLimitPolicy } from './rate-limit-policy';
+import { RATE_LIMIT_LUA, RateLimitReply, RELEASE_LUA, RELEASE_SHA } from './rate-limit-script';
+
+/** At most one warning per this interval while Redis is away, however many requests pass unlimited. */
+const WARN_INTERVAL_MS = 30_000;
+/** Decisions and releases per command at most (a turn has more only under extreme load). */
+const DECISION_BATCH = 500;
+const RELEASE_BATCH = 500;
+
+type StoreOperation = 'acquire' | 'peek' | 'release';
+
+const isNoScript = (err: unknown) => (err as Error)?.message?.startsWith('NOSCRIPT') === true;
+
+/** The decisions gathered during one event-loop turn: one EVALSHA for all of them. */
+interface Batch {
+  count: number;
+  /** Their keys and their arguments, in wire form. */
+  keys: string;
+  args: string;
+  acquires: number;
+  peeks: number;
+  /** The script's answers, in order; null when Redis did not answer. */
+  answers: Promise<RateLimitReply[] | null>;
+  settle(replies: RateLimitReply[] | null): void;
+}
+
+/**
+ * The limiter's side of Redis. Each request costs one round trip: its decision joins the other
+ * decisions of the same event-loop turn in one EVALSHA of the preloaded script (loaded on every
+ * connect, and again should Redis have lost it), written together with the turn's releases (one
+ * fire-and-forget command) in one write.
+ *
+ * It has its own connection rather than RedisService's shared one, because it fails differently:
+ * no offline queue and no retries, so that with Redis away a request is let through at once (fail
+ * open) instead of waiting for a reconnect, and a stall watchdog instead of ioredis's per-command
+ * timer: when Redis has not answered for RATE_LIMIT_REDIS_TIMEOUT_MS while requests wait, the
+ * connection is dropped, which fails them open and reconnects. Failures are counted in
+ * rate_limit_store_failures_total and logged at most every 30 s.
+ */
+@Injectable()
+export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
+  readonly enabled: boolean;
+  readonly policies: RateLimitPolicies;
+  private readonly logger = new Logger(RateLimiter.name);
+  private redis: Redis | null = null;
+  /** REDIS_PREFIX, put on the keys here rather than by ioredis (which would parse every command for them). */
+  private readonly prefix: string;
+  private readonly slotLifetime: string;
+  /** The command's parts that never change: per policy (spend, look) and the head. */
+  private readonly policyWires = new WeakMap<RateLimitPolicy, [spend: string, look: string]>();
+  private readonly headWire: string;
+  private batch: Batch | null = null;
+  /** Slot members are unique across gateways and restarts (request ids are not: clients may send them). */
+  private readonly slotPrefix = `${randomBytes(6).toString('base64url')}.`;
+  private slotSeq = 0;
+  private readonly failures: Record<StoreOperation, { inc(n?: number): void }>;
+  private readonly refusals: Counter<'scope' | 'limit'>;
+  private lastWarnAt = Number.NEGATIVE_INFINITY;
+  private unreported = 0;
+  private flushScheduled = false;
+  private releaseKeys: string[] = [];
+  private releaseSlots: string[] = [];
+  /** Batches sent to Redis and answered (or failed) so far, for the stall watchdog. */
+  private sent = 0;
+  private answers = 0;
+  private watchdog: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly config: AppConfig,
+    metrics: MetricsService,
+  ) {
+    this.enabled = config.rateLimit.enabled;
+    this.policies = new RateLimitPolicies(config.rateLimit);
+    this.slotLifetime = String(config.rateLimit.inFlightTtlSeconds * 1000);
+    this.headWire = headWire(this.slotLifetime);
+    this.prefix = `${config.redis.prefix}:`;
+    const failures = new Counter({
+      name: 'rate_limit_store_failures_total',
+      help: 'Rate-limit calls to Redis that failed; for acquire and peek the request passed unlimited (fail open)',
+      labelNames: ['operation'] as const,
+      registers: [metrics.registry],
+    });
+    this.failures = {
+      acquire: failures.labels('acquire'),
+      peek: failures.labels('peek'),
+      release: failures.labels('release'),
+    };
+    this.refusals = new Counter({
+      name: 'rate_limit_refusals_total',
+      help: 'Requests refused with 429 by scope (user, ip) and limit (minute, hour, concurrency)',
+      labelNames: ['scope', 'limit'] as const,
+      registers: [metrics.registry],
+    });
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (!this.enabled) return;
+    const redis = new Redis({
+      ...redisOptionsFromUrl(this.config.redis.url),
+      connectionName: 'cocode-ratelimit',
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 2000,
+    });
+    this.redis = redis;
+    redis.on('error', (err: Error) =>
+      this.warn(`rate-limit store connection: ${err.message}; requests pass unlimited while it is down`),
+    );
+    redis.on('ready', () => {
+      for (const lua of [RATE_LIMIT_LUA, RELEASE_LUA])
+        redis.script('LOAD', lua).catch((err: Error) => this.warn(`loading a script: ${err.message}`));
+    });
+    this.startWatchdog(redis, this.config.rateLimit.redisTimeoutMs);
+    // Serve limited from the first request when Redis is there; start anyway (fail open) when not.
+    await Promise.race([once(redis, 'ready'), new Promise((r) => setTimeout(r, 2000).unref())]).catch(
+      () => undefined,
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.flush();
+    await this.redis?.quit().catch(() => this.redis?.disconnect());
+  }
+
+  /**
+   * Spends a token from both buckets of `bucket` and takes an in-flight slot, or refuses and
+   * spends nothing. null: Redis did not answer, let the request through.
+   */
+  async acquire(bucket: string, policy: RateLimitPolicy): Promise<RateLimitOutcome | null> {
+    const key = this.prefix + bucket;
+    const slot = this.slotPrefix + (this.slotSeq++).toString(36);
+    const reply = await this.decide(key, policy, '1', slot);
+    if (!reply) return null;
+    const outcome = outcomeOf(reply, policy, key, slot);
+    if (outcome.refusedBy) this.refusals.labels(policy.scope, outcome.refusedBy).inc();
+    return outcome;
+  }
+
+  /** The buckets and requests in flight as they are, spending nothing. null: Redis did not answer. */
+  async peek(bucket: string, policy: RateLimitPolicy): Promise<RateLimitOutcome | null> {
+    const key = this.prefix + bucket;
+    const reply = await this.decide(key, policy, '0', '');
+    return reply && outcomeOf(reply, policy, null, null);
+  }
+
+  /**
+   * Frees an in-flight slot, not awaited: the slots freed in one event-loop turn leave together
+   * in one command. A lost release only expires with the slot's lifetime.
+   */
+  release(key: string, slot: string): void {
+    if (!this.redis) return;
+    this.releaseKeys.push(key);
+    this.releaseSlots.push(slot);
+    this.scheduleFlush();
+  }
+
+  /** GET /rate-limit: the caller's limits and, from the guard's free reading, what is left. */
+  status(user: { tier: string }, reading: RateLimitOutcome | null): RateLimitStatusDto {
+    if (!this.enabled) return mapRateLimitStatus(this.policies.of(user), null, false);
+    if (!reading) throw AppError.unavailable('The rate-limit store did not answer; try again shortly');
+    return mapRateLimitStatus(reading.policy, reading, true);
+  }
+
+  /**
+   * Adds a decision to this turn's batch and waits for its answer (the key already carries the
+   * prefix); null when Redis did not answer. Batching costs no latency: the batch leaves when the
+   * turn's I/O callbacks have run, as a lone command would, corked, have too.
+   */
+  private async decide(
+    key: string,
+    p: RateLimitPolicy,
+    cost: '0' | '1',
+    slot: string,
+  ): Promise<RateLimitReply | null> {
+    if (!this.redis) return null;
+    let wires = this.policyWires.get(p);
+    if (!wires) {
+      wires = [policyWire(p.args, '1'), policyWire(p.args, '0')];
+      this.policyWires.set(p, wires);
+    }
+    let batch = this.batch;
+    if (!batch || batch.count === DECISION_BATCH) {
+      if (batch) this.send(batch);
+      batch = this.newBatch();
+    }
+    const index = batch.count++;
+    batch.keys += bulk(key);
+    if (cost === '1') {
+      batch.args += wires[0] + bulk(slot);
+      batch.acquires += 1;
+    } else {
+      batch.args += wires[1] + bulk(slot);
+      batch.peeks += 1;
+    }
+    const replies = await batch.answers;
+    return replies && replies[index];
+  }
+
+  private newBatch(): Batch {
+    let settle!: (replies: RateLimitReply[] | null) => void;
+    const answers = new Promise<RateLimitReply[] | null>((resolve) => (settle = resolve));
+    this.batch = { count: 0, keys: '', args: '', acquires: 0, peeks: 0, answers, settle };
+    this.scheduleFlush();
+    return this.batch;
+  }
+
+  private send(batch: Batch): void {
+    if (this.batch === batch) this.batch = null;
+    const redis = this.redis;
+    if (!redis) return batch.settle(null);
+    this.sent += 1;
+    this.dispatch(redis, batch, batchWire(batch.count, batch.keys, this.headWire, batch.args), true);
+  }
+
+  private dispatch(redis: Redis, batch: Batch, wire: string, mayReload: boolean): void {
+    const command = new RateLimitCommand(wire);
+    redis.sendCommand(command);
+    command.promise.then(
+      (replies) => {
+        this.answers += 1;
+        batch.settle(replies as RateLimitReply[]);
+      },
+      (err: unknown) => {
+        if (mayReload && isNoScript(err)) {
+          // Redis lost its script cache (restart, SCRIPT FLUSH): load it again, send again.
+          redis.script('LOAD', RATE_LIMIT_LUA).then(
+            () => this.dispatch(redis, batch, wire, false),
+            (failure: Error) => this.failed(batch, failure),
+          );
+          return;
+        }
+        this.failed(batch, err as Error);
+      },
+    );
+  }
+
+  private failed(batch: Batch, err: Error): void {
+    this.answers += 1;
+    if (batch.acquires) this.storeFailed('acquire', err, batch.acquires);
+    if (batch.peeks) this.storeFailed('peek', err, batch.peeks);
+    batch.settle(null);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flush);
+  }
+
+  /**
+   * Once the turn's I/O callbacks have run: this turn's decisions (the requests whose sockets were
+   * readable together) and releases (the responses that ended together) leave in one write, with
+   * the socket corked around them, instead of a command and a system call each (on loopback each
+   * write also wakes Redis up).
+   */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const redis = this.redis;
+    const batch = this.batch;
+    if (!redis) {
+      this.batch = null;
+      batch?.settle(null);
+      return;
+    }
+    const stream = redis.status === 'ready' ? redis.stream : null;
+    stream?.cork();
+    if (batch) this.send(batch);
+    while (this.releaseKeys.length) {
+      const keys = this.releaseKeys.splice(0, RELEASE_BATCH);
+      const slots = this.releaseSlots.splice(0, RELEASE_BATCH);
+      redis
+        .evalsha(RELEASE_SHA, keys.length, ...keys, ...slots)
+        .catch((err: unknown) =>
+          isNoScript(err) ? redis.eval(RELEASE_LUA, keys.length, ...keys, ...slots) : Promise.reject(err),
+        )
+        .catch((err: Error) => this.storeFailed('release', err, keys.length));
+    }
+    stream?.uncork();
+  };
+
+  /**
+   * Drops the connection when a decision has waited timeoutMs for Redis, which fails the waiting
+   * ones open (no retries) and reconnects. Cheaper than ioredis's commandTimeout (a timer per
+   * command): one connection answers in order, so it is enough to know, every timeoutMs / 4, how
+   * many had been sent timeoutMs ago and how many have been answered since.
+   */
+  private startWatchdog(redis: Redis, timeoutMs: number): void {
+    const ticks = 4;
+    const sentAtTick: number[] = [];
+    this.watchdog = setInterval(
+      () => {
+        sentAtTick.push(this.sent);
+        if (sentAtTick.length <= ticks) return;
+        const sentBefore = sentAtTick.shift()!;
+        if (this.answers >= sentBefore) return;
+        sentAtTick.length = 0;
+        this.warn(
+          `rate-limit store did not answer within ${timeoutMs} ms: reconnecting, requests pass unlimited`,
+        );
+        redis.disconnect(true);
+      },
+      Math.max(1, Math.floor(timeoutMs / ticks)),
+    );
+    this.watchdog.unref();
+  }
+
+  private storeFailed(operation: StoreOperation, err: Error, count = 1): void {
+    this.failures[operation].inc(count);
+    this.warn(
+      `rate-limit store unavailable (${operation}: ${err.message}); requests pass unlimited until it is back`,
+    );
+  }
+
+  /** One line per WARN_INTERVAL_MS, saying how many were held back since the last one. */
+  private warn(message: string): void {
+    const now = Date.now();
+    if (now - this.lastWarnAt < WARN_INTERVAL_MS) {
+      this.unreported += 1;
+      return;
+    }
+    const held = this.unreported;
+    this.lastWarnAt = now;
+    this.unreported = 0;
+    this.logger.warn(held ? `${message} (${held} similar messages suppressed)` : message);
+  }
+}
