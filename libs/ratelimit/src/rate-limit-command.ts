@@ -32,7 +32,29 @@ export function headWire(slotLifetimeMs: string): string {
   return `${bulk(slotLifetimeMs)}$0\r\n\r\n`;
 }
 
-/** The whole command for `count` decisions: their keys and their arguments, already in wire form. */
-export function batchWire(count: number, keys: string, head: string, args: string): string {
-  return `*${5 + count * 8}\r\n$7\r\nEVALSHA\r\n$40\r\n${RATE_LIMIT_SHA}\r\n${bulk(String(count))}${keys}${head}${args}`;
+/** What one event-loop turn sends, already in wire form: its decisions and the slots it frees. */
+export interface TurnWire {
+  decisions: number;
+  /** The deciding callers' keys, and each decision's arguments. */
+  keys: string;
+  args: string;
+  releases: number;
+  /** The keys whose slots are freed, and those slots. */
+  releaseKeys: string;
+  releaseSlots: string;
+}
+
+/** The whole command. */
+export function turnWire(turn: TurnWire, head: string): string {
+  const keyCount = turn.decisions + turn.releases;
+  return (
+    `*${6 + 8 * turn.decisions + 2 * turn.releases}\r\n$7\r\nEVALSHA\r\n$40\r\n${RATE_LIMIT_SHA}\r\n` +
+    bulk(String(keyCount)) +
+    turn.keys +
+    turn.releaseKeys +
+    head +
+    bulk(String(turn.decisions)) +
+    turn.args +
+    turn.releaseSlots
+  );
 }

@@ -35,6 +35,7 @@ describe('the rate-limit Lua script (real Redis)', () => {
         key,
         slotLifetimeMs,
         now,
+        1,
         limits.minute,
         limits.minuteWindowMs,
         limits.hour,
@@ -44,6 +45,9 @@ describe('the rate-limit Lua script (real Redis)', () => {
         slot,
       )) as RateLimitReply[]
     )[0];
+
+  /** The slots in the hash (its fields other than the buckets'). */
+  const slots = async () => (await redis.hkeys(key)).filter((f) => !['m', 'h', 't'].includes(f)).sort();
 
   beforeAll(async () => {
     redis = new Redis(REDIS_URL, { keyPrefix: PREFIX, maxRetriesPerRequest: 1 });
@@ -136,6 +140,7 @@ describe('the rate-limit Lua script (real Redis)', () => {
       key,
       60_000,
       T0,
+      4,
       ...limits,
       'a',
       ...limits,
@@ -153,13 +158,39 @@ describe('the rate-limit Lua script (real Redis)', () => {
     ]);
   });
 
+  it('frees the slots of the batch before it decides', async () => {
+    await call({ limits: FREE, cap: 1, slot: 'a' });
+    expect((await call({ limits: FREE, cap: 1, slot: 'b' }))[1]).toBe(3);
+    const other = `${key}:other`;
+    await redis.hset(other, 'x', T0 + 60_000);
+    const limits = [60, MINUTE_MS, 1000, HOUR_MS, 1, 1];
+    // One decision (slot b), then two releases: a of this key, x of another.
+    const replies = await redis.evalsha(
+      RATE_LIMIT_SHA,
+      3,
+      key,
+      key,
+      other,
+      60_000,
+      T0,
+      1,
+      ...limits,
+      'b',
+      'a',
+      'x',
+    );
+    expect(replies).toEqual([[1, 0, 58_000, 998_000, T0, 1]]);
+    expect(await slots()).toEqual(['b']);
+    expect(await redis.exists(other)).toBe(0);
+    // Only releases: no decision, no clock.
+    expect(await redis.evalsha(RATE_LIMIT_SHA, 1, key, 60_000, '', 0, 'b')).toEqual([]);
+    expect(await slots()).toEqual([]);
+  });
+
   it('uses the Redis server clock when no clock is passed', async () => {
     const [, , , , now] = await call({ limits: FREE, now: '' });
     expect(Math.abs(now - Date.now())).toBeLessThan(2000);
   });
-
-  /** The slots in the hash (its fields other than the buckets'). */
-  const slots = async () => (await redis.hkeys(key)).filter((f) => !['m', 'h', 't'].includes(f)).sort();
 
   describe('in-flight cap', () => {
     it('refuses once the cap is reached, spending nothing, and admits again after a release', async () => {

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 
 /**
- * The decisions of one event-loop turn in one round trip (RateLimiter gathers them): for each,
- * both token buckets of its caller (token-bucket.ts, mirrored line for line) and the in-flight cap,
- * atomically, so that two gateways can never both take the last token. Decisions are taken in
- * order, so two requests of one caller in a batch see each other's spending.
+ * One event-loop turn of a gateway in one round trip (RateLimiter gathers it): the in-flight slots
+ * its finished responses free, then its decisions. Each decision covers both token buckets of its
+ * caller (token-bucket.ts, mirrored line for line) and the in-flight cap, atomically, so that two
+ * gateways can never both take the last token; decisions are taken in order, so two requests of
+ * one caller in a batch see each other's spending.
  *
  * The clock is Redis's own (TIME): every gateway replica then refills the same buckets on the same
  * clock, and a replica whose clock is off can neither mint tokens (ahead) nor freeze a bucket
@@ -12,22 +13,27 @@ import { createHash } from 'node:crypto';
  * replaces it in tests only (rate-limit-script.spec.ts), where the edges need a clock we control;
  * the gateway always sends ''.
  *
- * KEYS[i]  the i-th caller's hash: m and h, thousandths of a token in the minute and hour buckets
- *          (whole numbers, see token-bucket.ts), t the time they were computed at (ms); and one
- *          field per request in flight, its slot -> when it stops counting (ms), so that the
- *          slots of a gateway that crashed before releasing them expire by themselves. No hash:
- *          both buckets full, nothing in flight. (One key and five commands per decision: the
- *          slots in a sorted set of their own took two more.)
- * ARGV     1 slot lifetime (ms), 2 clock ('' = TIME); then seven per decision: minute capacity,
- *          minute window (ms), hour capacity, hour window (ms), cost (1: spend one token of each
- *          bucket and take a slot; 0: look, write nothing), in-flight cap, slot ('' = none)
+ * KEYS     the n callers to decide for, then the callers whose slots are freed. A caller's hash:
+ *          m and h, thousandths of a token in the minute and hour buckets (whole numbers, see
+ *          token-bucket.ts), t the time they were computed at (ms); and one field per request in
+ *          flight, its slot -> when it stops counting (ms), so that the slots of a gateway that
+ *          crashed before freeing them expire by themselves. No hash: both buckets full, nothing in
+ *          flight. (One key and four commands per decision: slots in a sorted set took two more.)
+ * ARGV     1 slot lifetime (ms), 2 clock ('' = TIME), 3 n; then seven per decision: minute
+ *          capacity, minute window (ms), hour capacity, hour window (ms), cost (1: spend one token
+ *          of each bucket and take a slot; 0: look, write nothing), in-flight cap, slot ('' = none);
+ *          then the slots to free, one per key after the n-th
  * Returns  per decision {allowed 1|0, refusal (0 none, 1 minute, 2 hour, 3 concurrency),
  *           thousandths of a token left in the minute and in the hour bucket (floored), now (ms),
  *           requests in flight (below the cap this may count slots that expired but were not
  *           pruned yet)}
  */
 export const RATE_LIMIT_LUA = `
-local life = tonumber(ARGV[1])
+local life, n = tonumber(ARGV[1]), tonumber(ARGV[3])
+local freed = 3 + 7 * n - n
+for j = n + 1, #KEYS do redis.call('HDEL', KEYS[j], ARGV[freed + j]) end
+local out = {}
+if n == 0 then return out end
 local now
 if ARGV[2] == '' then
   local t = redis.call('TIME')
@@ -35,9 +41,8 @@ if ARGV[2] == '' then
 else
   now = tonumber(ARGV[2])
 end
-local out = {}
-for i = 1, #KEYS do
-  local key, a = KEYS[i], 2 + (i - 1) * 7
+for i = 1, n do
+  local key, a = KEYS[i], 3 + (i - 1) * 7
   local mcap, mwin = tonumber(ARGV[a + 1]) * 1000, tonumber(ARGV[a + 2])
   local hcap, hwin = tonumber(ARGV[a + 3]) * 1000, tonumber(ARGV[a + 4])
   local cost = tonumber(ARGV[a + 5])
@@ -98,17 +103,6 @@ return out
 `;
 
 export const RATE_LIMIT_SHA = createHash('sha1').update(RATE_LIMIT_LUA).digest('hex');
-
-/**
- * The in-flight slots freed during one event-loop turn, in one command: KEYS[i] loses field
- * ARGV[i]. (All keys go to one node: this is a single-Redis deployment, as BullMQ's is.)
- */
-export const RELEASE_LUA = `
-for i = 1, #KEYS do redis.call('HDEL', KEYS[i], ARGV[i]) end
-return #KEYS
-`;
-
-export const RELEASE_SHA = createHash('sha1').update(RELEASE_LUA).digest('hex');
 
 /** The script's answer, as ioredis hands it over. */
 export type RateLimitReply = [

@@ -4,7 +4,7 @@ import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host';
 import { SkipThrottle, Throttle, ThrottlerStorageService } from '@nestjs/throttler';
 import { AppError, loadConfig, Principal, Role, Scope } from '@app/core';
-import { FreeOfCharge, LimitedRequest } from './rate-limit.decorators';
+import { FreeOfCharge, LimitedRequest, LongLived } from './rate-limit.decorators';
 import { RateLimitGuard } from './rate-limit.guard';
 import { RATE_LIMIT_GUARD, rateLimitThrottlerOptions } from './rate-limit.module';
 import { RateLimitOutcome } from './rate-limit-outcome';
@@ -18,6 +18,7 @@ const policies = new RateLimitPolicies(config.rateLimit);
 class SomeController {
   @Get('x') read() {}
   @Get('rate-limit') @FreeOfCharge() status() {}
+  @Get('events') @LongLived() events() {}
   @Get('slow') @Throttle({ default: { limit: 5, ttl: 10_000 } }) slow() {}
   @Get('open') @SkipThrottle() open() {}
 }
@@ -97,7 +98,7 @@ describe('RateLimitGuard', () => {
   it("spends from the user's tier buckets, sets the headers and releases the slot once when the response closes", async () => {
     const { result, request, headers, raw } = call({ user: principal('pro') });
     await expect(result).resolves.toBe(true);
-    expect(limiter.acquire).toHaveBeenCalledWith('rl:u:usr_1', policies.forTier('pro'));
+    expect(limiter.acquire).toHaveBeenCalledWith('rl:u:usr_1', policies.forTier('pro'), true);
     expect(request.rateLimit).toEqual(expect.objectContaining({ slot: 'slot-1' }));
     expect(headers).toEqual(
       expect.objectContaining({ 'X-RateLimit-Limit': '300', 'X-RateLimit-Remaining': '59' }),
@@ -111,9 +112,9 @@ describe('RateLimitGuard', () => {
 
   it('counts an unauthenticated call against the client IP (an IPv6 address by its /64)', async () => {
     await call({ ip: '203.0.113.9' }).result;
-    expect(limiter.acquire).toHaveBeenLastCalledWith('rl:ip:203.0.113.9', policies.ip);
+    expect(limiter.acquire).toHaveBeenLastCalledWith('rl:ip:203.0.113.9', policies.ip, true);
     await call({ ip: '2001:db8:1:2:aaaa:bbbb:cccc:dddd' }).result;
-    expect(limiter.acquire).toHaveBeenLastCalledWith('rl:ip:2001:db8:1:2::/64', policies.ip);
+    expect(limiter.acquire).toHaveBeenLastCalledWith('rl:ip:2001:db8:1:2::/64', policies.ip, true);
   });
 
   it('refuses with 429 and the headers, holding no slot', async () => {
@@ -163,6 +164,17 @@ describe('RateLimitGuard', () => {
     expect(limiter.acquire).not.toHaveBeenCalled();
     expect(limiter.peek).not.toHaveBeenCalled();
     expect(headers).toEqual({});
+  });
+
+  it('spends but takes no in-flight slot on a @LongLived() (event stream) route', async () => {
+    limiter.acquire.mockImplementationOnce(async (_b: string, policy: RateLimitPolicy) =>
+      allowed(policy, { slot: null, key: null }),
+    );
+    const { result, raw } = call({ user: principal() }, 'events');
+    await result;
+    expect(limiter.acquire).toHaveBeenCalledWith('rl:u:usr_1', policies.forTier('free'), false);
+    raw.emit('close');
+    expect(limiter.release).not.toHaveBeenCalled();
   });
 
   it("honours a route's @Throttle() for its first bucket, and a method's @SkipThrottle()", async () => {

@@ -21,7 +21,7 @@ import {
   THROTTLER_TTL,
 } from '@nestjs/throttler/dist/throttler.constants';
 import { FastifyReply } from 'fastify';
-import { FREE_OF_CHARGE, LimitedRequest } from './rate-limit.decorators';
+import { FREE_OF_CHARGE, LimitedRequest, LONG_LIVED } from './rate-limit.decorators';
 import { applyRateLimitHeaders, RateLimitOutcome, refusalError } from './rate-limit-outcome';
 import { RateLimiter } from './rate-limiter';
 
@@ -32,6 +32,8 @@ type SlotHolder = ServerResponse & { [SLOT]?: RateLimitOutcome | null };
 interface Route {
   skip: boolean;
   free: boolean;
+  /** Spends but holds no in-flight slot (event streams). */
+  slotless: boolean;
   limit: Resolvable<number>;
   ttl: Resolvable<number>;
   getTracker: ThrottlerGetTrackerFunction;
@@ -121,7 +123,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     const bucket = route.generateKey(context, tracker, route.name);
     const outcome = route.free
       ? await this.limiter.peek(bucket, policy)
-      : await this.limiter.acquire(bucket, policy);
+      : await this.limiter.acquire(bucket, policy, !route.slotless);
     if (!outcome) {
       request.rateLimit = false; // Redis did not answer: fail open
       return true;
@@ -142,6 +144,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     return {
       skip: meta<boolean>(THROTTLER_SKIP) === true,
       free: this.reflector.get<boolean | undefined>(FREE_OF_CHARGE, handler as () => void) === true,
+      slotless: this.reflector.get<boolean | undefined>(LONG_LIVED, handler as () => void) === true,
       limit: meta<Resolvable<number>>(THROTTLER_LIMIT) ?? throttler.limit,
       ttl: meta<Resolvable<number>>(THROTTLER_TTL) ?? throttler.ttl,
       getTracker:

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
 import { AppError, loadConfig, MetricsService } from '@app/core';
-import { RATE_LIMIT_LUA, RATE_LIMIT_SHA, RELEASE_SHA } from './rate-limit-script';
+import { RATE_LIMIT_LUA, RATE_LIMIT_SHA } from './rate-limit-script';
 import { RateLimiter } from './rate-limiter';
 
 /** A RateLimiter on a stand-in Redis connection: how it fails open, logs, counts and recovers. */
@@ -63,6 +63,7 @@ describe('RateLimiter', () => {
       'cocode:rl:u:usr_1',
       '60000',
       '',
+      '1',
       '60',
       '60000',
       '1000',
@@ -73,6 +74,14 @@ describe('RateLimiter', () => {
     ]);
     expect(a!.slot).not.toBe(b!.slot);
     expect(a).toEqual(expect.objectContaining({ refusedBy: null, minuteTokens: 59, inFlight: 1 }));
+  });
+
+  it('spends without taking a slot when asked to (event streams)', async () => {
+    const send = sendCommand(() => [[1, 0, 59_000, 999_000, 1_800_000_000_000, 0]]);
+    const { limiter } = limiterWith({ sendCommand: send });
+    const outcome = await limiter.acquire('rl:u:usr_1', limiter.policies.forTier('free'), false);
+    expect(argsOf(send.mock.calls[0][0]).slice(-2)).toEqual(['5', '']);
+    expect(outcome).toEqual(expect.objectContaining({ refusedBy: null, key: null, slot: null }));
   });
 
   it('sends the decisions of one event-loop turn in one EVALSHA and hands each its answer', async () => {
@@ -91,8 +100,8 @@ describe('RateLimiter', () => {
     ]);
     expect(send).toHaveBeenCalledTimes(1);
     const args = argsOf(send.mock.calls[0][0]);
-    expect(args.slice(2, 6)).toEqual(['2', 'cocode:rl:u:usr_1', 'cocode:rl:u:usr_2', '60000']);
-    expect(args.slice(7)).toEqual([
+    expect(args.slice(2, 8)).toEqual(['2', 'cocode:rl:u:usr_1', 'cocode:rl:u:usr_2', '60000', '', '2']);
+    expect(args.slice(8)).toEqual([
       '60',
       '60000',
       '1000',
@@ -158,25 +167,53 @@ describe('RateLimiter', () => {
     ]);
   });
 
-  it('releases without waiting, the slots freed in one event-loop turn in one command', async () => {
-    const evalsha = jest.fn().mockResolvedValue(2);
-    const { limiter } = limiterWith({ evalsha });
+  it('frees slots without waiting, with the decisions of the same event-loop turn in one command', async () => {
+    const send = sendCommand((args) => (args[8] === '1' ? [REPLY] : new Error('expected one decision')));
+    const { limiter } = limiterWith({ sendCommand: send });
     expect(limiter.release('cocode:rl:u:usr_1', 'slot-a')).toBeUndefined();
     limiter.release('cocode:rl:u:usr_2', 'slot-b');
-    expect(evalsha).not.toHaveBeenCalled();
-    await new Promise((r) => setImmediate(r));
-    expect(evalsha.mock.calls).toEqual([
-      [RELEASE_SHA, 2, 'cocode:rl:u:usr_1', 'cocode:rl:u:usr_2', 'slot-a', 'slot-b'],
+    expect(send).not.toHaveBeenCalled();
+    const outcome = await limiter.acquire('rl:u:usr_3', limiter.policies.forTier('free'));
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(argsOf(send.mock.calls[0][0])).toEqual([
+      'EVALSHA',
+      RATE_LIMIT_SHA,
+      '3',
+      'cocode:rl:u:usr_3',
+      'cocode:rl:u:usr_1',
+      'cocode:rl:u:usr_2',
+      '60000',
+      '',
+      '1',
+      '60',
+      '60000',
+      '1000',
+      '3600000',
+      '1',
+      '5',
+      outcome!.slot,
+      'slot-a',
+      'slot-b',
     ]);
   });
 
   it('counts lost releases', async () => {
-    const evalsha = jest.fn().mockRejectedValue(new Error('Connection is closed.'));
-    const { limiter, counter } = limiterWith({ evalsha });
+    const send = sendCommand(() => new Error('Connection is closed.'));
+    const { limiter, counter } = limiterWith({ sendCommand: send });
     limiter.release('cocode:rl:u:usr_1', 'slot-a');
     limiter.release('cocode:rl:u:usr_1', 'slot-b');
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
+    expect(argsOf(send.mock.calls[0][0]).slice(2)).toEqual([
+      '2',
+      'cocode:rl:u:usr_1',
+      'cocode:rl:u:usr_1',
+      '60000',
+      '',
+      '0',
+      'slot-a',
+      'slot-b',
+    ]);
     expect(await counter('rate_limit_store_failures_total')).toEqual([[{ operation: 'release' }, 2]]);
   });
 

@@ -5,39 +5,34 @@ import { AppConfig, AppError, MetricsService, redisOptionsFromUrl } from '@app/c
 import Redis from 'ioredis';
 import { Counter } from 'prom-client';
 import { mapRateLimitStatus, RateLimitStatusDto } from './rate-limit.dto';
-import { batchWire, bulk, headWire, policyWire, RateLimitCommand } from './rate-limit-command';
+import { bulk, headWire, policyWire, RateLimitCommand, TurnWire, turnWire } from './rate-limit-command';
 import { outcomeOf, RateLimitOutcome } from './rate-limit-outcome';
 import { RateLimitPolicies, RateLimitPolicy } from './rate-limit-policy';
-import { RATE_LIMIT_LUA, RateLimitReply, RELEASE_LUA, RELEASE_SHA } from './rate-limit-script';
+import { RATE_LIMIT_LUA, RateLimitReply } from './rate-limit-script';
 
 /** At most one warning per this interval while Redis is away, however many requests pass unlimited. */
 const WARN_INTERVAL_MS = 30_000;
 /** Decisions and releases per command at most (a turn has more only under extreme load). */
-const DECISION_BATCH = 500;
-const RELEASE_BATCH = 500;
+const TURN_LIMIT = 500;
 
 type StoreOperation = 'acquire' | 'peek' | 'release';
 
 const isNoScript = (err: unknown) => (err as Error)?.message?.startsWith('NOSCRIPT') === true;
 
-/** The decisions gathered during one event-loop turn: one EVALSHA for all of them. */
-interface Batch {
-  count: number;
-  /** Their keys and their arguments, in wire form. */
-  keys: string;
-  args: string;
+/** What one event-loop turn sends to Redis in one EVALSHA: its decisions and the slots it frees. */
+interface Turn extends TurnWire {
   acquires: number;
   peeks: number;
-  /** The script's answers, in order; null when Redis did not answer. */
+  /** The script's answers to the decisions, in order; null when Redis did not answer. */
   answers: Promise<RateLimitReply[] | null>;
   settle(replies: RateLimitReply[] | null): void;
 }
 
 /**
  * The limiter's side of Redis. Each request costs one round trip: its decision joins the other
- * decisions of the same event-loop turn in one EVALSHA of the preloaded script (loaded on every
- * connect, and again should Redis have lost it), written together with the turn's releases (one
- * fire-and-forget command) in one write.
+ * decisions of the same event-loop turn, and the slots the turn frees (releases are not awaited),
+ * in one EVALSHA of the preloaded script (loaded on every connect, and again should Redis have
+ * lost it): one command and one write per turn rather than per request.
  *
  * It has its own connection rather than RedisService's shared one, because it fails differently:
  * no offline queue and no retries, so that with Redis away a request is let through at once (fail
@@ -58,7 +53,7 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   /** The command's parts that never change: per policy (spend, look) and the head. */
   private readonly policyWires = new WeakMap<RateLimitPolicy, [spend: string, look: string]>();
   private readonly headWire: string;
-  private batch: Batch | null = null;
+  private turn: Turn | null = null;
   /** Slot members are unique across gateways and restarts (request ids are not: clients may send them). */
   private readonly slotPrefix = `${randomBytes(6).toString('base64url')}.`;
   private slotSeq = 0;
@@ -67,9 +62,7 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   private lastWarnAt = Number.NEGATIVE_INFINITY;
   private unreported = 0;
   private flushScheduled = false;
-  private releaseKeys: string[] = [];
-  private releaseSlots: string[] = [];
-  /** Batches sent to Redis and answered (or failed) so far, for the stall watchdog. */
+  /** Commands sent to Redis and answered (or failed) so far, for the stall watchdog. */
   private sent = 0;
   private answers = 0;
   private watchdog: NodeJS.Timeout | null = null;
@@ -116,8 +109,9 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
       this.warn(`rate-limit store connection: ${err.message}; requests pass unlimited while it is down`),
     );
     redis.on('ready', () => {
-      for (const lua of [RATE_LIMIT_LUA, RELEASE_LUA])
-        redis.script('LOAD', lua).catch((err: Error) => this.warn(`loading a script: ${err.message}`));
+      redis
+        .script('LOAD', RATE_LIMIT_LUA)
+        .catch((err: Error) => this.warn(`loading the script: ${err.message}`));
     });
     this.startWatchdog(redis, this.config.rateLimit.redisTimeoutMs);
     // Serve limited from the first request when Redis is there; start anyway (fail open) when not.
@@ -133,35 +127,41 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Spends a token from both buckets of `bucket` and takes an in-flight slot, or refuses and
-   * spends nothing. null: Redis did not answer, let the request through.
+   * Spends a token from both buckets of `bucket` and takes an in-flight slot (unless `takeSlot` is
+   * false), or refuses and spends nothing. null: Redis did not answer, let the request through.
    */
-  async acquire(bucket: string, policy: RateLimitPolicy): Promise<RateLimitOutcome | null> {
+  async acquire(bucket: string, policy: RateLimitPolicy, takeSlot = true): Promise<RateLimitOutcome | null> {
+    if (!this.redis) return null;
     const key = this.prefix + bucket;
-    const slot = this.slotPrefix + (this.slotSeq++).toString(36);
-    const reply = await this.decide(key, policy, '1', slot);
-    if (!reply) return null;
-    const outcome = outcomeOf(reply, policy, key, slot);
+    const slot = takeSlot ? this.slotPrefix + (this.slotSeq++).toString(36) : '';
+    const turn = this.decide(key, policy, true, slot);
+    const index = turn.decisions - 1;
+    const replies = await turn.answers;
+    if (!replies) return null;
+    const outcome = outcomeOf(replies[index], policy, slot ? key : null, slot || null);
     if (outcome.refusedBy) this.refusals.labels(policy.scope, outcome.refusedBy).inc();
     return outcome;
   }
 
   /** The buckets and requests in flight as they are, spending nothing. null: Redis did not answer. */
   async peek(bucket: string, policy: RateLimitPolicy): Promise<RateLimitOutcome | null> {
-    const key = this.prefix + bucket;
-    const reply = await this.decide(key, policy, '0', '');
-    return reply && outcomeOf(reply, policy, null, null);
+    if (!this.redis) return null;
+    const turn = this.decide(this.prefix + bucket, policy, false, '');
+    const index = turn.decisions - 1;
+    const replies = await turn.answers;
+    return replies && outcomeOf(replies[index], policy, null, null);
   }
 
   /**
-   * Frees an in-flight slot, not awaited: the slots freed in one event-loop turn leave together
-   * in one command. A lost release only expires with the slot's lifetime.
+   * Frees an in-flight slot, not awaited: it leaves with this turn's decisions. A lost release
+   * only expires with the slot's lifetime.
    */
   release(key: string, slot: string): void {
     if (!this.redis) return;
-    this.releaseKeys.push(key);
-    this.releaseSlots.push(slot);
-    this.scheduleFlush();
+    const turn = this.currentTurn();
+    turn.releases += 1;
+    turn.releaseKeys += bulk(key);
+    turn.releaseSlots += bulk(slot);
   }
 
   /** GET /rate-limit: the caller's limits and, from the guard's free reading, what is left. */
@@ -172,121 +172,96 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Adds a decision to this turn's batch and waits for its answer (the key already carries the
-   * prefix); null when Redis did not answer. Batching costs no latency: the batch leaves when the
-   * turn's I/O callbacks have run, as a lone command would, corked, have too.
+   * Adds a decision to this turn (the key already carries the prefix). The turn leaves once its
+   * I/O callbacks have run (setImmediate): the decisions of the requests whose sockets were
+   * readable together and the releases of the responses that ended together, in one command and
+   * one write, instead of a command and a system call each (on loopback each write also wakes
+   * Redis up). That costs no latency: a lone command would have left in the same turn.
    */
-  private async decide(
-    key: string,
-    p: RateLimitPolicy,
-    cost: '0' | '1',
-    slot: string,
-  ): Promise<RateLimitReply | null> {
-    if (!this.redis) return null;
+  private decide(key: string, p: RateLimitPolicy, spend: boolean, slot: string): Turn {
     let wires = this.policyWires.get(p);
     if (!wires) {
       wires = [policyWire(p.args, '1'), policyWire(p.args, '0')];
       this.policyWires.set(p, wires);
     }
-    let batch = this.batch;
-    if (!batch || batch.count === DECISION_BATCH) {
-      if (batch) this.send(batch);
-      batch = this.newBatch();
-    }
-    const index = batch.count++;
-    batch.keys += bulk(key);
-    if (cost === '1') {
-      batch.args += wires[0] + bulk(slot);
-      batch.acquires += 1;
-    } else {
-      batch.args += wires[1] + bulk(slot);
-      batch.peeks += 1;
-    }
-    const replies = await batch.answers;
-    return replies && replies[index];
+    const turn = this.currentTurn();
+    turn.decisions += 1;
+    turn.keys += bulk(key);
+    turn.args += (spend ? wires[0] : wires[1]) + bulk(slot);
+    if (spend) turn.acquires += 1;
+    else turn.peeks += 1;
+    return turn;
   }
 
-  private newBatch(): Batch {
+  private currentTurn(): Turn {
+    const turn = this.turn;
+    if (turn && turn.decisions + turn.releases < TURN_LIMIT) return turn;
+    if (turn) this.send(turn);
     let settle!: (replies: RateLimitReply[] | null) => void;
     const answers = new Promise<RateLimitReply[] | null>((resolve) => (settle = resolve));
-    this.batch = { count: 0, keys: '', args: '', acquires: 0, peeks: 0, answers, settle };
-    this.scheduleFlush();
-    return this.batch;
+    const next: Turn = {
+      decisions: 0,
+      keys: '',
+      args: '',
+      releases: 0,
+      releaseKeys: '',
+      releaseSlots: '',
+      acquires: 0,
+      peeks: 0,
+      answers,
+      settle,
+    };
+    this.turn = next;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
+    return next;
   }
 
-  private send(batch: Batch): void {
-    if (this.batch === batch) this.batch = null;
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const turn = this.turn;
+    if (turn) this.send(turn);
+  };
+
+  private send(turn: Turn): void {
+    if (this.turn === turn) this.turn = null;
     const redis = this.redis;
-    if (!redis) return batch.settle(null);
+    if (!redis) return turn.settle(null);
     this.sent += 1;
-    this.dispatch(redis, batch, batchWire(batch.count, batch.keys, this.headWire, batch.args), true);
+    this.dispatch(redis, turn, turnWire(turn, this.headWire), true);
   }
 
-  private dispatch(redis: Redis, batch: Batch, wire: string, mayReload: boolean): void {
+  private dispatch(redis: Redis, turn: Turn, wire: string, mayReload: boolean): void {
     const command = new RateLimitCommand(wire);
     redis.sendCommand(command);
     command.promise.then(
       (replies) => {
         this.answers += 1;
-        batch.settle(replies as RateLimitReply[]);
+        turn.settle(replies as RateLimitReply[]);
       },
       (err: unknown) => {
         if (mayReload && isNoScript(err)) {
           // Redis lost its script cache (restart, SCRIPT FLUSH): load it again, send again.
           redis.script('LOAD', RATE_LIMIT_LUA).then(
-            () => this.dispatch(redis, batch, wire, false),
-            (failure: Error) => this.failed(batch, failure),
+            () => this.dispatch(redis, turn, wire, false),
+            (failure: Error) => this.failed(turn, failure),
           );
           return;
         }
-        this.failed(batch, err as Error);
+        this.failed(turn, err as Error);
       },
     );
   }
 
-  private failed(batch: Batch, err: Error): void {
+  private failed(turn: Turn, err: Error): void {
     this.answers += 1;
-    if (batch.acquires) this.storeFailed('acquire', err, batch.acquires);
-    if (batch.peeks) this.storeFailed('peek', err, batch.peeks);
-    batch.settle(null);
+    if (turn.acquires) this.storeFailed('acquire', err, turn.acquires);
+    if (turn.peeks) this.storeFailed('peek', err, turn.peeks);
+    if (turn.releases) this.storeFailed('release', err, turn.releases);
+    turn.settle(null);
   }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(this.flush);
-  }
-
-  /**
-   * Once the turn's I/O callbacks have run: this turn's decisions (the requests whose sockets were
-   * readable together) and releases (the responses that ended together) leave in one write, with
-   * the socket corked around them, instead of a command and a system call each (on loopback each
-   * write also wakes Redis up).
-   */
-  private readonly flush = (): void => {
-    this.flushScheduled = false;
-    const redis = this.redis;
-    const batch = this.batch;
-    if (!redis) {
-      this.batch = null;
-      batch?.settle(null);
-      return;
-    }
-    const stream = redis.status === 'ready' ? redis.stream : null;
-    stream?.cork();
-    if (batch) this.send(batch);
-    while (this.releaseKeys.length) {
-      const keys = this.releaseKeys.splice(0, RELEASE_BATCH);
-      const slots = this.releaseSlots.splice(0, RELEASE_BATCH);
-      redis
-        .evalsha(RELEASE_SHA, keys.length, ...keys, ...slots)
-        .catch((err: unknown) =>
-          isNoScript(err) ? redis.eval(RELEASE_LUA, keys.length, ...keys, ...slots) : Promise.reject(err),
-        )
-        .catch((err: Error) => this.storeFailed('release', err, keys.length));
-    }
-    stream?.uncork();
-  };
 
   /**
    * Drops the connection when a decision has waited timeoutMs for Redis, which fails the waiting

@@ -15,6 +15,7 @@ import {
 } from '@app/agents';
 import { Authenticated, CurrentUser, RequirePermissions } from '@app/auth';
 import { Idempotent, Page, Permission, Principal } from '@app/core';
+import { LongLived } from '@app/ratelimit';
 import { FastifyReply } from 'fastify';
 import { ApiPage } from '../http/api-page.decorator';
 
@@ -129,6 +130,7 @@ export class AgentsController {
 
   @Get('activations/:activationId/events')
   @RequirePermissions(Permission.AgentsRead)
+  @LongLived() // an open stream holds no rate-limit in-flight slot
   @ApiOperation({
     summary:
       'Server-Sent Events: progress, log, step, completed/failed/cancelled. Reconnect with Last-Event-ID to get what you missed.',

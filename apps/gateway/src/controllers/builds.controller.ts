@@ -20,6 +20,7 @@ import {
 import { CurrentUser, RequirePermissions } from '@app/auth';
 import { Permission, Principal } from '@app/core';
 import { BuildDto, BuildsService, logEventMessage } from '@app/pipelines';
+import { LongLived } from '@app/ratelimit';
 import { FastifyReply } from 'fastify';
 import { createReadStream } from 'node:fs';
 import { closeEventStreams, parseLastEventId, sendEventStream, wantsEventStream } from '../http/sse';
@@ -63,6 +64,7 @@ export class BuildsController implements BeforeApplicationShutdown {
 
   @Get(':buildId/logs')
   @RequirePermissions(Permission.BuildsRead)
+  @LongLived() // an open stream holds no rate-limit in-flight slot
   @ApiOperation({
     summary:
       'The build log as text; with Accept: text/event-stream, its events (log, stage, status) live until the build ends, resumable with Last-Event-ID',
