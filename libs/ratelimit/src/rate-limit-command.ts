@@ -21,7 +21,7 @@ export class RateLimitCommand extends Command {
   }
 }
 
-/** A decision's ARGV but its slot (limits, windows, cost, cap): the same for every request of a policy. */
+/** A policy's six arguments (limits, windows, cost, cap): the same for every request of a tier. */
 export function policyWire(args: readonly string[], cost: '0' | '1'): string {
   const [minute, minuteWindowMs, hour, hourWindowMs, cap] = args;
   return bulk(minute) + bulk(minuteWindowMs) + bulk(hour) + bulk(hourWindowMs) + bulk(cost) + bulk(cap);
@@ -32,28 +32,45 @@ export function headWire(slotLifetimeMs: string): string {
   return `${bulk(slotLifetimeMs)}$0\r\n\r\n`;
 }
 
-/** What one event-loop turn sends, already in wire form: its decisions and the slots it frees. */
+/** What one batch sends, already in wire form: its policies, its decisions and the slots it frees. */
 export interface TurnWire {
   decisions: number;
-  /** The deciding callers' keys, and each decision's arguments. */
+  /** The deciding callers' keys, and each decision's policy number and slot. */
   keys: string;
   args: string;
+  /** The policies the decisions name, in order, each as policyWire(); a policy wire -> its number. */
+  policies: string;
+  policyNumbers: Map<string, string>;
   releases: number;
   /** The keys whose slots are freed, and those slots. */
   releaseKeys: string;
   releaseSlots: string;
 }
 
+/** The decision's policy number in this batch (its wire form), adding the policy on first use. */
+export function policyNumber(turn: TurnWire, policy: string): string {
+  let number = turn.policyNumbers.get(policy);
+  if (number === undefined) {
+    number = bulk(String(turn.policyNumbers.size + 1));
+    turn.policyNumbers.set(policy, number);
+    turn.policies += policy;
+  }
+  return number;
+}
+
 /** The whole command. */
 export function turnWire(turn: TurnWire, head: string): string {
-  const keyCount = turn.decisions + turn.releases;
+  const policyCount = turn.policyNumbers.size;
   return (
-    `*${6 + 8 * turn.decisions + 2 * turn.releases}\r\n$7\r\nEVALSHA\r\n$40\r\n${RATE_LIMIT_SHA}\r\n` +
-    bulk(String(keyCount)) +
+    `*${7 + 3 * turn.decisions + 2 * turn.releases + 6 * policyCount}\r\n` +
+    `$7\r\nEVALSHA\r\n$40\r\n${RATE_LIMIT_SHA}\r\n` +
+    bulk(String(turn.decisions + turn.releases)) +
     turn.keys +
     turn.releaseKeys +
     head +
     bulk(String(turn.decisions)) +
+    bulk(String(policyCount)) +
+    turn.policies +
     turn.args +
     turn.releaseSlots
   );

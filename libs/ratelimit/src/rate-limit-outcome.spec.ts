@@ -64,10 +64,10 @@ describe('rate-limit policies', () => {
 
 describe('rate-limit outcome', () => {
   it('reads the script reply; a refused request holds no slot', () => {
-    expect(outcomeOf([1, 0, 59_000, 999_000, NOW, 1], FREE, 'k', 's')).toEqual(
+    expect(outcomeOf([1, 0, 59_000, 999_000, NOW, 1], 0, FREE, 'k', 's')).toEqual(
       outcome({ key: 'k', slot: 's' }),
     );
-    expect(outcomeOf([0, 2, 12_500, 0, NOW, 0], FREE, 'k', 's')).toEqual(
+    expect(outcomeOf([0, 2, 12_500, 0, NOW, 0], 0, FREE, 'k', 's')).toEqual(
       outcome({
         refusedBy: 'hour',
         minuteTokens: 12.5,
@@ -77,7 +77,7 @@ describe('rate-limit outcome', () => {
         slot: null,
       }),
     );
-    expect(outcomeOf([0, 3, 1000, 1000, NOW, 5], FREE, 'k', 's').refusedBy).toBe('concurrency');
+    expect(outcomeOf([0, 3, 1000, 1000, NOW, 5], 0, FREE, 'k', 's').refusedBy).toBe('concurrency');
   });
 
   describe('headers', () => {

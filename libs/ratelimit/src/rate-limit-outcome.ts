@@ -1,6 +1,12 @@
 import { AppError } from '@app/core';
 import { RateLimitPolicy } from './rate-limit-policy';
-import { RateLimitReply, REFUSAL_CONCURRENCY, REFUSAL_HOUR, REFUSAL_MINUTE } from './rate-limit-script';
+import {
+  RateLimitReplies,
+  REFUSAL_CONCURRENCY,
+  REFUSAL_HOUR,
+  REFUSAL_MINUTE,
+  REPLY_WIDTH,
+} from './rate-limit-script';
 import { msUntilAvailable, msUntilFull } from './token-bucket';
 
 export type LimitName = 'minute' | 'hour' | 'concurrency';
@@ -27,20 +33,23 @@ REFUSALS[REFUSAL_MINUTE] = 'minute';
 REFUSALS[REFUSAL_HOUR] = 'hour';
 REFUSALS[REFUSAL_CONCURRENCY] = 'concurrency';
 
+/** The outcome of the index-th decision of a batch. */
 export function outcomeOf(
-  reply: RateLimitReply,
+  replies: RateLimitReplies,
+  index: number,
   policy: RateLimitPolicy,
   key: string | null,
   slot: string | null,
 ): RateLimitOutcome {
-  const allowed = reply[0] === 1;
+  const at = index * REPLY_WIDTH;
+  const allowed = replies[at] === 1;
   return {
     policy,
-    refusedBy: allowed ? null : (REFUSALS[reply[1]] ?? 'concurrency'),
-    minuteTokens: reply[2] / 1000,
-    hourTokens: reply[3] / 1000,
-    now: reply[4],
-    inFlight: reply[5],
+    refusedBy: allowed ? null : (REFUSALS[replies[at + 1]] ?? 'concurrency'),
+    minuteTokens: replies[at + 2] / 1000,
+    hourTokens: replies[at + 3] / 1000,
+    now: replies[at + 4],
+    inFlight: replies[at + 5],
     key: allowed ? key : null,
     slot: allowed ? slot : null,
   };

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
-import { RATE_LIMIT_LUA, RATE_LIMIT_SHA, RateLimitReply } from './rate-limit-script';
+import { RATE_LIMIT_LUA, RATE_LIMIT_SHA, REPLY_WIDTH } from './rate-limit-script';
 import { BucketLimits, BucketState, HOUR_MS, MINUTE_MS, spend, stateLifetimeMs } from './token-bucket';
 
 /**
@@ -21,30 +21,71 @@ interface Call {
   key?: string;
 }
 
+interface Decision {
+  key: string;
+  limits: BucketLimits;
+  cost?: number;
+  cap?: number;
+  slot?: string;
+}
+
+/** One EVALSHA as the gateway builds it: the policies the decisions use, listed once. */
+function batchArgs(
+  decisions: Decision[],
+  releases: Array<{ key: string; slot: string }>,
+  now: number | '',
+  slotLifetimeMs = 60_000,
+): Array<string | number> {
+  const policies: string[] = [];
+  const numbers: number[] = [];
+  for (const { limits, cost = 1, cap = 100 } of decisions) {
+    const policy = [limits.minute, limits.minuteWindowMs, limits.hour, limits.hourWindowMs, cost, cap].join(
+      ' ',
+    );
+    if (!policies.includes(policy)) policies.push(policy);
+    numbers.push(policies.indexOf(policy) + 1);
+  }
+  return [
+    RATE_LIMIT_SHA,
+    decisions.length + releases.length,
+    ...decisions.map((d) => d.key),
+    ...releases.map((r) => r.key),
+    slotLifetimeMs,
+    now,
+    decisions.length,
+    policies.length,
+    ...policies.flatMap((p) => p.split(' ')),
+    ...decisions.flatMap((d, i) => [numbers[i], d.slot ?? '']),
+    ...releases.map((r) => r.slot),
+  ];
+}
+
+/** The flat answer cut into one six-number reply per decision. */
+const repliesOf = (flat: number[]) =>
+  Array.from({ length: flat.length / REPLY_WIDTH }, (_, i) =>
+    flat.slice(i * REPLY_WIDTH, (i + 1) * REPLY_WIDTH),
+  );
+
 describe('the rate-limit Lua script (real Redis)', () => {
   let redis: Redis;
   let n = 0;
   let key = '';
 
+  const batch = async (
+    decisions: Decision[],
+    releases: Array<{ key: string; slot: string }> = [],
+    now: number | '' = T0,
+    slotLifetimeMs = 60_000,
+  ) =>
+    repliesOf(
+      (await redis.evalsha(
+        ...(batchArgs(decisions, releases, now, slotLifetimeMs) as [string, number]),
+      )) as number[],
+    );
+
   /** One decision, alone in its batch. */
   const call = async ({ limits, cost = 1, cap = 100, slot = '', slotLifetimeMs = 60_000, now = T0 }: Call) =>
-    (
-      (await redis.evalsha(
-        RATE_LIMIT_SHA,
-        1,
-        key,
-        slotLifetimeMs,
-        now,
-        1,
-        limits.minute,
-        limits.minuteWindowMs,
-        limits.hour,
-        limits.hourWindowMs,
-        cost,
-        cap,
-        slot,
-      )) as RateLimitReply[]
-    )[0];
+    (await batch([{ key, limits, cost, cap, slot }], [], now, slotLifetimeMs))[0];
 
   /** The slots in the hash (its fields other than the buckets'). */
   const slots = async () => (await redis.hkeys(key)).filter((f) => !['m', 'h', 't'].includes(f)).sort();
@@ -130,32 +171,14 @@ describe('the rate-limit Lua script (real Redis)', () => {
 
   it('takes the decisions of a batch in order, each seeing the spending before it', async () => {
     const other = `${key}:other`;
-    const limits = [60, MINUTE_MS, 1000, HOUR_MS, 1, 2];
-    const replies = (await redis.evalsha(
-      RATE_LIMIT_SHA,
-      4,
-      key,
-      other,
-      key,
-      key,
-      60_000,
-      T0,
-      4,
-      ...limits,
-      'a',
-      ...limits,
-      'x',
-      ...limits,
-      'b',
-      ...limits,
-      'c',
-    )) as RateLimitReply[];
-    expect(replies).toEqual([
+    const d = (k: string, slot: string): Decision => ({ key: k, limits: FREE, cap: 2, slot });
+    expect(await batch([d(key, 'a'), d(other, 'x'), d(key, 'b'), d(key, 'c')])).toEqual([
       [1, 0, 59_000, 999_000, T0, 1],
       [1, 0, 59_000, 999_000, T0, 1],
       [1, 0, 58_000, 998_000, T0, 2],
       [0, 3, 58_000, 998_000, T0, 2],
     ]);
+    expect(await slots()).toEqual(['a', 'b']);
   });
 
   it('frees the slots of the batch before it decides', async () => {
@@ -163,28 +186,75 @@ describe('the rate-limit Lua script (real Redis)', () => {
     expect((await call({ limits: FREE, cap: 1, slot: 'b' }))[1]).toBe(3);
     const other = `${key}:other`;
     await redis.hset(other, 'x', T0 + 60_000);
-    const limits = [60, MINUTE_MS, 1000, HOUR_MS, 1, 1];
     // One decision (slot b), then two releases: a of this key, x of another.
-    const replies = await redis.evalsha(
-      RATE_LIMIT_SHA,
-      3,
-      key,
-      key,
-      other,
-      60_000,
-      T0,
-      1,
-      ...limits,
-      'b',
-      'a',
-      'x',
+    const replies = await batch(
+      [{ key, limits: FREE, cap: 1, slot: 'b' }],
+      [
+        { key, slot: 'a' },
+        { key: other, slot: 'x' },
+      ],
     );
     expect(replies).toEqual([[1, 0, 58_000, 998_000, T0, 1]]);
     expect(await slots()).toEqual(['b']);
     expect(await redis.exists(other)).toBe(0);
     // Only releases: no decision, no clock.
-    expect(await redis.evalsha(RATE_LIMIT_SHA, 1, key, 60_000, '', 0, 'b')).toEqual([]);
+    expect(await batch([], [{ key, slot: 'b' }], '')).toEqual([]);
     expect(await slots()).toEqual([]);
+  });
+
+  it('answers a batch as it would answer its decisions one by one (random mixes of callers, policies, looks, caps, expiries, releases)', async () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)];
+    const limitSets: BucketLimits[] = [
+      FREE,
+      { minute: 5, minuteWindowMs: 1000, hour: 9, hourWindowMs: 7000 },
+      { minute: 3, minuteWindowMs: MINUTE_MS, hour: 1000, hourWindowMs: HOUR_MS },
+    ];
+    const base = `rl:mix${n++}`;
+    // The same sequence on two sets of keys: one batch at a time on "b", one decision at a time on "s".
+    const names = ['p', 'q', 'r'];
+    let now = T0;
+    let slotSeq = 0;
+    const held: Array<{ name: string; slot: string }> = [];
+    for (let round = 0; round < 60; round++) {
+      now += random() < 0.5 ? 0 : Math.floor(random() * 1500);
+      const lifetime = pick([400, 60_000]);
+      const releases = held.splice(0, Math.floor(random() * (held.length + 1)));
+      const decisions: Array<Omit<Decision, 'key'> & { name: string }> = [];
+      const count = 1 + Math.floor(random() * 12);
+      for (let i = 0; i < count; i++) {
+        const cost = random() < 0.15 ? 0 : 1;
+        const slot = cost && random() < 0.8 ? `s${slotSeq++}` : '';
+        decisions.push({ name: pick(names), limits: pick(limitSets), cost, cap: pick([1, 2, 3, 100]), slot });
+      }
+      const keyed = (prefix: string) => ({
+        decisions: decisions.map(({ name, ...d }) => ({ ...d, key: `${base}:${prefix}:${name}` })),
+        releases: releases.map((r) => ({ key: `${base}:${prefix}:${r.name}`, slot: r.slot })),
+      });
+      const b = keyed('b');
+      const batched = await batch(b.decisions, b.releases, now, lifetime);
+      const s = keyed('s');
+      const single: number[][] = [];
+      await batch([], s.releases, now, lifetime);
+      for (const d of s.decisions) single.push(...(await batch([d], [], now, lifetime)));
+      expect({ round, batched }).toEqual({ round, batched: single });
+      decisions.forEach((d, i) => {
+        if (d.slot && batched[i][0] === 1) held.push({ name: d.name, slot: d.slot });
+      });
+      for (const name of names) {
+        const [hb, hs] = await Promise.all([
+          redis.hgetall(`${base}:b:${name}`),
+          redis.hgetall(`${base}:s:${name}`),
+        ]);
+        expect({ round, name, hash: hb }).toEqual({ round, name, hash: hs });
+        const [tb, ts] = await Promise.all([
+          redis.pttl(`${base}:b:${name}`),
+          redis.pttl(`${base}:s:${name}`),
+        ]);
+        expect(Math.abs(tb - ts)).toBeLessThan(1000);
+      }
+    }
   });
 
   it('uses the Redis server clock when no clock is passed', async () => {

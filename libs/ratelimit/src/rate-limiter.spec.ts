@@ -15,6 +15,7 @@ function limiterWith(redis: Record<string, jest.Mock>, env: Record<string, strin
   return { limiter, counter };
 }
 
+/** The script's answer to one decision (its six numbers; a batch's answer is theirs in a row). */
 const REPLY = [1, 0, 59_000, 999_000, 1_800_000_000_000, 1];
 
 interface SentCommand {
@@ -50,7 +51,7 @@ describe('RateLimiter', () => {
   afterEach(() => warn.mockRestore());
 
   it('sends one EVALSHA with the policy and a unique slot per request', async () => {
-    const send = sendCommand(() => [REPLY]);
+    const send = sendCommand(() => REPLY);
     const { limiter } = limiterWith({ sendCommand: send });
     const policy = limiter.policies.forTier('free');
     const a = await limiter.acquire('rl:u:usr_1', policy);
@@ -64,12 +65,14 @@ describe('RateLimiter', () => {
       '60000',
       '',
       '1',
+      '1',
       '60',
       '60000',
       '1000',
       '3600000',
       '1',
       '5',
+      '1',
       a!.slot,
     ]);
     expect(a!.slot).not.toBe(b!.slot);
@@ -77,20 +80,17 @@ describe('RateLimiter', () => {
   });
 
   it('spends without taking a slot when asked to (event streams)', async () => {
-    const send = sendCommand(() => [[1, 0, 59_000, 999_000, 1_800_000_000_000, 0]]);
+    const send = sendCommand(() => [1, 0, 59_000, 999_000, 1_800_000_000_000, 0]);
     const { limiter } = limiterWith({ sendCommand: send });
     const outcome = await limiter.acquire('rl:u:usr_1', limiter.policies.forTier('free'), false);
-    expect(argsOf(send.mock.calls[0][0]).slice(-2)).toEqual(['5', '']);
+    expect(argsOf(send.mock.calls[0][0]).slice(-3)).toEqual(['5', '1', '']);
     expect(outcome).toEqual(expect.objectContaining({ refusedBy: null, key: null, slot: null }));
   });
 
   it('sends the decisions of one event-loop turn in one EVALSHA and hands each its answer', async () => {
     const send = sendCommand((args) =>
       args[2] === '2'
-        ? [
-            [1, 0, 59_000, 999_000, 1_800_000_000_000, 1],
-            [1, 0, 299_000, 9_999_000, 1_800_000_000_000, 0],
-          ]
+        ? [1, 0, 59_000, 999_000, 1_800_000_000_000, 1, 1, 0, 299_000, 9_999_000, 1_800_000_000_000, 0]
         : new Error('expected one batch of two'),
     );
     const { limiter } = limiterWith({ sendCommand: send });
@@ -101,20 +101,24 @@ describe('RateLimiter', () => {
     expect(send).toHaveBeenCalledTimes(1);
     const args = argsOf(send.mock.calls[0][0]);
     expect(args.slice(2, 8)).toEqual(['2', 'cocode:rl:u:usr_1', 'cocode:rl:u:usr_2', '60000', '', '2']);
+    // Two policies (free spending, pro looking), then each decision's policy number and slot.
     expect(args.slice(8)).toEqual([
+      '2',
       '60',
       '60000',
       '1000',
       '3600000',
       '1',
       '5',
-      free!.slot,
       '300',
       '60000',
       '10000',
       '3600000',
       '0',
       '20',
+      '1',
+      free!.slot,
+      '2',
       '',
     ]);
     expect(free).toEqual(
@@ -144,7 +148,7 @@ describe('RateLimiter', () => {
   it('loads the script again and re-sends the batch when Redis lost it (NOSCRIPT)', async () => {
     let calls = 0;
     const send = sendCommand(() =>
-      calls++ === 0 ? new Error('NOSCRIPT No matching script. Please use EVAL.') : [REPLY],
+      calls++ === 0 ? new Error('NOSCRIPT No matching script. Please use EVAL.') : REPLY,
     );
     const script = jest.fn().mockResolvedValue('sha');
     const { limiter, counter } = limiterWith({ sendCommand: send, script });
@@ -157,7 +161,7 @@ describe('RateLimiter', () => {
   });
 
   it('counts refusals by scope and limit', async () => {
-    const send = sendCommand(() => [[0, 3, 10_000, 900_000, 1_800_000_000_000, 5]]);
+    const send = sendCommand(() => [0, 3, 10_000, 900_000, 1_800_000_000_000, 5]);
     const { limiter, counter } = limiterWith({ sendCommand: send });
     expect((await limiter.acquire('rl:u:usr_1', limiter.policies.forTier('free')))?.refusedBy).toBe(
       'concurrency',
@@ -168,7 +172,7 @@ describe('RateLimiter', () => {
   });
 
   it('frees slots without waiting, with the decisions of the same event-loop turn in one command', async () => {
-    const send = sendCommand((args) => (args[8] === '1' ? [REPLY] : new Error('expected one decision')));
+    const send = sendCommand((args) => (args[8] === '1' ? REPLY : new Error('expected one decision')));
     const { limiter } = limiterWith({ sendCommand: send });
     expect(limiter.release('cocode:rl:u:usr_1', 'slot-a')).toBeUndefined();
     limiter.release('cocode:rl:u:usr_2', 'slot-b');
@@ -185,12 +189,14 @@ describe('RateLimiter', () => {
       '60000',
       '',
       '1',
+      '1',
       '60',
       '60000',
       '1000',
       '3600000',
       '1',
       '5',
+      '1',
       outcome!.slot,
       'slot-a',
       'slot-b',
@@ -210,6 +216,7 @@ describe('RateLimiter', () => {
       'cocode:rl:u:usr_1',
       '60000',
       '',
+      '0',
       '0',
       'slot-a',
       'slot-b',
@@ -244,7 +251,7 @@ describe('RateLimiter', () => {
 
     it('leaves a connection alone while it answers', async () => {
       jest.useFakeTimers({ doNotFake: ['setImmediate'] });
-      const redis = { sendCommand: sendCommand(() => [REPLY]), disconnect: jest.fn() };
+      const redis = { sendCommand: sendCommand(() => REPLY), disconnect: jest.fn() };
       const { limiter } = limiterWith(redis);
       (limiter as unknown as { startWatchdog(r: unknown, ms: number): void }).startWatchdog(redis, 100);
       for (let i = 0; i < 20; i++) {

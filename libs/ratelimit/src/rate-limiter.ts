@@ -5,10 +5,18 @@ import { AppConfig, AppError, MetricsService, redisOptionsFromUrl } from '@app/c
 import Redis from 'ioredis';
 import { Counter } from 'prom-client';
 import { mapRateLimitStatus, RateLimitStatusDto } from './rate-limit.dto';
-import { bulk, headWire, policyWire, RateLimitCommand, TurnWire, turnWire } from './rate-limit-command';
+import {
+  bulk,
+  headWire,
+  policyNumber,
+  policyWire,
+  RateLimitCommand,
+  TurnWire,
+  turnWire,
+} from './rate-limit-command';
 import { outcomeOf, RateLimitOutcome } from './rate-limit-outcome';
 import { RateLimitPolicies, RateLimitPolicy } from './rate-limit-policy';
-import { RATE_LIMIT_LUA, RateLimitReply } from './rate-limit-script';
+import { RATE_LIMIT_LUA, RateLimitReplies } from './rate-limit-script';
 
 /** At most one warning per this interval while Redis is away, however many requests pass unlimited. */
 const WARN_INTERVAL_MS = 30_000;
@@ -24,8 +32,8 @@ interface Turn extends TurnWire {
   acquires: number;
   peeks: number;
   /** The script's answers to the decisions, in order; null when Redis did not answer. */
-  answers: Promise<RateLimitReply[] | null>;
-  settle(replies: RateLimitReply[] | null): void;
+  answers: Promise<RateLimitReplies | null>;
+  settle(replies: RateLimitReplies | null): void;
 }
 
 /**
@@ -138,7 +146,7 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
     const index = turn.decisions - 1;
     const replies = await turn.answers;
     if (!replies) return null;
-    const outcome = outcomeOf(replies[index], policy, slot ? key : null, slot || null);
+    const outcome = outcomeOf(replies, index, policy, slot ? key : null, slot || null);
     if (outcome.refusedBy) this.refusals.labels(policy.scope, outcome.refusedBy).inc();
     return outcome;
   }
@@ -149,7 +157,7 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
     const turn = this.decide(this.prefix + bucket, policy, false, '');
     const index = turn.decisions - 1;
     const replies = await turn.answers;
-    return replies && outcomeOf(replies[index], policy, null, null);
+    return replies && outcomeOf(replies, index, policy, null, null);
   }
 
   /**
@@ -187,7 +195,7 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
     const turn = this.currentTurn();
     turn.decisions += 1;
     turn.keys += bulk(key);
-    turn.args += (spend ? wires[0] : wires[1]) + bulk(slot);
+    turn.args += policyNumber(turn, spend ? wires[0] : wires[1]) + bulk(slot);
     if (spend) turn.acquires += 1;
     else turn.peeks += 1;
     return turn;
@@ -197,12 +205,14 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
     const turn = this.turn;
     if (turn && turn.decisions + turn.releases < TURN_LIMIT) return turn;
     if (turn) this.send(turn);
-    let settle!: (replies: RateLimitReply[] | null) => void;
-    const answers = new Promise<RateLimitReply[] | null>((resolve) => (settle = resolve));
+    let settle!: (replies: RateLimitReplies | null) => void;
+    const answers = new Promise<RateLimitReplies | null>((resolve) => (settle = resolve));
     const next: Turn = {
       decisions: 0,
       keys: '',
       args: '',
+      policies: '',
+      policyNumbers: new Map(),
       releases: 0,
       releaseKeys: '',
       releaseSlots: '',
@@ -239,7 +249,7 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
     command.promise.then(
       (replies) => {
         this.answers += 1;
-        turn.settle(replies as RateLimitReply[]);
+        turn.settle(replies as RateLimitReplies);
       },
       (err: unknown) => {
         if (mayReload && isNoScript(err)) {
