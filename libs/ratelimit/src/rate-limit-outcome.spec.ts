@@ -23,6 +23,8 @@ function outcome(partial: Partial<RateLimitOutcome>): RateLimitOutcome {
     inFlight: 1,
     key: 'cocode:rl:u:usr_1',
     slot: 's1',
+    keyWire: '$17\r\ncocode:rl:u:usr_1\r\n',
+    slotWire: '$2\r\ns1\r\n',
     ...partial,
   };
 }
@@ -64,10 +66,15 @@ describe('rate-limit policies', () => {
 
 describe('rate-limit outcome', () => {
   it('reads the script reply; a refused request holds no slot', () => {
-    expect(outcomeOf([1, 0, 59_000, 999_000, NOW, 1], 0, FREE, 'k', 's')).toEqual(
-      outcome({ key: 'k', slot: 's' }),
+    expect(outcomeOf([1, 0, 59_000, 999_000, NOW, 1], 0, FREE, 'k', 's', 'kw', 'sw')).toEqual(
+      outcome({ key: 'k', slot: 's', keyWire: 'kw', slotWire: 'sw' }),
     );
-    expect(outcomeOf([0, 2, 12_500, 0, NOW, 0], 0, FREE, 'k', 's')).toEqual(
+    // The second decision of a batch reads the second six numbers.
+    expect(
+      outcomeOf([1, 0, 59_000, 999_000, NOW, 1, 1, 0, 58_000, 998_000, NOW, 2], 1, FREE, 'k', 's')
+        .minuteTokens,
+    ).toBe(58);
+    expect(outcomeOf([0, 2, 12_500, 0, NOW, 0], 0, FREE, 'k', 's', 'kw', 'sw')).toEqual(
       outcome({
         refusedBy: 'hour',
         minuteTokens: 12.5,
@@ -75,6 +82,8 @@ describe('rate-limit outcome', () => {
         inFlight: 0,
         key: null,
         slot: null,
+        keyWire: null,
+        slotWire: null,
       }),
     );
     expect(outcomeOf([0, 3, 1000, 1000, NOW, 5], 0, FREE, 'k', 's').refusedBy).toBe('concurrency');

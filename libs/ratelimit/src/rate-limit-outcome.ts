@@ -26,6 +26,9 @@ export interface RateLimitOutcome {
   /** The caller's key (with the Redis prefix) and this request's in-flight slot; null when it took none. */
   key: string | null;
   slot: string | null;
+  /** The same two as RESP bulk strings, for the release. */
+  keyWire: string | null;
+  slotWire: string | null;
 }
 
 const REFUSALS: Array<LimitName | null> = [];
@@ -40,6 +43,8 @@ export function outcomeOf(
   policy: RateLimitPolicy,
   key: string | null,
   slot: string | null,
+  keyWire: string | null = null,
+  slotWire: string | null = null,
 ): RateLimitOutcome {
   const at = index * REPLY_WIDTH;
   const allowed = replies[at] === 1;
@@ -52,6 +57,8 @@ export function outcomeOf(
     inFlight: replies[at + 5],
     key: allowed ? key : null,
     slot: allowed ? slot : null,
+    keyWire: allowed ? keyWire : null,
+    slotWire: allowed ? slotWire : null,
   };
 }
 

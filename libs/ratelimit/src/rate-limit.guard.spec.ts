@@ -42,6 +42,8 @@ function allowed(policy: RateLimitPolicy, partial: Partial<RateLimitOutcome> = {
     inFlight: 1,
     key: 'cocode:rl:u:usr_1',
     slot: 'slot-1',
+    keyWire: '$17\r\ncocode:rl:u:usr_1\r\n',
+    slotWire: '$6\r\nslot-1\r\n',
     ...partial,
   };
 }
@@ -106,7 +108,12 @@ describe('RateLimitGuard', () => {
     raw.emit('close');
     raw.emit('close');
     expect(limiter.release).toHaveBeenCalledTimes(1);
-    expect(limiter.release).toHaveBeenCalledWith('cocode:rl:u:usr_1', 'slot-1');
+    expect(limiter.release).toHaveBeenCalledWith(
+      'cocode:rl:u:usr_1',
+      'slot-1',
+      '$17\r\ncocode:rl:u:usr_1\r\n',
+      '$6\r\nslot-1\r\n',
+    );
   });
 
   it('counts an unauthenticated call against the client IP (an IPv6 address by its /64)', async () => {
@@ -146,7 +153,12 @@ describe('RateLimitGuard', () => {
     raw.emit('close');
     resolve(allowed(policies.forTier('free')));
     await result;
-    expect(limiter.release).toHaveBeenCalledWith('cocode:rl:u:usr_1', 'slot-1');
+    expect(limiter.release).toHaveBeenCalledWith(
+      'cocode:rl:u:usr_1',
+      'slot-1',
+      '$17\r\ncocode:rl:u:usr_1\r\n',
+      '$6\r\nslot-1\r\n',
+    );
   });
 
   it('only reads the buckets on a free-of-charge route', async () => {

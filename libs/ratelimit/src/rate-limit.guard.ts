@@ -85,7 +85,7 @@ export class RateLimitGuard extends ThrottlerGuard {
       const held = this[SLOT];
       if (!held) return;
       this[SLOT] = null;
-      limiter.release(held.key!, held.slot!);
+      limiter.release(held.key!, held.slot!, held.keyWire!, held.slotWire!);
     };
   }
 
@@ -162,7 +162,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   private releaseWhenClosed(res: SlotHolder, outcome: RateLimitOutcome): void {
     if (res.destroyed) {
       // The client left while Redis was deciding: 'close' has been emitted already.
-      this.limiter.release(outcome.key!, outcome.slot!);
+      this.limiter.release(outcome.key!, outcome.slot!, outcome.keyWire!, outcome.slotWire!);
       return;
     }
     res[SLOT] = outcome;

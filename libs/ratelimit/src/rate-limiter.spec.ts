@@ -292,6 +292,8 @@ describe('RateLimiter', () => {
           inFlight: 2,
           key: null,
           slot: null,
+          keyWire: null,
+          slotWire: null,
         },
       ),
     ).toEqual({

@@ -22,8 +22,12 @@ import { RATE_LIMIT_LUA, RateLimitReplies } from './rate-limit-script';
 const WARN_INTERVAL_MS = 30_000;
 /** Decisions and releases per command at most (a turn has more only under extreme load). */
 const TURN_LIMIT = 500;
+/** Callers whose key and its wire form are kept; past this many the cache starts afresh. */
+const CALLER_CACHE_LIMIT = 10_000;
 
 type StoreOperation = 'acquire' | 'peek' | 'release';
+
+const EMPTY_BULK = bulk('');
 
 const isNoScript = (err: unknown) => (err as Error)?.message?.startsWith('NOSCRIPT') === true;
 
@@ -62,6 +66,8 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   private readonly policyWires = new WeakMap<RateLimitPolicy, [spend: string, look: string]>();
   private readonly headWire: string;
   private turn: Turn | null = null;
+  /** Per bucket: its Redis key (with the prefix) and that key as a RESP bulk string, made once. */
+  private readonly callers = new Map<string, { key: string; wire: string }>();
   /** Slot members are unique across gateways and restarts (request ids are not: clients may send them). */
   private readonly slotPrefix = `${randomBytes(6).toString('base64url')}.`;
   private slotSeq = 0;
@@ -140,13 +146,20 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
    */
   async acquire(bucket: string, policy: RateLimitPolicy, takeSlot = true): Promise<RateLimitOutcome | null> {
     if (!this.redis) return null;
-    const key = this.prefix + bucket;
-    const slot = takeSlot ? this.slotPrefix + (this.slotSeq++).toString(36) : '';
-    const turn = this.decide(key, policy, true, slot);
+    const caller = this.callerOf(bucket);
+    let slot = '';
+    let slotWire = EMPTY_BULK;
+    if (takeSlot) {
+      slot = this.slotPrefix + (this.slotSeq++).toString(36);
+      slotWire = `$${slot.length}\r\n${slot}\r\n`; // slots are ASCII
+    }
+    const turn = this.decide(caller.wire, policy, true, slotWire);
     const index = turn.decisions - 1;
     const replies = await turn.answers;
     if (!replies) return null;
-    const outcome = outcomeOf(replies, index, policy, slot ? key : null, slot || null);
+    const outcome = takeSlot
+      ? outcomeOf(replies, index, policy, caller.key, slot, caller.wire, slotWire)
+      : outcomeOf(replies, index, policy, null, null);
     if (outcome.refusedBy) this.refusals.labels(policy.scope, outcome.refusedBy).inc();
     return outcome;
   }
@@ -154,7 +167,7 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   /** The buckets and requests in flight as they are, spending nothing. null: Redis did not answer. */
   async peek(bucket: string, policy: RateLimitPolicy): Promise<RateLimitOutcome | null> {
     if (!this.redis) return null;
-    const turn = this.decide(this.prefix + bucket, policy, false, '');
+    const turn = this.decide(this.callerOf(bucket).wire, policy, false, EMPTY_BULK);
     const index = turn.decisions - 1;
     const replies = await turn.answers;
     return replies && outcomeOf(replies, index, policy, null, null);
@@ -162,14 +175,15 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
 
   /**
    * Frees an in-flight slot, not awaited: it leaves with this turn's decisions. A lost release
-   * only expires with the slot's lifetime.
+   * only expires with the slot's lifetime. The wire forms, when the caller has them (an outcome's
+   * keyWire and slotWire), save making them again.
    */
-  release(key: string, slot: string): void {
+  release(key: string, slot: string, keyWire = bulk(key), slotWire = bulk(slot)): void {
     if (!this.redis) return;
     const turn = this.currentTurn();
     turn.releases += 1;
-    turn.releaseKeys += bulk(key);
-    turn.releaseSlots += bulk(slot);
+    turn.releaseKeys += keyWire;
+    turn.releaseSlots += slotWire;
   }
 
   /** GET /rate-limit: the caller's limits and, from the guard's free reading, what is left. */
@@ -180,13 +194,13 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Adds a decision to this turn (the key already carries the prefix). The turn leaves once its
+   * Adds a decision to this turn (the caller's key and the slot in wire form). The turn leaves once its
    * I/O callbacks have run (setImmediate): the decisions of the requests whose sockets were
    * readable together and the releases of the responses that ended together, in one command and
    * one write, instead of a command and a system call each (on loopback each write also wakes
    * Redis up). That costs no latency: a lone command would have left in the same turn.
    */
-  private decide(key: string, p: RateLimitPolicy, spend: boolean, slot: string): Turn {
+  private decide(keyWire: string, p: RateLimitPolicy, spend: boolean, slotWire: string): Turn {
     let wires = this.policyWires.get(p);
     if (!wires) {
       wires = [policyWire(p.args, '1'), policyWire(p.args, '0')];
@@ -194,11 +208,22 @@ export class RateLimiter implements OnModuleInit, OnApplicationShutdown {
     }
     const turn = this.currentTurn();
     turn.decisions += 1;
-    turn.keys += bulk(key);
-    turn.args += policyNumber(turn, spend ? wires[0] : wires[1]) + bulk(slot);
+    turn.keys += keyWire;
+    turn.args += policyNumber(turn, spend ? wires[0] : wires[1]) + slotWire;
     if (spend) turn.acquires += 1;
     else turn.peeks += 1;
     return turn;
+  }
+
+  private callerOf(bucket: string): { key: string; wire: string } {
+    let caller = this.callers.get(bucket);
+    if (!caller) {
+      if (this.callers.size >= CALLER_CACHE_LIMIT) this.callers.clear();
+      const key = this.prefix + bucket;
+      caller = { key, wire: bulk(key) };
+      this.callers.set(bucket, caller);
+    }
+    return caller;
   }
 
   private currentTurn(): Turn {
