@@ -2,10 +2,12 @@ import { Injectable } from '@nestjs/common';
 import {
   AppConfig,
   AppError,
+  Conditions,
   iso,
   newId,
   OutboxService,
   Page,
+  pageClause,
   pageOf,
   Principal,
   Sql,
@@ -112,29 +114,20 @@ export class AgentsService {
   }
 
   async list(actor: Principal, query: ListActivationsQueryDto): Promise<Page<ActivationSummaryDto>> {
-    const visible = this.access.visibilityCondition(actor);
-    const where: string[] = [visible.sql.replace(/:viewerId/g, '$1')];
-    const params: unknown[] = [actor.userId];
-    const add = (sql: string, v: unknown) => {
-      params.push(v);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
+    const where = this.access.restrictToVisible(new Conditions(), actor);
     if (query.taskId) {
       const task = await this.tasks.get(actor, query.taskId);
-      add('a.task_id = ?', task.id);
+      where.and((v) => `a.task_id = ${v(task.id)}`);
     }
-    if (query.agentType) add('a.agent_type = ?', query.agentType);
-    if (query.status) add('a.status = ?', query.status);
-    const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
-    const from = `FROM agent_activations a JOIN projects p ON p.id = a.project_id WHERE ${where.join(' AND ')}`;
-    const [rows, [count]] = await Promise.all([
-      this.sql.rows<Record<string, never>>(
-        `SELECT a.id, a.agent_type, a.task_id, a.project_id, a.status, a.progress, a.current_step, a.requested_by, a.provider, a.error,
-                a.created_at, a.completed_at ${from} ORDER BY a.created_at ${order}, a.id ${order} LIMIT ${query.pageSize} OFFSET ${(query.page - 1) * query.pageSize}`,
-        params,
-      ),
-      this.sql.rows<{ n: string }>(`SELECT count(*) AS n ${from}`, params),
-    ]);
+    if (query.agentType) where.and((v) => `a.agent_type = ${v(query.agentType)}`);
+    if (query.status) where.and((v) => `a.status = ${v(query.status)}`);
+    const { rows, total } = await this.sql.page<Record<string, never>>(
+      `a.id, a.agent_type, a.task_id, a.project_id, a.status, a.progress, a.current_step, a.requested_by, a.provider,
+       a.error, a.created_at, a.completed_at`,
+      'FROM agent_activations a JOIN projects p ON p.id = a.project_id',
+      where,
+      pageClause(query, 'a.created_at', 'a.id'),
+    );
     return pageOf(
       rows.map((r: Record<string, never>) => ({
         activationId: r.id,
@@ -150,7 +143,7 @@ export class AgentsService {
         createdAt: iso(r.created_at as Date),
         completedAt: iso(r.completed_at as Date | null),
       })),
-      Number(count.n),
+      total,
       query,
     );
   }
@@ -247,27 +240,17 @@ export class AgentsService {
     query: ListDocumentsQueryDto,
   ): Promise<Page<ProjectDocumentDto>> {
     const { project } = await this.access.readable(actor, projectId);
-    const params: unknown[] = [project.id];
-    let filter = '';
-    if (query.kind) {
-      params.push(query.kind);
-      filter = ' AND kind = $2';
-    }
-    const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
-    const [rows, [count]] = await Promise.all([
-      this.sql.rows<Record<string, never>>(
-        `SELECT id, project_id, task_id, activation_id, kind, title, format, created_by, created_at FROM project_documents
-          WHERE project_id = $1${filter} ORDER BY created_at ${order}, id ${order} LIMIT ${query.pageSize} OFFSET ${(query.page - 1) * query.pageSize}`,
-        params,
-      ),
-      this.sql.rows<{ n: string }>(
-        `SELECT count(*) AS n FROM project_documents WHERE project_id = $1${filter}`,
-        params,
-      ),
-    ]);
+    const where = new Conditions().and((v) => `project_id = ${v(project.id)}`);
+    if (query.kind) where.and((v) => `kind = ${v(query.kind)}`);
+    const { rows, total } = await this.sql.page<Record<string, never>>(
+      'id, project_id, task_id, activation_id, kind, title, format, created_by, created_at',
+      'FROM project_documents',
+      where,
+      pageClause(query, 'created_at', 'id'),
+    );
     return pageOf(
       rows.map((r) => this.mapDocument(r)),
-      Number(count.n),
+      total,
       query,
     );
   }

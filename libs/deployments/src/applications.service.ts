@@ -1,9 +1,19 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { AppError, newId, Page, pageOf, Permission, Principal, skipTake, Sql, UnitOfWork } from '@app/core';
+import {
+  AppError,
+  Conditions,
+  newId,
+  Page,
+  pageClause,
+  pageOf,
+  Permission,
+  Principal,
+  Sql,
+  UnitOfWork,
+} from '@app/core';
 import { ProjectAccess, ProjectAccessService } from '@app/projects';
 import { AuditLogService } from '@app/users';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import {
   ApplicationDto,
   ApplicationEnvironmentRow,
@@ -30,7 +40,6 @@ export interface VisibleApplication {
 @Injectable()
 export class ApplicationsService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly uow: UnitOfWork,
     private readonly access: ProjectAccessService,
     private readonly targets: DeployTargets,
@@ -80,30 +89,18 @@ export class ApplicationsService {
   }
 
   async list(actor: Principal, query: ListApplicationsQueryDto): Promise<Page<ApplicationDto>> {
-    const visible = this.access.visibilityCondition(actor);
-    const qb = this.dataSource
-      .createQueryBuilder()
-      .from('applications', 'a')
-      .innerJoin('projects', 'p', 'p.id = a.project_id')
-      .where(visible.sql, visible.params);
-    if (query.projectId) qb.andWhere('a.project_id = :projectId', { projectId: query.projectId });
-    const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
-    const { skip, take } = skipTake(query);
-    const [rows, count] = await Promise.all([
-      qb
-        .clone()
-        .select(COLUMNS)
-        .orderBy('a.created_at', order)
-        .addOrderBy('a.id', order)
-        .offset(skip)
-        .limit(take)
-        .getRawMany<ApplicationRow>(),
-      qb.clone().select('count(*)', 'n').getRawOne<{ n: string }>(),
-    ]);
+    const where = this.access.restrictToVisible(new Conditions(), actor);
+    if (query.projectId) where.and((v) => `a.project_id = ${v(query.projectId)}`);
+    const { rows, total } = await this.sql.page<ApplicationRow>(
+      COLUMNS,
+      'FROM applications a JOIN projects p ON p.id = a.project_id',
+      where,
+      pageClause(query, 'a.created_at', 'a.id'),
+    );
     const environments = await this.environments(rows.map((r) => r.id));
     return pageOf(
       rows.map((r) => mapApplication(r, environments)),
-      Number(count?.n ?? 0),
+      total,
       query,
     );
   }

@@ -1,20 +1,19 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import {
   AppError,
+  Conditions,
   newId,
   OutboxService,
   Page,
+  pageClause,
   pageOf,
   Permission,
   Principal,
-  skipTake,
   Sql,
   Tx,
   UnitOfWork,
 } from '@app/core';
 import { ProjectAccess, ProjectAccessService, ProjectStatsService } from '@app/projects';
-import { DataSource } from 'typeorm';
 import { approverProblems, ApprovalStatus, ApproverCandidate, decide } from './approval-state';
 import { ApplicationsService } from './applications.service';
 import {
@@ -45,7 +44,6 @@ const SORT_COLUMNS: Record<ListDeploymentsQueryDto['sortBy'], string> = {
 @Injectable()
 export class DeploymentsService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly uow: UnitOfWork,
     private readonly applications: ApplicationsService,
     private readonly access: ProjectAccessService,
@@ -98,31 +96,19 @@ export class DeploymentsService {
   }
 
   async list(actor: Principal, query: ListDeploymentsQueryDto): Promise<Page<DeploymentDto>> {
-    const visible = this.access.visibilityCondition(actor);
-    const qb = this.dataSource
-      .createQueryBuilder()
-      .from('deployments', 'd')
-      .innerJoin('projects', 'p', 'p.id = d.project_id')
-      .where(visible.sql, visible.params);
-    if (query.applicationId)
-      qb.andWhere('d.application_id = :applicationId', { applicationId: query.applicationId });
-    if (query.environment) qb.andWhere('d.environment = :environment', { environment: query.environment });
-    if (query.status) qb.andWhere('d.status = :status', { status: query.status });
-    if (query.projectId) qb.andWhere('d.project_id = :projectId', { projectId: query.projectId });
-    const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
-    const { skip, take } = skipTake(query);
-    const [rows, count] = await Promise.all([
-      qb
-        .clone()
-        .select(DEPLOYMENT_COLUMNS)
-        .orderBy(SORT_COLUMNS[query.sortBy], order, order === 'ASC' ? 'NULLS LAST' : 'NULLS FIRST')
-        .addOrderBy('d.id', order)
-        .offset(skip)
-        .limit(take)
-        .getRawMany<DeploymentRow>(),
-      qb.clone().select('count(*)', 'n').getRawOne<{ n: string }>(),
-    ]);
-    return pageOf(await deploymentViews(this.pool, rows), Number(count?.n ?? 0), query);
+    const where = this.access.restrictToVisible(new Conditions(), actor);
+    if (query.applicationId) where.and((v) => `d.application_id = ${v(query.applicationId)}`);
+    if (query.environment) where.and((v) => `d.environment = ${v(query.environment)}`);
+    if (query.status) where.and((v) => `d.status = ${v(query.status)}`);
+    if (query.projectId) where.and((v) => `d.project_id = ${v(query.projectId)}`);
+    // PostgreSQL puts NULLs (deployments not started yet) last ascending and first descending.
+    const { rows, total } = await this.sql.page<DeploymentRow>(
+      DEPLOYMENT_COLUMNS,
+      'FROM deployments d JOIN projects p ON p.id = d.project_id',
+      where,
+      pageClause(query, SORT_COLUMNS[query.sortBy], 'd.id'),
+    );
+    return pageOf(await deploymentViews(this.pool, rows), total, query);
   }
 
   async get(actor: Principal, deploymentId: string): Promise<DeploymentDto> {

@@ -2,10 +2,12 @@ import { Injectable } from '@nestjs/common';
 import {
   AppConfig,
   AppError,
+  Conditions,
   iso,
   newId,
   OutboxService,
   Page,
+  pageClause,
   pageOf,
   Permission,
   Principal,
@@ -135,30 +137,19 @@ export class BuildsService {
 
   async list(actor: Principal, pipelineId: string, query: ListBuildsQueryDto): Promise<Page<BuildDto>> {
     const { row: pipeline } = await this.pipelines.loadVisible(null, actor, pipelineId);
-    const params: unknown[] = [pipeline.id];
-    const where = ['b.pipeline_id = $1'];
-    if (query.status) {
-      params.push(query.status);
-      where.push(`b.status = $${params.length}`);
-    }
-    if (query.branch) {
-      params.push(query.branch);
-      where.push(`b.branch = $${params.length}`);
-    }
-    const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
-    const offset = (query.page - 1) * query.pageSize;
-    const [rows, [count]] = await Promise.all([
-      this.sql.rows<BuildRow>(
-        `SELECT ${BUILD_COLUMNS} FROM builds b WHERE ${where.join(' AND ')}
-          ORDER BY b.created_at ${order}, b.id ${order} LIMIT ${query.pageSize} OFFSET ${offset}`,
-        params,
-      ),
-      this.sql.rows<{ n: string }>(`SELECT count(*) AS n FROM builds b WHERE ${where.join(' AND ')}`, params),
-    ]);
+    const where = new Conditions().and((v) => `b.pipeline_id = ${v(pipeline.id)}`);
+    if (query.status) where.and((v) => `b.status = ${v(query.status)}`);
+    if (query.branch) where.and((v) => `b.branch = ${v(query.branch)}`);
+    const { rows, total } = await this.sql.page<BuildRow>(
+      BUILD_COLUMNS,
+      'FROM builds b',
+      where,
+      pageClause(query, 'b.created_at', 'b.id'),
+    );
     const positions = await this.queuePositions(rows);
     return pageOf(
       rows.map((r) => mapBuildRow(r, this.config.http.publicBaseUrl, positions.get(r.id) ?? null)),
-      Number(count.n),
+      total,
       query,
     );
   }

@@ -2,8 +2,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import {
   AppConfig,
   AppError,
+  Conditions,
+  containsPattern,
   newId,
   Page,
+  pageClause,
   pageOf,
   Permission,
   Principal,
@@ -110,36 +113,16 @@ export class PipelinesService {
   }
 
   async list(actor: Principal, query: ListPipelinesQueryDto): Promise<Page<PipelineDto>> {
-    const params: unknown[] = [];
-    const where: string[] = [];
-    const visibility = this.access.visibilityCondition(actor);
-    if (visibility.params.viewerId) {
-      params.push(visibility.params.viewerId);
-      where.push(visibility.sql.replace(':viewerId', `$${params.length}`));
-    }
-    if (query.projectId) {
-      params.push(query.projectId);
-      where.push(`pl.project_id = $${params.length}`);
-    }
-    if (query.search) {
-      params.push(`%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-      where.push(`pl.name ILIKE $${params.length}`);
-    }
-    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
-    const offset = (query.page - 1) * query.pageSize;
-    const [rows, [count]] = await Promise.all([
-      this.sql.rows<PipelineRow>(
-        `SELECT ${COLUMNS} FROM pipelines pl JOIN projects p ON p.id = pl.project_id ${filter}
-          ORDER BY pl.created_at ${order}, pl.id ${order} LIMIT ${query.pageSize} OFFSET ${offset}`,
-        params,
-      ),
-      this.sql.rows<{ n: string }>(
-        `SELECT count(*) AS n FROM pipelines pl JOIN projects p ON p.id = pl.project_id ${filter}`,
-        params,
-      ),
-    ]);
-    return pageOf(rows.map(mapPipelineRow), Number(count.n), query);
+    const where = this.access.restrictToVisible(new Conditions(), actor);
+    if (query.projectId) where.and((v) => `pl.project_id = ${v(query.projectId)}`);
+    if (query.search) where.and((v) => `pl.name ILIKE ${v(containsPattern(query.search!))}`);
+    const { rows, total } = await this.sql.page<PipelineRow>(
+      COLUMNS,
+      'FROM pipelines pl JOIN projects p ON p.id = pl.project_id',
+      where,
+      pageClause(query, 'pl.created_at', 'pl.id'),
+    );
+    return pageOf(rows.map(mapPipelineRow), total, query);
   }
 
   async get(actor: Principal, pipelineId: string): Promise<PipelineDto> {

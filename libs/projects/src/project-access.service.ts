@@ -1,8 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { AppError, Permission, Principal, Role, roleAllows, Sql } from '@app/core';
+import { AppError, Conditions, Permission, Principal, Role, roleAllows, Sql } from '@app/core';
 import { EntityManager } from 'typeorm';
 import { ProjectMemberRole } from './project-member.entity';
 import { ProjectEntity, ProjectStatus, ProjectVisibility } from './project.entity';
+
+/** A project `p` the viewer (an SQL expression: a parameter) may see: internal, public, or theirs. */
+const visibleProjects = (viewer: string) =>
+  `(p.visibility IN ('internal', 'public') OR EXISTS (SELECT 1 FROM project_members vm WHERE vm.project_id = p.id AND vm.user_id = ${viewer}))`;
 
 export interface ProjectAccess {
   project: ProjectEntity;
@@ -95,13 +99,16 @@ export class ProjectAccessService {
     );
   }
 
-  /** SQL for "projects the caller may see", for list queries (alias `p`, parameter :viewerId). */
+  /** SQL for "projects the caller may see", for TypeORM list queries (alias `p`, parameter :viewerId). */
   visibilityCondition(principal: Principal): { sql: string; params: Record<string, unknown> } {
     if (principal.can(Permission.ProjectsAdmin)) return { sql: 'TRUE', params: {} };
-    return {
-      sql: `(p.visibility IN ('internal', 'public') OR EXISTS (SELECT 1 FROM project_members vm WHERE vm.project_id = p.id AND vm.user_id = :viewerId))`,
-      params: { viewerId: principal.userId },
-    };
+    return { sql: visibleProjects(':viewerId'), params: { viewerId: principal.userId } };
+  }
+
+  /** Narrows a list query to the projects the caller may see (alias `p`); admins see all. */
+  restrictToVisible(where: Conditions, principal: Principal): Conditions {
+    if (principal.can(Permission.ProjectsAdmin)) return where;
+    return where.and((v) => visibleProjects(v(principal.userId)));
   }
 
   private async load(

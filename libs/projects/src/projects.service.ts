@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import {
   AppError,
+  containsPattern,
   FieldError,
   iso,
   newId,
@@ -111,7 +112,7 @@ export class ProjectsService {
       );
     }
     if (query.search) {
-      const like = `%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const like = containsPattern(query.search);
       qb.andWhere('(p.name ILIKE :like OR p.key ILIKE :like)', { like });
     }
     const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';

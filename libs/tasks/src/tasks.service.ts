@@ -2,10 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import {
   AppError,
+  Conditions,
+  containsPattern,
   FieldError,
   newId,
   OutboxService,
   Page,
+  pageClause,
   pageOf,
   Permission,
   Principal,
@@ -131,30 +134,17 @@ export class TasksService {
 
   async list(actor: Principal, projectId: string, query: ListTasksQueryDto): Promise<Page<TaskDto>> {
     const { project } = await this.access.readable(actor, projectId);
-    const where = ['t.project_id = $1'];
-    const params: unknown[] = [project.id];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (query.status) add('t.status = ?', query.status);
-    if (query.type) add('t.type = ?', query.type);
-    if (query.assigneeId) add('t.assignee_id = ?', query.assigneeId);
-    if (query.priority) add('t.priority = ?', query.priority);
-    if (query.label) add('t.labels @> ARRAY[?]::text[]', query.label);
-    if (query.parentTaskId) add('t.parent_task_id = ?', query.parentTaskId);
+    const where = new Conditions().and((v) => `t.project_id = ${v(project.id)}`);
+    if (query.status) where.and((v) => `t.status = ${v(query.status)}`);
+    if (query.type) where.and((v) => `t.type = ${v(query.type)}`);
+    if (query.assigneeId) where.and((v) => `t.assignee_id = ${v(query.assigneeId)}`);
+    if (query.priority) where.and((v) => `t.priority = ${v(query.priority)}`);
+    if (query.label) where.and((v) => `t.labels @> ARRAY[${v(query.label)}]::text[]`);
+    if (query.parentTaskId) where.and((v) => `t.parent_task_id = ${v(query.parentTaskId)}`);
     if (query.search) {
-      const like = `%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      params.push(like);
-      where.push(`(t.title ILIKE $${params.length} OR t.description ILIKE $${params.length})`);
+      const like = containsPattern(query.search);
+      where.and((v) => `(t.title ILIKE ${v(like)} OR t.description ILIKE ${v(like)})`);
     }
-    const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
-    const offset = (query.page - 1) * query.pageSize;
-    const rowsQuery = this.sql.rows<TaskRow>(
-      `SELECT ${COLUMNS} FROM tasks t WHERE ${where.join(' AND ')}
-        ORDER BY ${SORT_COLUMNS[query.sortBy]} ${order}, t.id ${order} LIMIT ${query.pageSize} OFFSET ${offset}`,
-      params,
-    );
     const onlyStatusFilter =
       !query.type &&
       !query.assigneeId &&
@@ -163,17 +153,22 @@ export class TasksService {
       !query.search &&
       !query.parentTaskId;
     // Exact totals: from the maintained per-status counters when the filter allows, else COUNT(*) over an index.
-    const countQuery = onlyStatusFilter
-      ? this.sql.rows<{ n: string }>(
-          `SELECT COALESCE(SUM(count), 0) AS n FROM task_status_counts WHERE project_id = $1${query.status ? ' AND status = $2' : ''}`,
-          query.status ? [project.id, query.status] : [project.id],
-        )
-      : this.sql.rows<{ n: string }>(
-          `SELECT count(*) AS n FROM tasks t WHERE ${where.join(' AND ')}`,
-          params,
-        );
-    const [rows, [count]] = await Promise.all([rowsQuery, countQuery]);
-    return pageOf(rows.map(mapTaskRow), Number(count.n), query);
+    const counted = onlyStatusFilter
+      ? this.sql
+          .rows<{ n: string }>(
+            `SELECT COALESCE(SUM(count), 0) AS n FROM task_status_counts WHERE project_id = $1${query.status ? ' AND status = $2' : ''}`,
+            query.status ? [project.id, query.status] : [project.id],
+          )
+          .then(([r]) => Number(r.n))
+      : undefined;
+    const { rows, total } = await this.sql.page<TaskRow>(
+      COLUMNS,
+      'FROM tasks t',
+      where,
+      pageClause(query, SORT_COLUMNS[query.sortBy], 't.id'),
+      counted,
+    );
+    return pageOf(rows.map(mapTaskRow), total, query);
   }
 
   async get(actor: Principal, taskRef: string): Promise<TaskDto> {

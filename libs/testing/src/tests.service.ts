@@ -2,11 +2,13 @@ import { Injectable } from '@nestjs/common';
 import {
   AppConfig,
   AppError,
+  Conditions,
   FieldError,
   iso,
   newId,
   OutboxService,
   Page,
+  pageClause,
   pageOf,
   Permission,
   Principal,
@@ -110,32 +112,15 @@ export class TestsService {
   }
 
   async listSuites(actor: Principal, query: ListTestSuitesQueryDto): Promise<Page<TestSuiteDto>> {
-    const params: unknown[] = [];
-    const where: string[] = [];
-    const visibility = this.access.visibilityCondition(actor);
-    if (visibility.params.viewerId) {
-      params.push(visibility.params.viewerId);
-      where.push(visibility.sql.replace(':viewerId', `$${params.length}`));
-    }
-    if (query.projectId) {
-      params.push(query.projectId);
-      where.push(`s.project_id = $${params.length}`);
-    }
-    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
-    const offset = (query.page - 1) * query.pageSize;
-    const [rows, [count]] = await Promise.all([
-      this.sql.rows<TestSuiteRow>(
-        `SELECT ${SUITE_COLUMNS} FROM test_suites s JOIN projects p ON p.id = s.project_id ${filter}
-          ORDER BY s.created_at ${order}, s.id ${order} LIMIT ${query.pageSize} OFFSET ${offset}`,
-        params,
-      ),
-      this.sql.rows<{ n: string }>(
-        `SELECT count(*) AS n FROM test_suites s JOIN projects p ON p.id = s.project_id ${filter}`,
-        params,
-      ),
-    ]);
-    return pageOf(rows.map(mapSuiteRow), Number(count.n), query);
+    const where = this.access.restrictToVisible(new Conditions(), actor);
+    if (query.projectId) where.and((v) => `s.project_id = ${v(query.projectId)}`);
+    const { rows, total } = await this.sql.page<TestSuiteRow>(
+      SUITE_COLUMNS,
+      'FROM test_suites s JOIN projects p ON p.id = s.project_id',
+      where,
+      pageClause(query, 's.created_at', 's.id'),
+    );
+    return pageOf(rows.map(mapSuiteRow), total, query);
   }
 
   async getSuite(actor: Principal, suiteId: string): Promise<TestSuiteDto> {
@@ -176,26 +161,15 @@ export class TestsService {
 
   async listRuns(actor: Principal, suiteId: string, query: ListTestRunsQueryDto): Promise<Page<TestRunDto>> {
     const { row: suite } = await this.suiteVisible(null, actor, suiteId);
-    const params: unknown[] = [suite.id];
-    const where = ['r.suite_id = $1'];
-    if (query.status) {
-      params.push(query.status);
-      where.push(`r.status = $${params.length}`);
-    }
-    const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
-    const offset = (query.page - 1) * query.pageSize;
-    const [rows, [count]] = await Promise.all([
-      this.sql.rows<TestRunRow>(
-        `SELECT ${RUN_COLUMNS} FROM test_runs r WHERE ${where.join(' AND ')}
-          ORDER BY r.created_at ${order}, r.id ${order} LIMIT ${query.pageSize} OFFSET ${offset}`,
-        params,
-      ),
-      this.sql.rows<{ n: string }>(
-        `SELECT count(*) AS n FROM test_runs r WHERE ${where.join(' AND ')}`,
-        params,
-      ),
-    ]);
-    return pageOf(rows.map(mapRunRow), Number(count.n), query);
+    const where = new Conditions().and((v) => `r.suite_id = ${v(suite.id)}`);
+    if (query.status) where.and((v) => `r.status = ${v(query.status)}`);
+    const { rows, total } = await this.sql.page<TestRunRow>(
+      RUN_COLUMNS,
+      'FROM test_runs r',
+      where,
+      pageClause(query, 'r.created_at', 'r.id'),
+    );
+    return pageOf(rows.map(mapRunRow), total, query);
   }
 
   async getRun(actor: Principal, runId: string): Promise<TestRunDto> {

@@ -4,6 +4,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import {
   AppConfig,
   AppError,
+  containsPattern,
   newId,
   newSecret,
   Page,
@@ -72,7 +73,7 @@ export class UsersService {
     if (query.role) qb.andWhere('u.role = :role', { role: query.role });
     if (query.status) qb.andWhere('u.status = :status', { status: query.status });
     if (query.search) {
-      const like = `%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const like = containsPattern(query.search);
       qb.andWhere('(u.username ILIKE :like OR u.email ILIKE :like OR u.full_name ILIKE :like)', { like });
     }
     const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';

@@ -3,4 +3,5 @@ export * from './database.module';
 export * from './migrate';
 export * from './snake-naming.strategy';
 export * from './sql';
+export * from './sql-list';
 export * from './unit-of-work';

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import { Conditions } from './sql-list';
 
 /**
  * Plain parameterised SQL on TypeORM's own pg pool, for hot read paths. TypeORM's query builder
@@ -18,5 +19,27 @@ export class Sql {
   async rows<T>(text: string, values: unknown[] = []): Promise<T[]> {
     this.pool ??= (this.dataSource.driver as unknown as { master: Pool }).master;
     return (await this.pool.query(text, values)).rows as T[];
+  }
+
+  /**
+   * One page of a list (`page`: its ORDER BY, LIMIT and OFFSET, see pageClause) and the number of
+   * rows over the same FROM and conditions, both at once. `total`, when given, stands for the
+   * count (a module that keeps counters).
+   */
+  async page<T>(
+    select: string,
+    from: string,
+    where: Conditions,
+    page: string,
+    total?: Promise<number>,
+  ): Promise<{ rows: T[]; total: number }> {
+    const [rows, count] = await Promise.all([
+      this.rows<T>(`SELECT ${select} ${from} ${where.sql} ${page}`, where.values),
+      total ??
+        this.rows<{ n: string }>(`SELECT count(*) AS n ${from} ${where.sql}`, where.values).then(([r]) =>
+          Number(r.n),
+        ),
+    ]);
+    return { rows, total: count };
   }
 }
