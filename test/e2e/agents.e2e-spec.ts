@@ -1,5 +1,5 @@
 import { FakeAnthropic } from '../support/fake-anthropic';
-import { readSse } from '../support/sse-reader';
+import { readSse } from '../support/sse';
 import { eventually, expectEnvelope, TestSystem } from '../support/system';
 
 type Session = { id: string; token: string };
@@ -266,18 +266,16 @@ describe('agents with the offline template provider', () => {
     await eventually(
       async () => (await get(ws.admin, `/v2/agents/activations/${activationId}/result`)).status === 200,
     );
-    const all = await readSse(`${system.gateway.url}/v2/agents/activations/${activationId}/events`, ws.admin);
+    const url = `${system.gateway.url}/v2/agents/activations/${activationId}/events`;
+    const auth = { authorization: `Bearer ${ws.admin}` };
+    const all = await readSse(url, auth);
     expect(all.status).toBe(200);
     expect(all.ended).toBe(true);
-    const ids = all.events.map((e) => Number(e.id));
+    const ids = all.events.map((e) => e.id!);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     expect(all.events.at(-1)).toEqual(expect.objectContaining({ event: 'completed' }));
     expect(all.events.filter((e) => e.event === 'step' && e.data.status === 'completed')).toHaveLength(5);
-    const later = await readSse(
-      `${system.gateway.url}/v2/agents/activations/${activationId}/events`,
-      ws.admin,
-      { lastEventId: all.events[4].id },
-    );
+    const later = await readSse(url, { ...auth, 'last-event-id': String(all.events[4].id) });
     expect(later.events.map((e) => e.id)).toEqual(all.events.slice(5).map((e) => e.id));
   });
 });
@@ -389,11 +387,9 @@ describe('agents with the anthropic provider against a fake Messages API', () =>
   it('streams the steps live over SSE', async () => {
     fake.delayMs = 150;
     const id = await activate();
-    const { events, ended } = await readSse(
-      `${system.gateway.url}/v2/agents/activations/${id}/events`,
-      ws.admin,
-      { timeoutMs: 15000 },
-    );
+    const { events, ended } = await readSse(`${system.gateway.url}/v2/agents/activations/${id}/events`, {
+      authorization: `Bearer ${ws.admin}`,
+    });
     expect(ended).toBe(true);
     expect(
       events.filter((e) => e.event === 'step' && e.data.status === 'in_progress').map((e) => e.data.step),

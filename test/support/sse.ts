@@ -1,9 +1,10 @@
 import { request } from 'node:http';
 
+/** One Server-Sent Event of the platform's streams (build logs, agent activations): JSON data. */
 export interface SseEvent {
   id: number | null;
   event: string;
-  data: unknown;
+  data: Record<string, unknown>;
   /** ms since the request was sent */
   at: number;
 }
