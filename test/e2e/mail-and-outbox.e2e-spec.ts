@@ -141,10 +141,14 @@ describe('mail through the worker, and the outbox surviving crashes', () => {
       `INSERT INTO outbox_messages (queue, name, payload) VALUES ('mail', 'mail.send', '{"mailId":"mail_orphan0000000001"}')`,
     );
     await eventually(async () => smtp.messages.some((m) => m.includes('orphan@mail.example.com')), 10000);
-    const [row] = await system.sql<{ dispatched: boolean }>(
-      `SELECT dispatched_at IS NOT NULL AS dispatched FROM outbox_messages WHERE payload->>'mailId' = 'mail_orphan0000000001'`,
-    );
-    expect(row.dispatched).toBe(true);
+    // The sweep marks the row after the queue took the job, in the same transaction: the mail may
+    // go out before that commit is visible.
+    await eventually(async () => {
+      const [row] = await system.sql<{ dispatched: boolean }>(
+        `SELECT dispatched_at IS NOT NULL AS dispatched FROM outbox_messages WHERE payload->>'mailId' = 'mail_orphan0000000001'`,
+      );
+      return row.dispatched;
+    }, 5000);
   });
 
   it('delivers each mail once even when its outbox row is relayed twice', async () => {

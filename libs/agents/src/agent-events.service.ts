@@ -1,6 +1,5 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { iso, RedisService, Sql } from '@app/core';
-import Redis from 'ioredis';
+import { Injectable } from '@nestjs/common';
+import { iso, LiveEvents, Sql } from '@app/core';
 import { AgentEventType } from './agent-event.entity';
 
 export interface AgentEventRecord {
@@ -18,14 +17,10 @@ const channelOf = (activationId: string) => `agents:events:${activationId}`;
  * to every gateway replica, whichever worker produced it.
  */
 @Injectable()
-export class AgentEvents implements OnModuleDestroy {
-  private readonly logger = new Logger(AgentEvents.name);
-  private subscriber: Redis | null = null;
-  private readonly listeners = new Map<string, Set<(e: AgentEventRecord) => void>>();
-
+export class AgentEvents {
   constructor(
     private readonly sql: Sql,
-    private readonly redis: RedisService,
+    private readonly live: LiveEvents,
   ) {}
 
   async append(
@@ -56,14 +51,7 @@ export class AgentEvents implements OnModuleDestroy {
       data: events[i].data,
       createdAt: iso(row.created_at),
     }));
-    const channel = this.redis.channel(channelOf(activationId));
-    const pipeline = this.redis.client.pipeline();
-    for (const r of records) pipeline.publish(channel, JSON.stringify(r));
-    await pipeline.exec().catch((err: Error) => {
-      this.logger.warn(
-        `could not publish activation events (listeners catch up from the database): ${err.message}`,
-      );
-    });
+    await this.live.publish(channelOf(activationId), ...records.map((r) => JSON.stringify(r)));
     return records;
   }
 
@@ -88,33 +76,9 @@ export class AgentEvents implements OnModuleDestroy {
 
   /** Calls `fn` for each new event of the activation until the returned function is called. */
   async listen(activationId: string, fn: (e: AgentEventRecord) => void): Promise<() => void> {
-    const channel = this.redis.channel(channelOf(activationId));
-    if (!this.subscriber) {
-      this.subscriber = this.redis.subscriber();
-      this.subscriber.on('message', (ch: string, message: string) => {
-        const set = this.listeners.get(ch);
-        if (!set) return;
-        const event = JSON.parse(message) as AgentEventRecord;
-        for (const listener of set) listener(event);
-      });
-    }
-    let set = this.listeners.get(channel);
-    if (!set) {
-      set = new Set();
-      this.listeners.set(channel, set);
-      await this.subscriber.subscribe(channel);
-    }
-    set.add(fn);
-    return () => {
-      set!.delete(fn);
-      if (set!.size === 0) {
-        this.listeners.delete(channel);
-        void this.subscriber?.unsubscribe(channel).catch(() => undefined);
-      }
-    };
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.subscriber?.quit().catch(() => undefined);
+    const unsubscribe = await this.live.subscribe(channelOf(activationId), (message) =>
+      fn(JSON.parse(message) as AgentEventRecord),
+    );
+    return () => void unsubscribe();
   }
 }

@@ -1,8 +1,9 @@
-import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import {
   AppConfig,
   AppError,
+  LiveEvents,
   maxScopesFor,
   Principal,
   PRINCIPAL_CHANNEL,
@@ -11,7 +12,6 @@ import {
   Scope,
 } from '@app/core';
 import { UserAuthState, UsersService, UserStatus } from '@app/users';
-import Redis from 'ioredis';
 import { Repository } from 'typeorm';
 import { ApiClientEntity } from './api-client.entity';
 import { AccessTokenClaims } from './token-claims';
@@ -30,29 +30,26 @@ export const REVOKED_TOKENS_KEY = 'auth:revoked-tokens';
  * token revocation) on Redis.
  */
 @Injectable()
-export class PrincipalCache implements OnModuleInit, OnApplicationShutdown {
+export class PrincipalCache implements OnModuleInit {
   private readonly logger = new Logger(PrincipalCache.name);
   private readonly users = new Map<string, Cached<UserAuthState | null>>();
   private readonly clients = new Map<string, Cached<{ ownerId: string } | null>>();
   private readonly loading = new Map<string, Promise<unknown>>();
   /** Revoked access-token ids -> their expiry (Unix seconds). */
   private readonly revoked = new Map<string, number>();
-  private subscriber: Redis | null = null;
 
   constructor(
     private readonly usersService: UsersService,
     @InjectRepository(ApiClientEntity) private readonly clientsRepo: Repository<ApiClientEntity>,
     private readonly redis: RedisService,
+    private readonly live: LiveEvents,
     private readonly config: AppConfig,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.subscriber = this.redis.subscriber();
-    this.subscriber.on('message', (_channel: string, message: string) => this.apply(message));
-    // Re-subscribing after a reconnect is done by ioredis; anything missed meanwhile ages out of the cache.
-    this.subscriber
-      .subscribe(this.redis.channel(PRINCIPAL_CHANNEL))
-      .catch((err: Error) => this.logger.warn(`subscribe failed: ${err.message}`));
+    // Not awaited: start even with Redis away. Re-subscribing after a reconnect is done by ioredis;
+    // anything missed meanwhile ages out of the cache.
+    void this.live.subscribe(PRINCIPAL_CHANNEL, (message) => this.apply(message));
     try {
       const now = Math.floor(Date.now() / 1000);
       await this.redis.client.zremrangebyscore(REVOKED_TOKENS_KEY, '-inf', now);
@@ -61,10 +58,6 @@ export class PrincipalCache implements OnModuleInit, OnApplicationShutdown {
     } catch (err) {
       this.logger.warn(`could not load revoked tokens: ${(err as Error).message}`);
     }
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await this.subscriber?.quit().catch(() => undefined);
   }
 
   /** Applies a change message from any process (also called locally by the publisher's process). */

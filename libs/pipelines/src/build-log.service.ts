@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { Sql, Tx } from '@app/core';
+import { LiveEvents, Sql, Tx } from '@app/core';
 import { BuildLogKind } from './build-log-event.entity';
 import { BuildStatus, FINISHED_BUILD_STATUSES } from './build.entity';
-import { LiveEvents } from './live-events';
 
 export interface BuildLogEvent {
   seq: number;

@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { AppConfig, iso, OutboxService, Sql, UnitOfWork } from '@app/core';
+import { AppConfig, iso, LiveEvents, OutboxService, Sql, UnitOfWork } from '@app/core';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -13,7 +13,6 @@ import { BuildSlots } from './build-slots';
 import { BUILD_CANCEL_CHANNEL } from './builds.service';
 import { cloneAndCheckout, gitEnv } from './git-checkout';
 import { redactUrl, urlSecrets } from './git-refs';
-import { LiveEvents } from './live-events';
 import { killOrphanGroup } from './orphans';
 import { killProcessGroup, ProcessResult, runShell } from './process-runner';
 import { buildProgress } from './queue-estimate';

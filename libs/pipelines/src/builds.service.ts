@@ -4,6 +4,7 @@ import {
   AppError,
   Conditions,
   iso,
+  LiveEvents,
   newId,
   OutboxService,
   Page,
@@ -30,7 +31,6 @@ import {
 import { BuildLogService, BuildLogStreamItem } from './build-log.service';
 import { BuildSlots } from './build-slots';
 import { BuildStage, CHECKOUT_STAGE, FINISHED_BUILD_STATUSES } from './build.entity';
-import { LiveEvents } from './live-events';
 import { ACCESS_COLUMNS, accessOf, PipelinesService } from './pipelines.service';
 import { buildProgress, estimateStartDelayMs, typicalDurationSeconds } from './queue-estimate';
 

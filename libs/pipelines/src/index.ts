@@ -8,7 +8,6 @@ export * from './builds.service';
 export * from './git-checkout';
 export * from './git-refs';
 export * from './glob';
-export * from './live-events';
 export * from './orphans';
 export * from './pipeline.dto';
 export * from './pipeline.entity';

@@ -7,13 +7,12 @@ import { BuildRunner } from './build-runner.service';
 import { BuildSlots } from './build-slots';
 import { BuildEntity } from './build.entity';
 import { BuildsService } from './builds.service';
-import { LiveEvents } from './live-events';
 import { PipelineEntity } from './pipeline.entity';
 import { PipelinesService } from './pipelines.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([PipelineEntity, BuildEntity, BuildLogEventEntity]), ProjectsModule],
-  providers: [PipelinesService, BuildsService, BuildLogService, BuildRunner, BuildSlots, LiveEvents],
-  exports: [PipelinesService, BuildsService, BuildLogService, BuildRunner, LiveEvents],
+  providers: [PipelinesService, BuildsService, BuildLogService, BuildRunner, BuildSlots],
+  exports: [PipelinesService, BuildsService, BuildLogService, BuildRunner],
 })
 export class PipelinesModule {}

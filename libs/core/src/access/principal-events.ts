@@ -1,5 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { RedisService } from '../redis/redis.service';
+import { Injectable } from '@nestjs/common';
+import { LiveEvents } from '../redis/live-events';
 
 export const PRINCIPAL_CHANNEL = 'auth:invalidate';
 
@@ -12,17 +12,10 @@ export type PrincipalChange =
  */
 @Injectable()
 export class PrincipalEvents {
-  private readonly logger = new Logger(PrincipalEvents.name);
+  constructor(private readonly live: LiveEvents) {}
 
-  constructor(private readonly redis: RedisService) {}
-
-  async publish(change: PrincipalChange): Promise<void> {
-    try {
-      await this.redis.client.publish(this.redis.channel(PRINCIPAL_CHANNEL), JSON.stringify(change));
-    } catch (err) {
-      this.logger.warn(
-        `could not publish ${change.kind} change (cache TTL bounds staleness): ${(err as Error).message}`,
-      );
-    }
+  /** A failure is logged, not thrown: the cache's TTL bounds how long a change goes unseen. */
+  publish(change: PrincipalChange): Promise<void> {
+    return this.live.publish(PRINCIPAL_CHANNEL, JSON.stringify(change));
   }
 }

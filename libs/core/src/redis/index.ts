@@ -1,3 +1,4 @@
+export * from './live-events';
 export * from './redis-options';
 export * from './redis.module';
 export * from './redis.service';

@@ -1,15 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { RedisService } from '@app/core';
 import Redis from 'ioredis';
+import { RedisService } from './redis.service';
 
 type Listener = (message: string) => void;
 
 /**
  * Messages between processes over Redis pub/sub (channels under the configured prefix): a worker
- * publishes a build's new log events, every gateway streaming that build hears them; a gateway
- * publishes a cancel, the worker running the build hears it. One subscriber connection per
- * process, shared by every listener. Pub/sub may drop a message (a reconnect): listeners treat
- * messages as a wake-up and read the durable state (PostgreSQL) for anything they missed.
+ * publishes a build's log events or an activation's progress, every gateway streaming them hears
+ * them; a gateway publishes a build's cancel, the worker running it hears it; any process
+ * publishes a principal change, every gateway's principal cache hears it. One subscriber
+ * connection per process, shared by every listener. Pub/sub may drop a message (a reconnect):
+ * listeners treat messages as news and keep the durable state (PostgreSQL) as the record.
  */
 @Injectable()
 export class LiveEvents {
@@ -20,12 +21,22 @@ export class LiveEvents {
 
   constructor(private readonly redis: RedisService) {}
 
-  async publish(name: string, message: string): Promise<void> {
+  /** Publishes; a failure is logged, not thrown (the readers catch up from the record). */
+  async publish(name: string, ...messages: string[]): Promise<void> {
+    const channel = this.redis.channel(name);
     try {
-      await this.redis.client.publish(this.redis.channel(name), message);
+      if (messages.length === 1) await this.redis.client.publish(channel, messages[0]);
+      else {
+        // Several messages in one round trip, in order.
+        const pipeline = this.redis.client.pipeline();
+        for (const m of messages) pipeline.publish(channel, m);
+        const results = (await pipeline.exec()) ?? [];
+        const failed = results.find(([err]) => err);
+        if (failed) throw failed[0];
+      }
     } catch (err) {
       this.logger.warn(
-        `could not publish on ${name} (readers fall back to polling): ${(err as Error).message}`,
+        `could not publish on ${name} (readers catch up from the record): ${(err as Error).message}`,
       );
     }
   }
@@ -42,7 +53,7 @@ export class LiveEvents {
     }
     set.add(listener);
     await this.subscribing.get(channel)?.catch((err: Error) => {
-      this.logger.warn(`could not subscribe to ${name} (readers fall back to polling): ${err.message}`);
+      this.logger.warn(`could not subscribe to ${name} (readers catch up from the record): ${err.message}`);
     });
     return async () => {
       const current = this.listeners.get(channel);
