@@ -13,6 +13,7 @@ import {
 import { installRateLimitHooks, RateLimiter } from '@app/ratelimit';
 import { Logger as Pino } from 'pino';
 import { GatewayModule } from '../gateway.module';
+import { installQueueDashboard } from './queue-dashboard';
 import { assertEveryRouteHasAccessRule } from './route-rules';
 import { setupSwagger } from './swagger';
 
@@ -80,5 +81,6 @@ export async function createGateway(config: AppConfig, logger: Pino): Promise<Ne
   setupSwagger(app, config.http.publicBaseUrl);
   await app.init();
   assertEveryRouteHasAccessRule(app);
+  await installQueueDashboard(app);
   return app;
 }
