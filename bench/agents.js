@@ -4,19 +4,17 @@
 // against a local fake Messages API answering every call after BENCH_MODEL_DELAY_MS (500 ms),
 // two workers; then the same count with the offline template provider; next to raw BullMQ
 // empty-job throughput on the same Redis. Needs `npx nest build`; PostgreSQL and Redis on 127.0.0.1.
-const { randomBytes } = require('node:crypto');
 const { createServer } = require('node:http');
 const { join } = require('node:path');
 const { mkdirSync } = require('node:fs');
 const { Queue, Worker } = require('bullmq');
 const { Client } = require('pg');
 const { installHandlers, onCleanup, runCleanup } = require('./lib/cleanup');
-const { ChildApp, killAllNow } = require('./lib/processes');
+const { startApps, api } = require('./lib/apps');
+const { killAllNow } = require('./lib/processes');
 const { writeResults } = require('./lib/report');
-const { createDatabase, deleteRedisPrefix, dropDatabase } = require('./lib/resources');
 const { freePort, round, sleep } = require('./lib/util');
 
-const ROOT = join(__dirname, '..');
 const RESULTS_DIR = join(__dirname, 'results');
 const int = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
 const settings = {
@@ -27,8 +25,6 @@ const settings = {
   bullJobs: int('BENCH_BULL_JOBS', 20000),
   timeoutMs: int('BENCH_TIMEOUT_MS', 180000),
 };
-const PG = 'postgres://postgres@127.0.0.1:5432';
-const REDIS = 'redis://127.0.0.1:6379';
 const say = (m) => process.stdout.write(`[bench:agents] ${m}\n`);
 const percentile = (values, p) => {
   const s = [...values].sort((a, b) => a - b);
@@ -77,18 +73,6 @@ async function fakeAnthropic(delayMs) {
         server.close(r);
       }),
   };
-}
-
-/** JSON over a kept-alive connection (Node's fetch), as a real client would call. */
-async function api(port, method, path, token, body) {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(30000),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
 /** Fires `count` activations with `senders` in parallel; returns each 202's latency. */
@@ -192,66 +176,26 @@ async function rawBullmq(prefix) {
 
 async function main() {
   installHandlers(killAllNow);
-  const tag = randomBytes(4).toString('hex');
-  const db = `cocode_bench_agents_${tag}`;
-  const prefix = `cocode_bench:${tag}`;
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   mkdirSync(RESULTS_DIR, { recursive: true });
-  await createDatabase(PG, db);
-  onCleanup('drop database', () => dropDatabase(PG, db));
-  onCleanup('redis keys', () => deleteRedisPrefix(REDIS, prefix));
   const fake = await fakeAnthropic(settings.modelDelayMs);
   onCleanup('fake anthropic', () => fake.close());
-
-  const gatewayPort = await freePort();
-  const env = {
-    PATH: process.env.PATH,
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: String(gatewayPort),
-    DATABASE_URL: `${PG}/${db}`,
-    REDIS_URL: REDIS,
-    REDIS_PREFIX: prefix,
-    JWT_SECRET: randomBytes(32).toString('base64url'),
-    BOOTSTRAP_ADMIN_USERNAME: 'admin',
-    BOOTSTRAP_ADMIN_EMAIL: 'admin@bench.local',
-    BOOTSTRAP_ADMIN_PASSWORD: 'BenchAdmin123',
-    BOOTSTRAP_CLIENT_ID: 'bench_client',
-    BOOTSTRAP_CLIENT_SECRET: 'bench_client_secret_0123456789',
-    LOG_LEVEL: 'warn',
-    AGENTS_PROVIDER: 'anthropic',
-    ANTHROPIC_API_KEY: 'bench-key',
-    ANTHROPIC_BASE_URL: `http://127.0.0.1:${fake.port}`,
-  };
-  const gateway = new ChildApp('gateway', join(ROOT, 'dist/apps/gateway/src/main.js'), {
-    env,
+  const {
     port: gatewayPort,
-    logFile: join(RESULTS_DIR, `agents-${stamp}-gateway.log`),
+    token,
+    prefix,
+    databaseUrl,
+  } = await startApps({
+    name: 'agents',
+    resultsDir: RESULTS_DIR,
+    stamp,
+    workers: settings.workers,
+    env: {
+      AGENTS_PROVIDER: 'anthropic',
+      ANTHROPIC_API_KEY: 'bench-key',
+      ANTHROPIC_BASE_URL: `http://127.0.0.1:${fake.port}`,
+    },
   });
-  gateway.start();
-  onCleanup('stop gateway', () => gateway.stop());
-  await gateway.waitFor('/health/ready', 30000);
-  const workers = [];
-  for (let i = 0; i < settings.workers; i++) {
-    const port = await freePort();
-    const w = new ChildApp(`worker${i + 1}`, join(ROOT, 'dist/apps/worker/src/main.js'), {
-      env: { ...env, WORKER_PORT: String(port) },
-      port,
-      logFile: join(RESULTS_DIR, `agents-${stamp}-worker${i + 1}.log`),
-    });
-    w.start();
-    onCleanup(`stop worker${i + 1}`, () => w.stop());
-    workers.push(w);
-  }
-  for (const w of workers) await w.waitFor('/health/ready', 30000);
-
-  const token = (
-    await api(gatewayPort, 'POST', '/v2/auth/token', null, {
-      grant_type: 'client_credentials',
-      client_id: 'bench_client',
-      client_secret: 'bench_client_secret_0123456789',
-    })
-  ).body.access_token;
   const me = (await api(gatewayPort, 'GET', '/v2/auth/me', token)).body;
   const project = (
     await api(gatewayPort, 'POST', '/v2/projects', token, { name: 'Bench', key: 'BENCH', ownerId: me.userId })
@@ -262,7 +206,7 @@ async function main() {
       title: 'bench',
     })
   ).body;
-  const pg = new Client({ connectionString: `${PG}/${db}` });
+  const pg = new Client({ connectionString: databaseUrl });
   await pg.connect();
   onCleanup('pg', () => pg.end());
   const ctx = { port: gatewayPort, token, taskId: task.id, pg };
