@@ -19,4 +19,5 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 3000 3001
-CMD ["node", "dist/apps/gateway/src/main.js"]
+# V8 flags: see scripts/node-flags.js
+CMD ["node", "--min-semi-space-size=8", "dist/apps/gateway/src/main.js"]

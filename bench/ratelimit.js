@@ -13,6 +13,7 @@ const os = require('node:os');
 const { execFileSync } = require('node:child_process');
 const { join } = require('node:path');
 const Redis = require('ioredis');
+const { GATEWAY_NODE_FLAGS } = require('../scripts/node-flags');
 const { installHandlers, onCleanup, runCleanup } = require('./lib/cleanup');
 const { summarizeCpuProfile } = require('./lib/cpu-profile');
 const { runLoad, stopCurrentLoad } = require('./lib/load');
@@ -159,14 +160,17 @@ async function main() {
         },
         port,
         logFile: logFile(name),
-        execArgv: settings.cpuProfile
-          ? [
-              '--cpu-prof',
-              `--cpu-prof-dir=${profileDir(name)}`,
-              '-r',
-              join(__dirname, 'lib', 'exit-on-sigusr2.js'),
-            ]
-          : [],
+        execArgv: [
+          ...GATEWAY_NODE_FLAGS,
+          ...(settings.cpuProfile
+            ? [
+                '--cpu-prof',
+                `--cpu-prof-dir=${profileDir(name)}`,
+                '-r',
+                join(__dirname, 'lib', 'exit-on-sigusr2.js'),
+              ]
+            : []),
+        ],
       }),
       phases: [],
     };

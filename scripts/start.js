@@ -5,6 +5,7 @@
 const { spawn } = require('node:child_process');
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
+const { GATEWAY_NODE_FLAGS } = require('./node-flags');
 
 const root = join(__dirname, '..');
 if (existsSync(join(root, '.env'))) process.loadEnvFile(join(root, '.env'));
@@ -38,7 +39,8 @@ for (const [name, file] of Object.entries(apps)) {
     process.stderr.write(`${file} is missing: run "npm run build" first\n`);
     process.exit(1);
   }
-  const child = spawn(process.execPath, [file], { stdio: 'inherit', env: process.env });
+  const flags = name === 'gateway' ? GATEWAY_NODE_FLAGS : [];
+  const child = spawn(process.execPath, [...flags, file], { stdio: 'inherit', env: process.env });
   children.set(name, child);
   child.on('exit', (code, signal) => {
     if (!stopping) {

@@ -5,6 +5,7 @@
 // the same for the read benchmarks, with a baseline server and start-up timings.)
 const { randomBytes } = require('node:crypto');
 const { join } = require('node:path');
+const { GATEWAY_NODE_FLAGS } = require('../../scripts/node-flags');
 const { onCleanup } = require('./cleanup');
 const { ChildApp } = require('./processes');
 const { createDatabase, deleteRedisPrefix, dropDatabase } = require('./resources');
@@ -67,6 +68,7 @@ async function startApps({ name, resultsDir, stamp, env = {}, workers = 1 }) {
     env: appEnv,
     port,
     logFile: logFile('gateway'),
+    execArgv: GATEWAY_NODE_FLAGS,
   });
   gateway.start();
   onCleanup('stop gateway', () => gateway.stop());

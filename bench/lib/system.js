@@ -6,6 +6,7 @@
 const { randomBytes } = require('node:crypto');
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
+const { GATEWAY_NODE_FLAGS } = require('../../scripts/node-flags');
 const { onCleanup } = require('./cleanup');
 const { redactEnv } = require('./config');
 const { stopCurrentLoad } = require('./load');
@@ -116,7 +117,7 @@ async function startSystem({
     ...appEnvDefaults,
     ...settings.extraGatewayEnv,
   };
-  const gatewayExecArgv = profileArgs(settings, profileDir, 'gateway');
+  const gatewayExecArgv = [...GATEWAY_NODE_FLAGS, ...profileArgs(settings, profileDir, 'gateway')];
   const extras = Object.entries(settings.extraGatewayEnv).map(([k, v]) => `${k}=${v}`);
   const settingsLine =
     `NODE_ENV=production, LOG_LEVEL=${appEnv.LOG_LEVEL}, ` +
@@ -157,7 +158,8 @@ async function startSystem({
     },
     port: barePort,
     logFile: logFile('bare'),
-    execArgv: profileArgs(settings, profileDir, 'bare'),
+    // The same V8 flags as the gateway: the baseline is a Node server tuned alike.
+    execArgv: [...GATEWAY_NODE_FLAGS, ...profileArgs(settings, profileDir, 'bare')],
   });
   onCleanup('processes', async () => {
     await Promise.all([gateway.stop(), worker.stop(), bare.stop()]);
