@@ -52,6 +52,23 @@ describe('queue dashboard at /admin/queues (administrators only)', () => {
     expect(mail.jobs.map((j) => j.name)).toContain('mail.send');
   });
 
+  it('sends a browser without a valid token to the sign-in form; a non-admin still gets 403', async () => {
+    const html = 'text/html,application/xhtml+xml';
+    const none = await system.http.get('/admin/queues').set('Accept', html).expect(303);
+    expect(none.headers.location).toBe('/admin/queues/login');
+    const stale = await system.http
+      .get('/admin/queues')
+      .set('Accept', html)
+      .set('Cookie', 'cocode_queues=not.a.token')
+      .expect(303);
+    expect(stale.headers.location).toBe('/admin/queues/login');
+    await system.http
+      .get('/admin/queues')
+      .set('Accept', html)
+      .set('Cookie', `cocode_queues=${encodeURIComponent(developer.token)}`)
+      .expect(403);
+  });
+
   it('lets a browser sign in once: the token is checked, then kept in an HttpOnly cookie for this path', async () => {
     const login = await system.http.get('/admin/queues/login').expect(200);
     expect(login.text).toContain('action="/admin/queues/session"');

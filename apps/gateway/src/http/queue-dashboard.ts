@@ -116,6 +116,10 @@ export async function installQueueDashboard(app: NestFastifyApplication): Promis
           try {
             await authorize(request, reply);
           } catch (err) {
+            // A browser asking for a page without a (valid) token is shown the sign-in form.
+            const page = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
+            if (page && err instanceof AppError && err.status === 401)
+              return reply.redirect(`${QUEUE_DASHBOARD_PATH}/login`, 303);
             return sendError(request, reply, err);
           }
         });
