@@ -1,9 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Received, Receiver } from '../support/receiver';
 import { eventually, expectEnvelope, TestSystem } from '../support/system';
+import { sandboxTmpDir } from '../support/env';
 
 type Session = { id: string; token: string };
 type Deployment = {
@@ -32,7 +32,7 @@ const FINISHED = ['succeeded', 'failed', 'rejected', 'rolled_back'];
 
 describe('deployments: applications, strategy plans, approvals, one at a time, rollback, targets, lost workers', () => {
   const receiver = new Receiver();
-  const dir = mkdtempSync(join(tmpdir(), 'cocode-deploy-e2e-'));
+  const dir = sandboxTmpDir('cocode-deploy-e2e-');
   let system: TestSystem;
   let admin: string;
   let owner: Session; // product manager, owner of the project

@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitRepo } from '../support/git-repo';
 import { readSse } from '../support/sse';
 import { eventually, expectEnvelope, TestSystem } from '../support/system';
+import { sandboxTmpDir } from '../support/env';
 
 type Session = { id: string; token: string };
 type Build = {
@@ -28,7 +28,7 @@ const alive = (pid: number) => {
 };
 
 describe('pipelines and builds: real checkouts, stages, logs, artifacts, cancel, crash safety', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'cocode-pipelines-e2e-'));
+  const tmp = sandboxTmpDir('cocode-pipelines-e2e-');
   const workspaces = join(tmp, 'workspaces');
   const artifactsRoot = join(tmp, 'artifacts');
   const repo = new GitRepo(join(tmp, 'repo'));

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitRepo } from '../support/git-repo';
 import { eventually, expectEnvelope, TestSystem } from '../support/system';
+import { sandboxTmpDir } from '../support/env';
 
 type Session = { id: string; token: string };
 type Run = {
@@ -43,7 +43,7 @@ const FAILING = `<testsuite name="login" time="2.25">
 </testsuite>`;
 
 describe('test suites: real commands, JUnit reports, working-directory roots', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'cocode-tests-e2e-'));
+  const tmp = sandboxTmpDir('cocode-tests-e2e-');
   const roots = join(tmp, 'suites');
   const suiteDir = join(roots, 'shop');
   const outside = join(tmp, 'outside');

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -14,4 +15,14 @@ export interface E2eState {
 export function readState(): E2eState {
   if (!existsSync(STATE_FILE)) throw new Error('e2e global setup did not run');
   return JSON.parse(readFileSync(STATE_FILE, 'utf8')) as E2eState;
+}
+
+/**
+ * A temporary directory the sandbox's uid can enter (mkdtemp makes 0700 ones): workspaces and
+ * file:// repositories under it are bound into sandboxes by bubblewrap running as that uid.
+ */
+export function sandboxTmpDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
 }

@@ -1,6 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { BackingServicesHealth, MetricsService, OperationsEndpoints } from '@app/core';
+import { Sandbox } from '@app/runner';
 import { FastifyReply } from 'fastify';
 
 /** The worker serves no API: only its health and metrics, for orchestrators and Prometheus. */
@@ -8,7 +9,12 @@ import { FastifyReply } from 'fastify';
 export class OperationsController {
   private readonly ops: OperationsEndpoints;
 
-  constructor(health: HealthCheckService, services: BackingServicesHealth, metrics: MetricsService) {
+  constructor(
+    health: HealthCheckService,
+    services: BackingServicesHealth,
+    metrics: MetricsService,
+    private readonly sandbox: Sandbox,
+  ) {
     this.ops = new OperationsEndpoints(health, services, metrics);
   }
 
@@ -20,7 +26,8 @@ export class OperationsController {
   @Get('health/ready')
   @HealthCheck()
   ready() {
-    return this.ops.ready();
+    // Which executor contains users' commands here, and with what (the worker does not start without one that works).
+    return this.ops.ready([async () => ({ sandbox: { status: 'up' as const, ...this.sandbox.info() } })]);
   }
 
   @Get('metrics')

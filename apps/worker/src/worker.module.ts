@@ -1,9 +1,10 @@
-import { Module, OnApplicationBootstrap } from '@nestjs/common';
+import { Module, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { AgentsModule } from '@app/agents';
 import { AppConfig, CoreModule, OutboxRelay } from '@app/core';
 import { DeploymentsModule } from '@app/deployments';
 import { MailModule } from '@app/mail';
 import { PipelinesModule } from '@app/pipelines';
+import { RunnerModule, Sandbox } from '@app/runner';
 import { TestsModule } from '@app/testing';
 import { WebhooksModule } from '@app/webhooks';
 import { OperationsController } from './operations.controller';
@@ -24,6 +25,7 @@ import { WebhooksProcessor } from './processors/webhooks.processor';
     DeploymentsModule,
     PipelinesModule,
     TestsModule,
+    RunnerModule,
   ],
   controllers: [OperationsController],
   providers: [
@@ -35,7 +37,7 @@ import { WebhooksProcessor } from './processors/webhooks.processor';
     TestRunsProcessor,
   ],
 })
-export class WorkerModule implements OnApplicationBootstrap {
+export class WorkerModule implements OnModuleInit, OnApplicationBootstrap {
   constructor(
     private readonly relay: OutboxRelay,
     private readonly config: AppConfig,
@@ -45,7 +47,13 @@ export class WorkerModule implements OnApplicationBootstrap {
     private readonly deployments: DeploymentsProcessor,
     private readonly builds: BuildsProcessor,
     private readonly testRuns: TestRunsProcessor,
+    private readonly sandbox: Sandbox,
   ) {}
+
+  /** A worker that cannot contain users' commands does not start (the error names what to install). */
+  async onModuleInit(): Promise<void> {
+    await this.sandbox.init();
+  }
 
   onApplicationBootstrap(): void {
     assertHandlersComplete([

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { RunnerModule } from '@app/runner';
 import { ProjectsModule } from '@app/projects';
 import { UsersModule } from '@app/users';
 import { ApplicationEnvironmentEntity } from './application-environment.entity';
@@ -29,6 +30,7 @@ const TARGET_KINDS = [ScriptTarget, WebhookTarget];
     ]),
     ProjectsModule,
     UsersModule,
+    RunnerModule,
   ],
   providers: [
     ...TARGET_KINDS,

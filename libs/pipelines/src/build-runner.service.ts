@@ -1,23 +1,28 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { AppConfig, iso, LiveEvents, OutboxService, Sql, UnitOfWork } from '@app/core';
+import {
+  cloneAndCheckout,
+  findArtifacts,
+  Sandbox,
+  SandboxNetwork,
+  SandboxResult,
+  shell,
+  storeArtifacts,
+  Workspace,
+} from '@app/runner';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { findArtifacts, storeArtifacts } from './artifacts';
 import { BUILD_COLUMNS, BuildRow, mapBuildRow, mapStage } from './build.dto';
 import { BuildStage, BuildStatus, StageStatus, StoredArtifact } from './build.entity';
 import { BuildLogWriter } from './build-log-writer';
 import { BuildLogService } from './build-log.service';
 import { BuildSlots } from './build-slots';
 import { BUILD_CANCEL_CHANNEL } from './builds.service';
-import { cloneAndCheckout, gitEnv } from './git-checkout';
 import { redactUrl, urlSecrets } from './git-refs';
-import { killOrphanGroup } from './orphans';
-import { killProcessGroup, ProcessResult, runShell } from './process-runner';
 import { buildProgress } from './queue-estimate';
 import { secretsOf } from './secret-masker';
-import { Workspace } from './workspace';
 
 /** Why a running build was told to stop. `lost`: the lease went to the sweep, someone else finished it. */
 type StopReason = 'cancelled' | 'lost' | 'shutdown';
@@ -32,6 +37,7 @@ type ClaimedBuild = BuildRow & {
   variables: Record<string, string>;
   repository_url: string;
   artifact_globs: string[];
+  network: SandboxNetwork;
 };
 
 class LeaseLost extends Error {}
@@ -62,6 +68,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
     private readonly live: LiveEvents,
     private readonly slots: BuildSlots,
     private readonly config: AppConfig,
+    private readonly sandbox: Sandbox,
   ) {}
 
   /** In the worker: hear cancels, announce this worker's slots, sweep expired leases. */
@@ -205,25 +212,26 @@ export class BuildRunner implements BeforeApplicationShutdown {
 
     let status: BuildStatus = 'success';
     try {
-      workspace = await Workspace.create(cfg.workspaceRoot, build.id);
+      workspace = await Workspace.create(cfg.workspaceRoot, build.id, (...p) => this.sandbox.own(...p));
       const marker = { COCODE_BUILD_ID: build.id };
-      const base = { PATH: cfg.commandPath, HOME: workspace.home, LANG: 'C.UTF-8', CI: 'true' };
-      const onSpawn = (pgid: number) => void this.recordProcessGroup(build.id, pgid);
+      const base = { CI: 'true' };
 
       // checkout
       await begin(0);
       const target = build.commit ?? build.branch;
       writer.write(`$ git clone ${redactUrl(build.repository_url)} && git checkout ${target}\n`);
       const checkout = await cloneAndCheckout({
+        sandbox: this.sandbox,
+        workspace: workspace.dir,
         url: build.repository_url,
         branch: build.branch,
         commit: build.commit,
-        dir: workspace.src,
-        env: gitEnv({ ...base, ...marker }),
+        fileRoots: this.config.gitFileRoots,
+        env: { ...base, ...marker },
         timeoutMs: cfg.cloneTimeoutSeconds * 1000,
         signal,
         onOutput: (t) => writer.write(t),
-        onSpawn,
+        jobId: build.id,
       });
       if (checkout.ok) {
         commitSha = checkout.sha;
@@ -267,20 +275,19 @@ export class BuildRunner implements BeforeApplicationShutdown {
           COCODE_STAGE: stage.name,
         };
         const deadline = Date.now() + stage.timeoutSeconds * 1000;
-        const groups: number[] = [];
         let failure: { status: StageStatus; reason: string } | null = null;
         for (const [j, command] of stage.commands.entries()) {
           writer.write(`$ ${command}\n`);
-          const r: ProcessResult = await runShell(command, {
-            cwd: workspace.src,
+          const r: SandboxResult = await this.sandbox.run({
+            argv: shell(command),
+            workspace: workspace.dir,
+            cwd: 'src',
             env,
+            network: build.network,
             timeoutMs: Math.max(1, deadline - Date.now()),
             signal,
             onOutput: (t) => writer.write(t),
-            onSpawn: (pgid) => {
-              groups.push(pgid);
-              onSpawn(pgid);
-            },
+            jobId: build.id,
           });
           if (r.outcome === 'exited' && r.exitCode === 0) {
             stages[i].commandsDone = j + 1;
@@ -292,19 +299,19 @@ export class BuildRunner implements BeforeApplicationShutdown {
               ? { status: 'failed', reason: `timed out after ${stage.timeoutSeconds} s` }
               : r.outcome === 'aborted'
                 ? stopped()
-                : r.outcome === 'spawn_error'
-                  ? { status: 'failed', reason: `command ${j + 1} could not start: ${r.error}` }
-                  : {
-                      status: 'failed',
-                      reason:
-                        r.exitCode === null
-                          ? `command ${j + 1} was killed by ${r.signal}`
-                          : `command ${j + 1} exited with code ${r.exitCode}`,
-                    };
+                : r.outcome === 'limit'
+                  ? { status: 'failed', reason: `command ${j + 1}: ${r.reason}` }
+                  : r.outcome === 'spawn_error'
+                    ? { status: 'failed', reason: `command ${j + 1} could not start: ${r.reason}` }
+                    : {
+                        status: 'failed',
+                        reason:
+                          r.exitCode === null
+                            ? `command ${j + 1} was killed by ${r.signal}`
+                            : `command ${j + 1} exited with code ${r.exitCode}`,
+                      };
           break;
         }
-        // Whatever the stage left in the background dies with it.
-        for (const pgid of groups) killProcessGroup(pgid, 'SIGKILL');
         if (failure) {
           writer.write(`\n!! stage ${stage.name} ${failure.status}: ${failure.reason}\n`);
           await end(i, failure.status, failure.reason);
@@ -424,16 +431,6 @@ export class BuildRunner implements BeforeApplicationShutdown {
     }
   }
 
-  private async recordProcessGroup(buildId: string, pgid: number): Promise<void> {
-    await this.sql
-      .rows(`UPDATE builds SET process_group = $2 WHERE id = $1 AND locked_by = $3`, [
-        buildId,
-        pgid,
-        this.workerId,
-      ])
-      .catch(() => undefined);
-  }
-
   private async expire(buildId: string): Promise<boolean> {
     const result = await this.uow.run(async (tx) => {
       const [row]: Array<
@@ -484,9 +481,8 @@ export class BuildRunner implements BeforeApplicationShutdown {
     });
     if (!result) return false;
     this.logger.warn({ msg: 'build failed: its worker stopped', buildId, worker: result.locked_by });
-    // A worker killed with SIGKILL leaves its detached process groups and workspace behind; on this host, clean up.
+    // A worker killed with SIGKILL took its sandboxes with it but left its workspace behind; on this host, clean up.
     if (result.locked_by?.startsWith(`${hostname()}:`)) {
-      if (result.process_group) await killOrphanGroup(result.process_group, `COCODE_BUILD_ID=${buildId}`);
       await Workspace.at(this.config.builds.workspaceRoot, buildId)
         .remove()
         .catch(() => undefined);

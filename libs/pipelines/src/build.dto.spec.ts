@@ -52,6 +52,7 @@ describe('mapBuildRow', () => {
     variable_names: ['TOKEN'],
     stages: [],
     artifacts: [{ name: 'app v1.jar', size: 3, file: '0', path: 'dist/app v1.jar' }],
+    network: 'none' as const,
     current_stage: null,
     progress: 100,
     error: null,

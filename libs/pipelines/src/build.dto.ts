@@ -21,6 +21,7 @@ import {
   StageStatus,
   StoredArtifact,
 } from './build.entity';
+import type { SandboxNetwork } from '@app/runner';
 import { isCommitSha } from './git-refs';
 import { IsBranchName } from './pipeline.dto';
 
@@ -172,6 +173,8 @@ export class BuildDto {
   @ApiProperty({ nullable: true, type: Number }) duration: number | null;
   @ApiProperty({ type: [BuildStageDto] }) stages: BuildStageDto[];
   @ApiProperty({ type: [BuildArtifactDto] }) artifacts: BuildArtifactDto[];
+  /** Outbound network of the commands: none, or the internet (never private addresses) */
+  @ApiProperty({ enum: ['none', 'internet'], example: 'none' }) network: SandboxNetwork;
   @ApiProperty({ type: BuildLogLinksDto }) logs: BuildLogLinksDto;
   /** Why a failed build failed */
   @ApiProperty({ nullable: true, type: String }) error: string | null;
@@ -205,6 +208,7 @@ export interface BuildRow {
   variable_names: string[];
   stages: BuildStage[];
   artifacts: StoredArtifact[];
+  network: SandboxNetwork;
   current_stage: string | null;
   progress: number;
   error: string | null;
@@ -215,7 +219,7 @@ export interface BuildRow {
 }
 
 export const BUILD_COLUMNS = `b.id, b.pipeline_id, b.project_id, b.status, b.branch, b.commit, b.commit_sha, b.environment,
-  b.skip_tests, b.variable_names, b.stages, b.artifacts, b.current_stage, b.progress, b.error, b.triggered_by,
+  b.skip_tests, b.variable_names, b.stages, b.artifacts, b.network, b.current_stage, b.progress, b.error, b.triggered_by,
   b.started_at, b.finished_at, b.created_at`;
 
 const seconds = (ms: number) => Math.round(ms) / 1000;
@@ -263,6 +267,7 @@ export function mapBuildRow(r: BuildRow, baseUrl: string, queuePosition: number 
       size: a.size,
       url: artifactUrl(baseUrl, r.id, a.name),
     })),
+    network: r.network,
     logs: { console: `${baseUrl}/v2/builds/${r.id}/logs`, testReport: null },
     error: r.error,
   };

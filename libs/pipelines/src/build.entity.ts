@@ -42,12 +42,8 @@ export interface BuildStage {
 }
 
 /** A stored artifact: `file` is its name under ARTIFACTS_ROOT/<buildId>/. */
-export interface StoredArtifact {
-  name: string;
-  size: number;
-  file: string;
-  path: string;
-}
+import type { SandboxNetwork, StoredArtifact } from '@app/runner';
+export type { StoredArtifact };
 
 // The queue (position and estimate) reads queued builds in trigger order, the lease sweep the
 // running ones: small partial indexes. The estimate reads the latest finished builds of a
@@ -117,6 +113,10 @@ export class BuildEntity {
 
   @Column({ type: 'jsonb', default: () => "'[]'" })
   artifacts: StoredArtifact[];
+
+  /** The pipeline's network choice when the build was triggered. */
+  @Column({ type: 'varchar', length: 16, default: 'none' })
+  network: SandboxNetwork;
 
   @Column({ type: 'varchar', length: 200, nullable: true })
   currentStage: string | null;

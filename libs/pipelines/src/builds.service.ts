@@ -85,8 +85,8 @@ export class BuildsService {
       // clock_timestamp(), taken under the lock: trigger order is queue order.
       const [row]: BuildRow[] = await tx.manager.query(
         `INSERT INTO builds AS b (id, pipeline_id, project_id, status, branch, commit, environment, skip_tests, variables,
-                                  variable_names, repository_url, stages, artifact_globs, triggered_by, created_at)
-         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8::jsonb, $9, $10, $11::jsonb, $12, $13, clock_timestamp())
+                                  variable_names, repository_url, stages, artifact_globs, network, triggered_by, created_at)
+         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8::jsonb, $9, $10, $11::jsonb, $12, $13, $14, clock_timestamp())
          RETURNING ${BUILD_COLUMNS}`,
         [
           newId('build'),
@@ -101,6 +101,7 @@ export class BuildsService {
           pipeline.repository_url,
           JSON.stringify(stages),
           pipeline.artifacts,
+          pipeline.network,
           actor.userId,
         ],
       );

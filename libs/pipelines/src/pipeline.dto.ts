@@ -6,6 +6,7 @@ import {
   ArrayMinSize,
   ArrayUnique,
   IsArray,
+  IsIn,
   IsInt,
   IsNotEmpty,
   IsOptional,
@@ -20,7 +21,7 @@ import {
 } from 'class-validator';
 import { CHECKOUT_STAGE } from './build.entity';
 import { isBranchName, isGitUrl, redactUrl } from './git-refs';
-import { globProblem } from './glob';
+import { globProblem, SANDBOX_NETWORKS, SandboxNetwork } from '@app/runner';
 import { PipelineEntity, StageDefinition } from './pipeline.entity';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -147,6 +148,12 @@ export class CreatePipelineDto {
   @ArrayUnique()
   @IsArtifactGlob({ each: true })
   artifacts?: string[];
+
+  /** Outbound network of the build's commands: none (the default), or the internet (never the platform's services, private or link-local addresses) */
+  @ApiPropertyOptional({ enum: SANDBOX_NETWORKS, default: 'none' })
+  @IsOptional()
+  @IsIn(SANDBOX_NETWORKS, { message: `network must be one of ${SANDBOX_NETWORKS.join(', ')}` })
+  network?: SandboxNetwork;
 }
 
 /** Every field optional; given stages or artifacts replace the old ones. Queued builds keep what they were triggered with. */
@@ -195,6 +202,12 @@ export class UpdatePipelineDto {
   @ArrayUnique()
   @IsArtifactGlob({ each: true })
   artifacts?: string[];
+
+  /** Outbound network of the build's commands: none (the default), or the internet (never the platform's services, private or link-local addresses) */
+  @ApiPropertyOptional({ enum: SANDBOX_NETWORKS, default: 'none' })
+  @IsOptional()
+  @IsIn(SANDBOX_NETWORKS, { message: `network must be one of ${SANDBOX_NETWORKS.join(', ')}` })
+  network?: SandboxNetwork;
 }
 
 export class ListPipelinesQueryDto extends PageQueryDto {
@@ -228,6 +241,7 @@ export class PipelineDto {
   @ApiProperty({ example: 'main' }) defaultBranch: string;
   @ApiProperty({ type: [StageDefinitionDto] }) stages: StageDefinitionDto[];
   @ApiProperty({ type: [String], example: ['target/*.jar'] }) artifacts: string[];
+  @ApiProperty({ enum: SANDBOX_NETWORKS, example: 'none' }) network: SandboxNetwork;
   @ApiProperty({ nullable: true, type: String }) createdBy: string | null;
   @ApiProperty({ example: '2026-03-14T11:00:00Z' }) createdAt: string;
   @ApiProperty({ example: '2026-03-14T11:00:00Z' }) updatedAt: string;
@@ -243,6 +257,7 @@ export interface PipelineRow {
   default_branch: string;
   stages: StageDefinition[];
   artifacts: string[];
+  network: SandboxNetwork;
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
@@ -258,6 +273,7 @@ export function mapPipelineRow(r: PipelineRow): PipelineDto {
     defaultBranch: r.default_branch,
     stages: r.stages.map((s) => ({ name: s.name, commands: s.commands, timeoutSeconds: s.timeoutSeconds })),
     artifacts: r.artifacts,
+    network: r.network,
     createdBy: r.created_by,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
@@ -274,6 +290,7 @@ export function mapPipeline(p: PipelineEntity): PipelineDto {
     default_branch: p.defaultBranch,
     stages: p.stages,
     artifacts: p.artifacts,
+    network: p.network,
     created_by: p.createdBy,
     created_at: p.createdAt,
     updated_at: p.updatedAt,

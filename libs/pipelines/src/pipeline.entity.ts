@@ -1,3 +1,4 @@
+import { SandboxNetwork } from '@app/runner';
 import { ProjectEntity } from '@app/projects';
 import { UserEntity } from '@app/users';
 import {
@@ -52,6 +53,10 @@ export class PipelineEntity {
   /** Globs of the files to keep after a successful build, relative to the checkout. */
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   artifacts: string[];
+
+  /** none | internet: whether the build's commands may reach the internet. */
+  @Column({ type: 'varchar', length: 16, default: 'none' })
+  network: SandboxNetwork;
 
   @Column({ type: 'varchar', length: 40, nullable: true })
   createdBy: string | null;

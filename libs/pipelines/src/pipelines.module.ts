@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ProjectsModule } from '@app/projects';
+import { RunnerModule } from '@app/runner';
 import { BuildLogEventEntity } from './build-log-event.entity';
 import { BuildLogService } from './build-log.service';
 import { BuildRunner } from './build-runner.service';
@@ -11,7 +12,11 @@ import { PipelineEntity } from './pipeline.entity';
 import { PipelinesService } from './pipelines.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([PipelineEntity, BuildEntity, BuildLogEventEntity]), ProjectsModule],
+  imports: [
+    TypeOrmModule.forFeature([PipelineEntity, BuildEntity, BuildLogEventEntity]),
+    ProjectsModule,
+    RunnerModule,
+  ],
   providers: [PipelinesService, BuildsService, BuildLogService, BuildRunner, BuildSlots],
   exports: [PipelinesService, BuildsService, BuildLogService, BuildRunner],
 })

@@ -36,7 +36,7 @@ import {
 } from './pipeline.dto';
 
 const COLUMNS = `pl.id, pl.project_id, pl.name, pl.description, pl.repository_url, pl.default_branch, pl.stages,
-  pl.artifacts, pl.created_by, pl.created_at, pl.updated_at`;
+  pl.artifacts, pl.network, pl.created_by, pl.created_at, pl.updated_at`;
 
 export interface LoadedPipeline {
   row: PipelineRow;
@@ -93,8 +93,8 @@ export class PipelinesService {
       );
       const [row]: PipelineRow[] = await this.unique(dto.name, () =>
         tx.manager.query(
-          `INSERT INTO pipelines AS pl (id, project_id, name, description, repository_url, default_branch, stages, artifacts, created_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9) RETURNING ${COLUMNS}`,
+          `INSERT INTO pipelines AS pl (id, project_id, name, description, repository_url, default_branch, stages, artifacts, network, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10) RETURNING ${COLUMNS}`,
           [
             newId('pipeline'),
             project.id,
@@ -104,6 +104,7 @@ export class PipelinesService {
             dto.defaultBranch ?? 'main',
             JSON.stringify(this.stages(dto.stages)),
             dto.artifacts ?? [],
+            dto.network ?? 'none',
             actor.userId,
           ],
         ),
@@ -144,6 +145,7 @@ export class PipelinesService {
       if (dto.defaultBranch !== undefined) set('default_branch', dto.defaultBranch);
       if (dto.stages !== undefined) set('stages', JSON.stringify(this.stages(dto.stages)), '::jsonb');
       if (dto.artifacts !== undefined) set('artifacts', dto.artifacts);
+      if (dto.network !== undefined) set('network', dto.network);
       if (!sets.length) return mapPipelineRow(row);
       const [updated]: [PipelineRow[], number] = await this.unique(dto.name ?? row.name, () =>
         tx.manager.query(

@@ -1,18 +1,9 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { AppConfig, OutboxService, Sql, UnitOfWork } from '@app/core';
-import {
-  cloneAndCheckout,
-  gitEnv,
-  killOrphanGroup,
-  killProcessGroup,
-  maskText,
-  redactUrl,
-  runShell,
-  urlSecrets,
-  Workspace,
-} from '@app/pipelines';
+import { maskText, redactUrl, urlSecrets } from '@app/pipelines';
+import { cloneAndCheckout, Sandbox, shell, Workspace } from '@app/runner';
 import { randomBytes } from 'node:crypto';
-import { open, realpath } from 'node:fs/promises';
+import { cp, open, realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { JUnitError, JUnitReport, parseJUnit } from './junit-parser';
@@ -96,8 +87,9 @@ export async function readReport(
  * The worker side of test runs: claims a queued run with a lease (renewed while it runs; a sweep
  * turns runs of dead workers into `error`), checks the suite's repository out into a fresh
  * workspace or uses its working directory (only inside TESTS_WORKDIR_ROOTS, links resolved),
- * runs the command in its own process group with TEST_BROWSERS / TEST_PARALLEL / TEST_ENV, and
- * reads the JUnit report it wrote.
+ * runs the command in the sandbox with TEST_BROWSERS / TEST_PARALLEL / TEST_ENV, and reads the
+ * JUnit report it wrote. A working directory is copied into the workspace: the run never writes
+ * to it, and sees nothing else of the worker's disk.
  */
 @Injectable()
 export class TestRunner implements BeforeApplicationShutdown {
@@ -112,6 +104,7 @@ export class TestRunner implements BeforeApplicationShutdown {
     private readonly sql: Sql,
     private readonly outbox: OutboxService,
     private readonly config: AppConfig,
+    private readonly sandbox: Sandbox,
   ) {}
 
   start(): void {
@@ -174,45 +167,31 @@ export class TestRunner implements BeforeApplicationShutdown {
       () => void this.renew(run.id, entry),
       Math.max(500, (cfg.builds.leaseSeconds * 1000) / 3),
     );
-    const onSpawn = (pgid: number) =>
-      void this.sql
-        .rows(`UPDATE test_runs SET process_group = $2 WHERE id = $1 AND locked_by = $3`, [
-          run.id,
-          pgid,
-          this.workerId,
-        ])
-        .catch(() => undefined);
     let workspace: Workspace | null = null;
     const outcome: Outcome = { status: 'error', exitCode: null, error: null, report: null, commitSha: null };
     try {
-      workspace = await Workspace.create(cfg.builds.workspaceRoot, run.id);
-      const base = {
-        PATH: cfg.builds.commandPath,
-        HOME: workspace.home,
-        LANG: 'C.UTF-8',
-        CI: 'true',
-        COCODE_RUN_ID: run.id,
-      };
-      let cwd: string;
+      workspace = await Workspace.create(cfg.builds.workspaceRoot, run.id, (...p) => this.sandbox.own(...p));
+      const base = { CI: 'true', COCODE_RUN_ID: run.id };
       if (run.repository_url) {
         tail.write(`$ git clone ${redactUrl(run.repository_url)}\n`);
         const checkout = await cloneAndCheckout({
+          sandbox: this.sandbox,
+          workspace: workspace.dir,
           url: run.repository_url,
           branch: run.branch,
           commit: null,
-          dir: workspace.src,
-          env: gitEnv(base),
+          fileRoots: cfg.gitFileRoots,
+          env: base,
           timeoutMs: cfg.builds.cloneTimeoutSeconds * 1000,
           signal,
           onOutput: tail.write,
-          onSpawn,
+          jobId: run.id,
         });
         if (!checkout.ok) {
           outcome.error = `checkout failed: ${checkout.reason}`;
           return await this.finish(run, outcome, tail);
         }
         outcome.commitSha = checkout.sha;
-        cwd = workspace.src;
       } else {
         const dir = await resolveWorkingDirectory(
           run.working_directory ?? '',
@@ -222,8 +201,11 @@ export class TestRunner implements BeforeApplicationShutdown {
           outcome.error = `refused: ${dir.reason}`;
           return await this.finish(run, outcome, tail);
         }
-        cwd = dir.path;
+        // Links are copied as links: inside the sandbox they lead nowhere of the host's.
+        await cp(dir.path, workspace.src, { recursive: true, verbatimSymlinks: true });
+        await this.sandbox.ownTree(workspace.src);
       }
+      const cwd = workspace.src;
 
       const env: Record<string, string> = {
         ...base,
@@ -234,26 +216,31 @@ export class TestRunner implements BeforeApplicationShutdown {
       };
       const since = Date.now();
       tail.write(`$ ${run.command}\n`);
-      const r = await runShell(run.command, {
-        cwd,
+      const r = await this.sandbox.run({
+        argv: shell(run.command),
+        workspace: workspace.dir,
+        cwd: 'src',
         env,
         timeoutMs: run.timeout_seconds * 1000,
         signal,
         onOutput: tail.write,
-        onSpawn,
+        jobId: run.id,
       });
-      if (r.pgid) killProcessGroup(r.pgid, 'SIGKILL');
       outcome.exitCode = r.exitCode;
       if (r.outcome === 'timeout') {
-        outcome.error = `the command timed out after ${run.timeout_seconds} s (its process group was killed)`;
+        outcome.error = `the command timed out after ${run.timeout_seconds} s (its sandbox was killed)`;
         return await this.finish(run, outcome, tail);
       }
       if (r.outcome === 'aborted') {
         outcome.error = 'the worker shut down during the run';
         return await this.finish(run, outcome, tail);
       }
+      if (r.outcome === 'limit') {
+        outcome.error = `the command was stopped: ${r.reason}`;
+        return await this.finish(run, outcome, tail);
+      }
       if (r.outcome === 'spawn_error') {
-        outcome.error = `the command could not start: ${r.error}`;
+        outcome.error = `the command could not start: ${r.reason}`;
         return await this.finish(run, outcome, tail);
       }
       const exit = r.exitCode === null ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
@@ -380,12 +367,11 @@ export class TestRunner implements BeforeApplicationShutdown {
   private async expire(runId: string): Promise<boolean> {
     const reason = 'the worker running the test run stopped: its lease expired';
     const row = await this.uow.run(async (tx) => {
-      const [found]: Array<{ locked_by: string | null; process_group: number | null }> =
-        await tx.manager.query(
-          `SELECT locked_by, process_group FROM test_runs
+      const [found]: Array<{ locked_by: string | null }> = await tx.manager.query(
+        `SELECT locked_by FROM test_runs
           WHERE id = $1 AND status = 'running' AND locked_until < now() FOR UPDATE SKIP LOCKED`,
-          [runId],
-        );
+        [runId],
+      );
       if (!found) return null;
       const [rows]: [TestRunRow[], number] = await tx.manager.query(
         `UPDATE test_runs r SET status = 'error', finished_at = clock_timestamp(), error = $2, locked_by = NULL,
@@ -403,7 +389,6 @@ export class TestRunner implements BeforeApplicationShutdown {
     });
     if (!row) return false;
     if (row.locked_by?.startsWith(`${hostname()}:`)) {
-      if (row.process_group) await killOrphanGroup(row.process_group, `COCODE_RUN_ID=${runId}`);
       await Workspace.at(this.config.builds.workspaceRoot, runId)
         .remove()
         .catch(() => undefined);

@@ -315,9 +315,32 @@ describe('loadConfig: builds and tests', () => {
     const config = loadConfig({ PATH: '/opt/bin:/usr/bin' });
     expect(config.builds.workspaceRoot).toMatch(/cocode\/workspaces$/);
     expect(config.builds.artifactsRoot).toMatch(/cocode\/artifacts$/);
-    expect(config.builds.commandPath).toBe('/opt/bin:/usr/bin');
+    expect(config.sandbox.path).toBe('/usr/local/bin:/usr/bin:/bin');
     expect(config.builds.leaseSeconds).toBe(30);
     expect(config.tests.workingDirectoryRoots).toEqual([]);
+  });
+
+  it('sandboxes with bubblewrap by default and refuses SANDBOX=none in production unless told it is unsafe', () => {
+    expect(loadConfig({}).sandbox.executor).toBe('bwrap');
+    expect(loadConfig({ SANDBOX: 'none' }).sandbox.executor).toBe('none');
+    const prod = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+    expect(problemsOf({ ...prod, SANDBOX: 'none' })).toEqual([
+      "SANDBOX=none runs users' commands on the worker host as the worker: refused in production unless SANDBOX_UNSAFE_HOST=true",
+    ]);
+    expect(problemsOf({ ...prod, SANDBOX: 'none', SANDBOX_UNSAFE_HOST: 'true' })).toEqual([]);
+    expect(problemsOf({ SANDBOX: 'docker' })).toEqual(['SANDBOX must be one of bwrap, none (got "docker")']);
+  });
+
+  it('allows file:// repositories under the temporary directory outside production, nowhere in production by default', () => {
+    expect(loadConfig({}).gitFileRoots).toEqual([require('node:os').tmpdir()]);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).gitFileRoots).toEqual([]);
+    expect(loadConfig({ GIT_FILE_ROOTS: '/srv/git/, /data/repos' }).gitFileRoots).toEqual([
+      '/srv/git',
+      '/data/repos',
+    ]);
+    expect(problemsOf({ GIT_FILE_ROOTS: 'relative/path' })).toEqual([
+      'GIT_FILE_ROOTS must list absolute paths (got "relative/path")',
+    ]);
   });
 
   it('reads absolute roots, normalised', () => {

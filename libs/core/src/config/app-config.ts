@@ -88,8 +88,6 @@ export class AppConfig {
     concurrency: number;
     /** A script step's process group is killed after this long. */
     scriptTimeoutMs: number;
-    /** PATH of script steps (they get no other variable of the worker's environment). */
-    scriptPath: string;
     /** One call of a webhook target. */
     webhookTimeoutMs: number;
     /** Instances updated per rolling batch: the plan has this many batches. */
@@ -120,9 +118,10 @@ export class AppConfig {
     maxLogBytes: number;
     /** Stored artifacts per build. */
     maxArtifactBytes: number;
-    /** PATH of build and test commands (they get no other variable of the worker's environment). */
-    commandPath: string;
   };
+  sandbox: SandboxConfig;
+  /** Roots a file:// repository URL may point into (resolved, symbolic links included); empty: file:// is refused. */
+  gitFileRoots: string[];
   tests: {
     /** Directories a suite's workingDirectory may be in; empty: no suite may use a workingDirectory. */
     workingDirectoryRoots: string[];
@@ -131,6 +130,31 @@ export class AppConfig {
     defaultTimeoutSeconds: number;
     maxReportBytes: number;
   };
+}
+
+/** How every untrusted command (stages, test commands, deploy scripts, git) is run. */
+export interface SandboxConfig {
+  /** bwrap: bubblewrap namespaces + limits; none: on the host, as the worker (development only). */
+  executor: 'bwrap' | 'none';
+  /** SANDBOX=none accepted in production (SANDBOX_UNSAFE_HOST=true). */
+  unsafeHost: boolean;
+  /** The uid/gid commands run as (inside, and on the host when the worker runs as root). */
+  uid: number;
+  gid: number;
+  /** PATH inside the sandbox. */
+  path: string;
+  limits: SandboxLimits;
+  /** How often the workspace's size and the job's CPU time are looked at. */
+  checkIntervalMs: number;
+}
+
+/** Per job (one command and everything it starts). */
+export interface SandboxLimits {
+  memoryBytes: number;
+  processes: number;
+  cpuSeconds: number;
+  diskBytes: number;
+  outputBytes: number;
 }
 
 /** One rate-limit policy: token buckets of this many requests per minute and per hour, and requests in flight. */
@@ -354,7 +378,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     deployments: {
       concurrency: int('DEPLOY_CONCURRENCY', 10, 1, 100),
       scriptTimeoutMs: int('DEPLOY_SCRIPT_TIMEOUT_MS', 600000, 100, 24 * 3600000),
-      scriptPath: str('DEPLOY_SCRIPT_PATH', str('PATH', '/usr/local/bin:/usr/bin:/bin'))!,
       webhookTimeoutMs: int('DEPLOY_WEBHOOK_TIMEOUT_MS', 30000, 100, 600000),
       rollingBatches: int('DEPLOY_ROLLING_BATCHES', 3, 1, 100),
       healthCheckIntervalMs: int('DEPLOY_HEALTH_CHECK_INTERVAL_MS', 10000, 0, 3600000),
@@ -373,8 +396,24 @@ export function loadConfig(env: Env = process.env): AppConfig {
       sweepIntervalMs: int('BUILDS_SWEEP_INTERVAL_MS', 10000, 100, 600000),
       maxLogBytes: int('BUILDS_MAX_LOG_BYTES', 10 * 2 ** 20, 1024, 2 ** 30),
       maxArtifactBytes: int('BUILDS_MAX_ARTIFACT_BYTES', 2 ** 30, 0, 2 ** 40),
-      commandPath: str('BUILDS_COMMAND_PATH', str('PATH', '/usr/local/bin:/usr/bin:/bin'))!,
     },
+    sandbox: {
+      executor: oneOf('SANDBOX', 'bwrap', ['bwrap', 'none'] as const),
+      unsafeHost: bool('SANDBOX_UNSAFE_HOST', false),
+      uid: int('SANDBOX_UID', 10001, 1, 2 ** 31 - 2),
+      gid: int('SANDBOX_GID', 10001, 1, 2 ** 31 - 2),
+      path: str('SANDBOX_PATH', '/usr/local/bin:/usr/bin:/bin')!,
+      limits: {
+        memoryBytes: int('SANDBOX_MEMORY_MB', 2048, 16, 1024 * 1024) * 2 ** 20,
+        processes: int('SANDBOX_MAX_PROCESSES', 512, 8, 1_000_000),
+        cpuSeconds: int('SANDBOX_CPU_SECONDS', 3600, 1, 7 * 86400),
+        diskBytes: int('SANDBOX_DISK_MB', 4096, 1, 1024 * 1024) * 2 ** 20,
+        outputBytes: int('SANDBOX_MAX_OUTPUT_BYTES', 16 * 2 ** 20, 1024, 2 ** 31),
+      },
+      checkIntervalMs: int('SANDBOX_CHECK_INTERVAL_MS', 1000, 50, 60000),
+    },
+    gitFileRoots:
+      env.GIT_FILE_ROOTS !== undefined || nodeEnv === 'production' ? dirs('GIT_FILE_ROOTS') : [tmpdir()],
     tests: {
       workingDirectoryRoots: dirs('TESTS_WORKDIR_ROOTS'),
       concurrency: int('TESTS_CONCURRENCY', 2, 1, 100),
@@ -384,6 +423,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   };
   if (config.agents.provider === 'anthropic' && !config.agents.anthropicApiKey) {
     problems.push('AGENTS_PROVIDER=anthropic needs ANTHROPIC_API_KEY');
+  }
+  if (config.sandbox.executor === 'none' && nodeEnv === 'production' && !config.sandbox.unsafeHost) {
+    problems.push(
+      "SANDBOX=none runs users' commands on the worker host as the worker: refused in production unless SANDBOX_UNSAFE_HOST=true",
+    );
   }
   if (config.bootstrap.clientSecret && config.bootstrap.clientSecret.length < 16) {
     problems.push('BOOTSTRAP_CLIENT_SECRET must be at least 16 characters');

@@ -15,8 +15,9 @@ export class OperationsEndpoints {
     return { status: 'ok', uptimeSeconds: Math.round(process.uptime()) };
   }
 
-  ready() {
-    return this.health.check([() => this.services.database(), () => this.services.redisCheck()]);
+  /** `extra`: the app's own checks (the worker's sandbox). */
+  ready(extra: Array<() => Promise<Record<string, { status: 'up' | 'down'; [k: string]: unknown }>>> = []) {
+    return this.health.check([() => this.services.database(), () => this.services.redisCheck(), ...extra]);
   }
 
   async prometheus(reply: FastifyReply): Promise<void> {

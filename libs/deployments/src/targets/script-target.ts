@@ -1,25 +1,19 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { AppConfig, FieldError } from '@app/core';
+import { Sandbox, SANDBOX_NETWORKS, SandboxNetwork, shell } from '@app/runner';
 import { DeployStepRequest, DeployTarget, ParsedTarget, StepOutcome, StoredTarget } from './deploy-target';
 import { unknownFields } from './deploy-targets';
-import { runScript } from './run-script';
 
 const MAX_COMMAND_LENGTH = 4000;
+/** The end of a step's output kept with it. */
+const OUTPUT_TAIL_BYTES = 8 * 1024;
 
 /** What a script step sees: the step, and nothing of the worker's own environment (no database URL, no secrets). */
-export function scriptEnvironment(
-  request: DeployStepRequest,
-  path: string,
-  home: string,
-): Record<string, string> {
+export function scriptEnvironment(request: DeployStepRequest): Record<string, string> {
   const { step } = request;
   return {
-    PATH: path,
-    HOME: home,
-    LANG: 'C.UTF-8',
     DEPLOY_ID: request.deploymentId,
     DEPLOY_APP: request.application.name,
     DEPLOY_APP_ID: request.application.id,
@@ -30,26 +24,37 @@ export function scriptEnvironment(
     DEPLOY_ACTION: step.action,
     DEPLOY_PERCENT: String(step.percent),
     DEPLOY_ATTEMPT: String(request.attempt),
+    DEPLOY_STEP_ATTEMPT: String(request.attempt),
     ...(step.colour ? { DEPLOY_COLOR: step.colour } : {}),
     ...(request.previousVersion ? { DEPLOY_PREVIOUS_VERSION: request.previousVersion } : {}),
   };
 }
 
 /**
- * `{type: "script", command}`: the worker runs the command with `sh -c` for every step, in a
- * fresh temporary directory, with the step in DEPLOY_* variables; exit code 0 is success. The
- * process group is killed at DEPLOY_SCRIPT_TIMEOUT_MS. Only devops and admin define applications,
- * since a command runs on the workers.
+ * `{type: "script", command, network?}`: the worker runs the command with `sh -c` for every step
+ * in the sandbox, in a fresh empty workspace (/workspace, also HOME's parent), with the step in
+ * DEPLOY_* variables; exit code 0 is success. The sandbox is killed at DEPLOY_SCRIPT_TIMEOUT_MS.
+ * `network` ("none", the default, or "internet") says whether the script may reach the internet
+ * (never the platform's own services or private addresses).
  */
 @Injectable()
 export class ScriptTarget implements DeployTarget {
   readonly type = 'script';
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly sandbox: Sandbox,
+  ) {}
 
   async parse(raw: Record<string, unknown>): Promise<ParsedTarget | FieldError[]> {
-    const problems = unknownFields(raw, ['command']);
-    const { command } = raw;
+    const problems = unknownFields(raw, ['command', 'network']);
+    const { command, network } = raw;
+    if (network !== undefined && !SANDBOX_NETWORKS.includes(network as SandboxNetwork))
+      problems.push({
+        field: 'network',
+        message: `target.network must be one of ${SANDBOX_NETWORKS.join(', ')}`,
+        code: 'invalid_enum',
+      });
     if (typeof command !== 'string' || !command.trim())
       problems.push({
         field: 'command',
@@ -62,29 +67,49 @@ export class ScriptTarget implements DeployTarget {
         message: `target.command must be at most ${MAX_COMMAND_LENGTH} characters, without NUL`,
         code: 'max_length',
       });
-    return problems.length ? problems : { config: { command }, secret: null };
+    return problems.length
+      ? problems
+      : { config: { command, ...(network !== undefined ? { network } : {}) }, secret: null };
   }
 
   async execute(target: StoredTarget, request: DeployStepRequest, signal: AbortSignal): Promise<StepOutcome> {
-    const { scriptTimeoutMs, scriptPath } = this.config.deployments;
-    const workdir = await mkdtemp(join(tmpdir(), 'cocode-deploy-'));
+    const { scriptTimeoutMs } = this.config.deployments;
+    const root = this.config.builds.workspaceRoot;
+    await mkdir(root, { recursive: true });
+    const workdir = await mkdtemp(join(root, 'deploy-'));
     try {
-      const result = await runScript(String(target.config.command), {
-        env: scriptEnvironment(request, scriptPath, workdir),
-        cwd: workdir,
+      await mkdir(join(workdir, 'home'), { mode: 0o700 });
+      await this.sandbox.own(workdir, join(workdir, 'home'));
+      let tail = Buffer.alloc(0);
+      const result = await this.sandbox.run({
+        argv: shell(String(target.config.command)),
+        workspace: workdir,
+        env: scriptEnvironment(request),
+        network: target.config.network === 'internet' ? 'internet' : 'none',
         timeoutMs: scriptTimeoutMs,
         signal,
+        onOutput: (text) => {
+          tail = Buffer.concat([tail, Buffer.from(text)]);
+          if (tail.length > OUTPUT_TAIL_BYTES) tail = tail.subarray(tail.length - OUTPUT_TAIL_BYTES);
+        },
+        jobId: request.deploymentId,
       });
-      const error = result.timedOut
-        ? `timed out after ${scriptTimeoutMs} ms`
-        : result.aborted
-          ? 'stopped'
-          : result.exitCode === 0
-            ? null
-            : result.exitCode !== null
-              ? `exit code ${result.exitCode}`
-              : `killed by ${result.signal}`;
-      return { ok: error === null, output: result.output, error };
+      const error =
+        result.outcome === 'timeout'
+          ? `timed out after ${scriptTimeoutMs} ms`
+          : result.outcome === 'aborted'
+            ? 'stopped'
+            : result.outcome === 'limit'
+              ? String(result.reason)
+              : result.outcome === 'spawn_error'
+                ? `could not start the command: ${result.reason}`
+                : result.exitCode === 0
+                  ? null
+                  : result.exitCode !== null
+                    ? `exit code ${result.exitCode}`
+                    : `killed by ${result.signal}`;
+      // Drop a partial UTF-8 character the tail may start with.
+      return { ok: error === null, output: tail.toString('utf8').replace(/^\uFFFD+/, ''), error };
     } catch (err) {
       return { ok: false, output: '', error: `could not start the command: ${(err as Error).message}` };
     } finally {

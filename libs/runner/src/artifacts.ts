@@ -1,6 +1,14 @@
-import { copyFile, lstat, mkdir, readdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { StoredArtifact } from './build.entity';
+
+/** One kept artifact: `name` is shown and served, `file` is where it lies in the build's store. */
+export interface StoredArtifact {
+  name: string;
+  size: number;
+  file: string;
+  path: string;
+}
 import { globToRegExp, matchesAny } from './glob';
 
 /** Files looked at when matching globs, at most (a workspace with more is not walked further). */
@@ -35,12 +43,21 @@ export async function findArtifacts(dir: string, globs: readonly string[]): Prom
       const stat = await lstat(join(dir, path)).catch(() => null);
       if (!stat) continue;
       if (stat.isDirectory()) await walk(path);
-      else if (stat.isFile() && matchesAny(path, patterns)) out.push({ path, size: stat.size });
+      // A hard link may be another name of a file from outside the workspace: never taken either.
+      else if (stat.isFile() && stat.nlink === 1 && matchesAny(path, patterns))
+        out.push({ path, size: stat.size });
     }
   };
   await walk('');
   return out;
 }
+
+/** A name safe in a URL path segment and a Content-Disposition header: other characters become "_". */
+export const sanitizeArtifactName = (name: string): string =>
+  name
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^\.+/, '_')
+    .slice(0, 200) || '_';
 
 /** Artifact names: the file name when it is unique among the matches, else the path with "/" as "_". */
 export function artifactNames(paths: readonly string[]): string[] {
@@ -48,7 +65,9 @@ export function artifactNames(paths: readonly string[]): string[] {
   for (const p of paths) counts.set(basename(p), (counts.get(basename(p)) ?? 0) + 1);
   const taken = new Set<string>();
   return paths.map((p) => {
-    const base = (counts.get(basename(p)) ?? 0) > 1 ? p.replace(/\//g, '_') : basename(p);
+    const base = sanitizeArtifactName(
+      (counts.get(basename(p)) ?? 0) > 1 ? p.replace(/\//g, '_') : basename(p),
+    );
     let name = base;
     for (let i = 2; taken.has(name); i++) name = `${base}-${i}`;
     taken.add(name);
@@ -83,9 +102,44 @@ export async function storeArtifacts(
     }
     if (!stored.length) await mkdir(targetDir, { recursive: true });
     const file = String(i);
-    await copyFile(join(srcDir, f.path), join(targetDir, file));
-    total += f.size;
-    stored.push({ name: names[i], size: f.size, file, path: f.path });
+    const size = await copyRegularFile(join(srcDir, f.path), join(targetDir, file), maxBytes - total);
+    if (size === null) {
+      skipped.push(f);
+      continue;
+    }
+    total += size;
+    stored.push({ name: names[i], size, file, path: f.path });
   }
   return { stored, skipped };
+}
+
+/**
+ * Copies a regular file that has one name, opened without following a link; null when the path is
+ * a link, another kind of file, a hard link, or bigger than `maxBytes`. The job has ended (nothing
+ * of it runs) when artifacts are collected, so the file cannot change between the checks and the copy.
+ */
+async function copyRegularFile(from: string, to: string, maxBytes: number): Promise<number | null> {
+  const src = await open(from, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => null);
+  if (!src) return null;
+  try {
+    const stat = await src.stat();
+    if (!stat.isFile() || stat.nlink !== 1 || stat.size > maxBytes) return null;
+    const dst = await open(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    try {
+      let copied = 0;
+      const buf = Buffer.allocUnsafe(1 << 16);
+      for (;;) {
+        const { bytesRead } = await src.read(buf, 0, buf.length, null);
+        if (!bytesRead) break;
+        copied += bytesRead;
+        if (copied > maxBytes) throw new Error(`${from} grew past the artifact budget`);
+        await dst.write(buf, 0, bytesRead);
+      }
+      return copied;
+    } finally {
+      await dst.close();
+    }
+  } finally {
+    await src.close();
+  }
 }

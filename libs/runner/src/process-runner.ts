@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 
 /** After SIGTERM, a process group gets this long before SIGKILL. */
@@ -17,6 +17,12 @@ export interface ProcessOptions {
   onOutput: (text: string) => void;
   /** The process group id (= the child's pid) as soon as it exists. */
   onSpawn?: (pgid: number) => void;
+  /** Pipes given to the child as fds 3, 4, ... (the sandbox talks to bubblewrap through them). */
+  extraPipes?: number;
+  /** The child as soon as it is spawned, for its extra pipes. */
+  onChild?: (child: ChildProcess) => void;
+  /** After SIGTERM, this long before SIGKILL (default KILL_GRACE_MS; 0: SIGKILL at once). */
+  killGraceMs?: number;
 }
 
 export type ProcessOutcome = 'exited' | 'timeout' | 'aborted' | 'spawn_error';
@@ -71,16 +77,22 @@ export function runProcess(file: string, args: string[], opts: ProcessOptions): 
       cwd: opts.cwd,
       env: opts.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', ...Array<'pipe'>(opts.extraPipes ?? 0).fill('pipe')],
     });
     const pgid = child.pid ?? null;
     if (pgid !== null) opts.onSpawn?.(pgid);
+    if (pgid !== null) opts.onChild?.(child);
 
     const terminate = (why: ProcessOutcome) => {
       if (settled || pgid === null || reason !== 'exited') return;
       reason = why;
+      const grace = opts.killGraceMs ?? KILL_GRACE_MS;
+      if (grace <= 0) {
+        killProcessGroup(pgid, 'SIGKILL');
+        return;
+      }
       killProcessGroup(pgid, 'SIGTERM');
-      killTimer = setTimeout(() => killProcessGroup(pgid, 'SIGKILL'), KILL_GRACE_MS);
+      killTimer = setTimeout(() => killProcessGroup(pgid, 'SIGKILL'), grace);
     };
     deadline = setTimeout(() => terminate('timeout'), opts.timeoutMs);
     opts.signal?.addEventListener('abort', onAbort);

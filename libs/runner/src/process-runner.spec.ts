@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killOrphanGroup } from './orphans';
 import { killProcessGroup, runShell } from './process-runner';
 
 const alive = (pid: number) => {
@@ -87,22 +86,5 @@ describe('runShell', () => {
     const r = await run('true', { cwd: join(dir, 'missing') });
     expect(r.outcome).toBe('spawn_error');
     expect(existsSync(join(dir, 'missing'))).toBe(false);
-  });
-});
-
-describe('killOrphanGroup', () => {
-  it('kills a group whose member carries the marker, and leaves others alone', async () => {
-    let pgid = 0;
-    await runShell('sleep 30 & echo', {
-      cwd: tmpdir(),
-      env: { PATH: '/usr/bin:/bin', COCODE_BUILD_ID: 'build_spec' },
-      timeoutMs: 5000,
-      onOutput: () => undefined,
-      onSpawn: (p) => (pgid = p),
-    });
-    expect(await killOrphanGroup(pgid, 'COCODE_BUILD_ID=build_other')).toBe(false);
-    expect(await killOrphanGroup(pgid, 'COCODE_BUILD_ID=build_spec')).toBe(true);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await killOrphanGroup(pgid, 'COCODE_BUILD_ID=build_spec')).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 
 const SAFE_ID = /^[a-z]+_[0-9a-z]{16}$/;
@@ -11,8 +11,9 @@ export function isInside(root: string, path: string): boolean {
 }
 
 /**
- * A fresh directory for one build or test run under the configured root: `src` holds the
- * checkout, `home` is the commands' HOME (so nothing writes to the worker's own home).
+ * A fresh directory for one job under the configured root, bound as /workspace into the job's
+ * sandbox: `src` holds the checkout, `home` is the commands' HOME (so nothing writes to the
+ * worker's own home). Only the job's uid (and the worker) may enter it.
  */
 export class Workspace {
   readonly dir: string;
@@ -26,11 +27,17 @@ export class Workspace {
     this.home = join(this.dir, 'home');
   }
 
-  /** Empties any leftover of an earlier attempt, then creates the directories. */
-  static async create(root: string, id: string): Promise<Workspace> {
+  /** Empties any leftover of an earlier attempt, then creates the directories, owned by `own`. */
+  static async create(
+    root: string,
+    id: string,
+    own?: (...paths: string[]) => Promise<void>,
+  ): Promise<Workspace> {
     const ws = new Workspace(root, id);
     await rm(ws.dir, { recursive: true, force: true });
     await mkdir(ws.home, { recursive: true, mode: 0o700 });
+    await chmod(ws.dir, 0o700);
+    await own?.(ws.dir, ws.home);
     return ws;
   }
 

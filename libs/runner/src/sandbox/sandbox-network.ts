@@ -1,0 +1,91 @@
+import { spawn } from 'node:child_process';
+import { networkInterfaces } from 'node:os';
+import { blockedRoutes } from './bwrap-args';
+
+/** The host's own IPv4 addresses: a networked sandbox must not reach the host's services through them. */
+export function hostAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .filter((a) => a.family === 'IPv4')
+    .map((a) => a.address);
+}
+
+/** Runs a program to its end; rejects with its stderr when it fails. */
+function exec(file: string, args: string[], input?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      stdio: ['pipe', 'ignore', 'pipe'],
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${file}: ${err.trim() || `exit ${code}`}`)),
+    );
+    child.stdin.end(input ?? '');
+  });
+}
+
+export interface SandboxLink {
+  close(): void;
+}
+
+/**
+ * Gives the sandbox whose first process is `pid` a way to the internet: slirp4netns (user-mode
+ * TCP/IP, no privileges on the host's network) with host loopback disabled, then prohibit routes
+ * inside the sandbox for private, loopback, link-local and the host's own addresses. slirp4netns
+ * ends when the sandbox's pipe to it closes: with the job, or with the worker if it dies.
+ */
+export async function connectSandbox(pid: number, asRoot: boolean): Promise<SandboxLink> {
+  const userns = asRoot ? [] : [`--userns-path=/proc/${pid}/ns/user`];
+  const slirp = spawn(
+    'slirp4netns',
+    [
+      '--configure',
+      '--mtu=65520',
+      '--disable-host-loopback',
+      '--ready-fd=3',
+      '--exit-fd=4',
+      ...userns,
+      String(pid),
+      'tap0',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin' } },
+  );
+  let err = '';
+  slirp.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+  const exitPipe = slirp.stdio[4] as NodeJS.WritableStream & { destroy(): void };
+  const link: SandboxLink = {
+    close: () => {
+      exitPipe.destroy();
+      if (slirp.exitCode === null) slirp.kill('SIGKILL');
+    },
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('slirp4netns did not come up within 10 s')), 10_000);
+      slirp.once('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      slirp.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`slirp4netns exited (${code}): ${err.trim()}`));
+      });
+      (slirp.stdio[3] as NodeJS.ReadableStream).once('data', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    const enter = asRoot
+      ? [`--net=/proc/${pid}/ns/net`]
+      : [`--user=/proc/${pid}/ns/user`, '--preserve-credentials', `--net=/proc/${pid}/ns/net`];
+    await exec('nsenter', [...enter, '--', 'ip', '-batch', '-'], blockedRoutes(hostAddresses()));
+    slirp.removeAllListeners('exit');
+    return link;
+  } catch (e) {
+    link.close();
+    throw e;
+  }
+}

@@ -1,0 +1,509 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig, SandboxLimits } from '@app/core';
+import { randomBytes } from 'node:crypto';
+import {
+  access,
+  chmod,
+  chown,
+  constants,
+  lchown,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readlink,
+  rm,
+  writeFile,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { killProcessGroup, runProcess } from '../process-runner';
+import { BwrapPlan, bwrapArgs, ETC_ALLOWED, RootEntry, SANDBOX_WORKSPACE } from './bwrap-args';
+import { Cgroups, JobCgroup } from './cgroups';
+import { diskUsage } from './disk-usage';
+import { connectSandbox, SandboxLink } from './sandbox-network';
+
+export type SandboxNetwork = 'none' | 'internet';
+export const SANDBOX_NETWORKS: readonly SandboxNetwork[] = ['none', 'internet'];
+
+export interface SandboxCommand {
+  /** Program and arguments, run inside. */
+  argv: string[];
+  /** The job's workspace on the host: the only writable place (at /workspace inside). */
+  workspace: string;
+  /** Working directory relative to the workspace ('' = its top). */
+  cwd?: string;
+  /** The job's variables (COCODE_*, CI, the user's); PATH, HOME and TMPDIR are added. Nothing else. */
+  env: Record<string, string>;
+  network?: SandboxNetwork;
+  /** Host paths bound read-only at the same path (the file:// repository of a clone). */
+  readOnlyPaths?: string[];
+  timeoutMs: number;
+  /** Aborting kills the job at once (cancel, lost lease, shutdown). */
+  signal?: AbortSignal;
+  onOutput: (text: string) => void;
+  limits?: Partial<SandboxLimits>;
+  /** The job's id, for logs and the cgroup's name. */
+  jobId: string;
+}
+
+export type SandboxOutcome = 'exited' | 'timeout' | 'aborted' | 'limit' | 'spawn_error';
+
+export interface SandboxResult {
+  outcome: SandboxOutcome;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  durationMs: number;
+  /** Why: the limit exceeded (outcome limit) or what failed to start (spawn_error). */
+  reason?: string;
+}
+
+/** What /health/ready reports of the worker's executor. */
+export interface SandboxInfo {
+  executor: 'bwrap' | 'none';
+  limits: 'cgroup-v2' | 'cgroup-v1' | 'rlimit' | 'none';
+  network: 'slirp4netns' | 'unavailable';
+  uid: number | null;
+}
+
+/** The shell form of a command line. */
+export const shell = (command: string): string[] => ['/bin/sh', '-c', command];
+
+/** Joins the job's cgroups, then becomes the sandbox: every process it starts is counted from its first. */
+const JOIN_CGROUPS = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"';
+
+const ROOT_NAMES = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+const MiB = 2 ** 20;
+
+/**
+ * The one way a job starts a process. `bwrap` (the default): bubblewrap namespaces, a cleared
+ * environment, an unprivileged uid, no reach to the host's services, per-job limits (cgroups when
+ * the host lets this process make them, rlimits otherwise), nothing survives the command.
+ * `none`: on the host as the worker, for development only (refused in production without
+ * SANDBOX_UNSAFE_HOST=true), with a warning at every job.
+ */
+@Injectable()
+export class Sandbox {
+  private readonly logger = new Logger(Sandbox.name);
+  private ready: Promise<void> | null = null;
+  private cgroups: Cgroups | null = null;
+  private networkAvailable = false;
+  private rootEntries: RootEntry[] = [];
+  private etcEntries: string[] = [];
+  private etcFiles: Record<string, string> = {};
+  private etcFilesNetworked: Record<string, string> = {};
+  private bin: Record<'bwrap' | 'setpriv' | 'prlimit', string> = { bwrap: '', setpriv: '', prlimit: '' };
+  private readonly isRoot = process.getuid?.() === 0;
+
+  constructor(private readonly config: AppConfig) {}
+
+  get executor(): 'bwrap' | 'none' {
+    return this.config.sandbox.executor;
+  }
+
+  /** Checks the executor once (the worker refuses to start when it cannot contain jobs). */
+  init(): Promise<void> {
+    this.ready ??= this.setup();
+    return this.ready;
+  }
+
+  info(): SandboxInfo {
+    if (this.executor === 'none')
+      return { executor: 'none', limits: 'none', network: 'unavailable', uid: null };
+    return {
+      executor: 'bwrap',
+      limits: this.cgroups ? (this.cgroups.version === 2 ? 'cgroup-v2' : 'cgroup-v1') : 'rlimit',
+      network: this.networkAvailable ? 'slirp4netns' : 'unavailable',
+      uid: this.config.sandbox.uid,
+    };
+  }
+
+  /** Where the workspace is as the job sees it. */
+  pathInside(workspace: string, ...rel: string[]): string {
+    return join(this.executor === 'bwrap' ? SANDBOX_WORKSPACE : workspace, ...rel);
+  }
+
+  /** Makes the directories the job's uid writes into its own (when the worker is root and jobs are not). */
+  async own(...paths: string[]): Promise<void> {
+    if (this.executor !== 'bwrap' || !this.isRoot) return;
+    for (const p of paths) await chown(p, this.config.sandbox.uid, this.config.sandbox.gid);
+  }
+
+  /** `own` for a whole tree the worker wrote (a copied working directory); links are not followed. */
+  async ownTree(root: string): Promise<void> {
+    if (this.executor !== 'bwrap' || !this.isRoot) return;
+    const { uid, gid } = this.config.sandbox;
+    const walk = async (path: string): Promise<void> => {
+      await lchown(path, uid, gid);
+      const s = await lstat(path);
+      if (!s.isDirectory()) return;
+      for (const name of await readdir(path)) await walk(join(path, name));
+    };
+    await walk(root);
+  }
+
+  async run(cmd: SandboxCommand): Promise<SandboxResult> {
+    await this.init();
+    return this.executor === 'bwrap' ? this.runContained(cmd) : this.runOnHost(cmd);
+  }
+
+  // ---- set-up ------------------------------------------------------------------------------------
+
+  private async setup(): Promise<void> {
+    const cfg = this.config.sandbox;
+    if (cfg.executor === 'none') {
+      this.logger.warn(
+        "SANDBOX=none: users' commands run on this host as the worker, with its files and network. Development only.",
+      );
+      return;
+    }
+    const find = async (name: string): Promise<string | null> => {
+      for (const dir of `${cfg.path}${delimiter}/usr/sbin${delimiter}/sbin`.split(delimiter)) {
+        const file = join(dir, name);
+        if (
+          await access(file, constants.X_OK).then(
+            () => true,
+            () => false,
+          )
+        )
+          return file;
+      }
+      return null;
+    };
+    const bwrap = await find('bwrap');
+    if (!bwrap)
+      throw new Error(
+        'SANDBOX=bwrap but bubblewrap is not installed: install it (Debian/Ubuntu: apt-get install -y bubblewrap slirp4netns), or set SANDBOX=none for development only',
+      );
+    const setpriv = await find('setpriv');
+    const prlimit = await find('prlimit');
+    if (!prlimit || (this.isRoot && !setpriv))
+      throw new Error(
+        'the sandbox needs prlimit and setpriv: install util-linux (apt-get install -y util-linux)',
+      );
+    this.bin = { bwrap, setpriv: setpriv ?? '', prlimit };
+    this.networkAvailable = Boolean(
+      (await find('slirp4netns')) && (await find('nsenter')) && (await find('ip')),
+    );
+
+    for (const name of ROOT_NAMES) {
+      const s = await lstat(`/${name}`).catch(() => null);
+      if (s?.isSymbolicLink()) this.rootEntries.push({ name, link: await readlink(`/${name}`) });
+      else if (s?.isDirectory()) this.rootEntries.push({ name, dir: true });
+    }
+    for (const name of ETC_ALLOWED)
+      if (
+        await lstat(`/etc/${name}`).then(
+          () => true,
+          () => false,
+        )
+      )
+        this.etcEntries.push(name);
+    const etc = await mkdtemp(join(tmpdir(), 'cocode-sandbox-etc-'));
+    await chmod(etc, 0o755);
+    const files: Record<string, string> = {
+      passwd: `root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:${cfg.uid}:${cfg.gid}:sandbox:${SANDBOX_WORKSPACE}/home:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
+      group: `root:x:0:\nsandbox:x:${cfg.gid}:\nnogroup:x:65534:\n`,
+      hosts: '127.0.0.1 localhost sandbox\n::1 localhost\n',
+      'resolv.conf': 'nameserver 10.0.2.3\n',
+    };
+    for (const [name, text] of Object.entries(files)) await writeFile(join(etc, name), text, { mode: 0o644 });
+    this.etcFiles = { passwd: join(etc, 'passwd'), group: join(etc, 'group'), hosts: join(etc, 'hosts') };
+    this.etcFilesNetworked = { ...this.etcFiles, 'resolv.conf': join(etc, 'resolv.conf') };
+
+    if (this.isRoot) {
+      this.cgroups = await Cgroups.detect();
+      await this.cgroups?.removeLeftovers();
+    }
+
+    // One real sandbox, so a host without user namespaces (or a broken bwrap) is found now, not at a user's build.
+    const root = this.config.builds.workspaceRoot;
+    await mkdir(root, { recursive: true, mode: 0o711 });
+    const probe = await mkdtemp(join(root, 'probe-'));
+    try {
+      await this.own(probe);
+      let output = '';
+      const r = await this.runContained({
+        argv: ['/bin/sh', '-c', 'echo ok'],
+        workspace: probe,
+        env: {},
+        timeoutMs: 15_000,
+        onOutput: (t) => (output += t),
+        jobId: 'probe',
+      });
+      if (r.outcome !== 'exited' || r.exitCode !== 0 || !output.includes('ok'))
+        throw new Error(
+          `SANDBOX=bwrap cannot start a sandbox here (${r.reason ?? `exit ${r.exitCode}`}): ${output.trim().slice(-500)}. ` +
+            'It needs user namespaces (sysctl kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0; ' +
+            'in a container: the privileges docker-compose.yml gives the worker), the package bubblewrap, and ' +
+            `WORKSPACES_ROOT (${root}) and every directory above it searchable by SANDBOX_UID ${cfg.uid}.`,
+        );
+    } finally {
+      await rm(probe, { recursive: true, force: true });
+    }
+    this.logger.log({ msg: 'sandbox ready', ...this.info() });
+  }
+
+  // ---- executors ---------------------------------------------------------------------------------
+
+  private environment(cmd: SandboxCommand): Record<string, string> {
+    return {
+      PATH: this.config.sandbox.path,
+      HOME: this.pathInside(cmd.workspace, 'home'),
+      ...(this.executor === 'bwrap' ? { TMPDIR: '/tmp' } : {}),
+      ...cmd.env,
+    };
+  }
+
+  private async runOnHost(cmd: SandboxCommand): Promise<SandboxResult> {
+    this.logger.warn({ msg: 'SANDBOX=none: running a job on the host, unconfined', jobId: cmd.jobId });
+    const watch = new LimitWatch(
+      { ...this.config.sandbox.limits, ...cmd.limits },
+      cmd,
+      null,
+      this.config.sandbox.checkIntervalMs,
+    );
+    const r = await runProcess(cmd.argv[0], cmd.argv.slice(1), {
+      cwd: join(cmd.workspace, cmd.cwd ?? ''),
+      env: this.environment(cmd),
+      timeoutMs: cmd.timeoutMs,
+      signal: watch.signal,
+      onOutput: watch.onOutput,
+    });
+    watch.stop();
+    // Whatever the command left running in the background dies with it.
+    if (r.pgid) killProcessGroup(r.pgid, 'SIGKILL');
+    return watch.result(r, null);
+  }
+
+  private async runContained(cmd: SandboxCommand): Promise<SandboxResult> {
+    const cfg = this.config.sandbox;
+    const limits = { ...cfg.limits, ...cmd.limits };
+    const networked = cmd.network === 'internet';
+    if (networked && !this.networkAvailable)
+      return {
+        outcome: 'spawn_error',
+        exitCode: null,
+        signal: null,
+        durationMs: 0,
+        reason:
+          'network "internet" is not available on this worker (install slirp4netns, iproute2 and util-linux)',
+      };
+    let cgroup: JobCgroup | null = null;
+    if (this.cgroups)
+      cgroup = await this.cgroups.create(
+        `${cmd.jobId.replace(/[^\w-]/g, '_')}-${randomBytes(3).toString('hex')}`,
+        limits,
+      );
+    const plan: BwrapPlan = {
+      workspace: cmd.workspace,
+      cwd: cmd.cwd ?? '',
+      readOnlyPaths: cmd.readOnlyPaths ?? [],
+      rootEntries: this.rootEntries,
+      etcEntries: this.etcEntries,
+      etcFiles: networked ? this.etcFilesNetworked : this.etcFiles,
+      uid: cfg.uid,
+      gid: cfg.gid,
+      tmpBytes: limits.diskBytes,
+      networked,
+      argv: cmd.argv,
+    };
+    let argv = [this.bin.bwrap, ...bwrapArgs(plan)];
+    // As root, bubblewrap itself runs as the job's uid: inside and outside the job is nobody the host trusts.
+    if (this.isRoot)
+      argv = [this.bin.setpriv, `--reuid=${cfg.uid}`, `--regid=${cfg.gid}`, '--clear-groups', '--', ...argv];
+    argv = [
+      this.bin.prlimit,
+      `--cpu=${limits.cpuSeconds}`,
+      `--fsize=${limits.diskBytes}`,
+      '--core=0',
+      // Without a pids cgroup, the process count is bounded per uid.
+      ...(cgroup ? [] : [`--nproc=${limits.processes}`]),
+      '--',
+      ...argv,
+    ];
+    if (cgroup) argv = ['/bin/sh', '-c', JOIN_CGROUPS, 'sh', ...cgroup.procsFiles, '--', ...argv];
+
+    const watch = new LimitWatch(limits, cmd, cgroup, cfg.checkIntervalMs);
+    let link: SandboxLink | null = null;
+    let networkError: string | null = null;
+    try {
+      const r = await runProcess(argv[0], argv.slice(1), {
+        cwd: '/',
+        env: this.environment(cmd),
+        timeoutMs: cmd.timeoutMs,
+        signal: watch.signal,
+        onOutput: watch.onOutput,
+        killGraceMs: 0,
+        extraPipes: networked ? 2 : 0,
+        onChild: (child) => {
+          if (!networked) return;
+          const info = child.stdio[3] as NodeJS.ReadableStream;
+          const block = child.stdio[4] as NodeJS.WritableStream;
+          let text = '';
+          let wired = false;
+          info.on('data', (d: Buffer) => {
+            if (wired) return;
+            text += d.toString();
+            let pid: number;
+            try {
+              pid = (JSON.parse(text) as { 'child-pid': number })['child-pid'];
+            } catch {
+              return; // not whole yet
+            }
+            wired = true;
+            connectSandbox(pid, this.isRoot).then(
+              (l) => {
+                link = l;
+                block.end('1');
+              },
+              (err: Error) => {
+                networkError = `network set-up failed: ${err.message}`;
+                watch.trip(networkError);
+              },
+            );
+          });
+          info.on('error', () => undefined);
+          block.on('error', () => undefined);
+        },
+      });
+      if (networkError)
+        return {
+          outcome: 'spawn_error',
+          exitCode: null,
+          signal: null,
+          durationMs: r.durationMs,
+          reason: networkError,
+        };
+      return await watch.result(r, cgroup);
+    } finally {
+      watch.stop();
+      (link as SandboxLink | null)?.close();
+      await cgroup?.remove();
+    }
+  }
+}
+
+/** Per-job limits the worker enforces from outside: output, workspace disk, CPU time; and the kernel's verdicts. */
+class LimitWatch {
+  private readonly controller = new AbortController();
+  private tripped: string | null = null;
+  private written = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private checking = false;
+  private nextDiskCheck = 0;
+
+  constructor(
+    private readonly limits: SandboxLimits,
+    private readonly cmd: SandboxCommand,
+    private readonly cgroup: JobCgroup | null,
+    intervalMs: number,
+  ) {
+    const outer = cmd.signal;
+    if (outer?.aborted) this.controller.abort();
+    else outer?.addEventListener('abort', () => this.controller.abort(), { once: true });
+    this.timer = setInterval(() => void this.check(), intervalMs);
+    this.timer.unref();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  onOutput = (text: string): void => {
+    if (this.tripped) return;
+    const bytes = Buffer.byteLength(text);
+    if (this.written + bytes > this.limits.outputBytes) {
+      const room = this.limits.outputBytes - this.written;
+      if (room > 0) this.cmd.onOutput(Buffer.from(text).subarray(0, room).toString('utf8'));
+      this.written = this.limits.outputBytes;
+      this.trip(
+        `output limit exceeded (more than ${this.limits.outputBytes} bytes, SANDBOX_MAX_OUTPUT_BYTES): the job was stopped`,
+      );
+      return;
+    }
+    this.written += bytes;
+    this.cmd.onOutput(text);
+  };
+
+  trip(reason: string): void {
+    if (this.tripped) return;
+    this.tripped = reason;
+    this.controller.abort();
+  }
+
+  private async check(): Promise<void> {
+    if (this.checking || this.tripped) return;
+    this.checking = true;
+    try {
+      // A big workspace takes long to walk: look again only after ten times the last walk.
+      if (Date.now() >= this.nextDiskCheck) {
+        const started = Date.now();
+        const used = await diskUsage(this.cmd.workspace, this.limits.diskBytes);
+        this.nextDiskCheck = Date.now() + 10 * (Date.now() - started);
+        if (used > this.limits.diskBytes) return this.trip(this.diskMessage());
+      }
+      const cpu = await this.cgroup?.cpuSeconds();
+      if (cpu != null && cpu > this.limits.cpuSeconds)
+        return this.trip(`CPU time limit exceeded (${this.limits.cpuSeconds} s, SANDBOX_CPU_SECONDS)`);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private diskMessage(): string {
+    return `workspace disk limit exceeded (more than ${Math.round(this.limits.diskBytes / MiB)} MiB, SANDBOX_DISK_MB)`;
+  }
+
+  async result(
+    r: {
+      outcome: 'exited' | 'timeout' | 'aborted' | 'spawn_error';
+      exitCode: number | null;
+      signal: NodeJS.Signals | null;
+      durationMs: number;
+      error?: string;
+    },
+    cgroup: JobCgroup | null,
+  ): Promise<SandboxResult> {
+    this.stop();
+    const base = { exitCode: r.exitCode, signal: r.signal, durationMs: r.durationMs };
+    if (r.outcome === 'spawn_error') return { ...base, outcome: 'spawn_error', reason: r.error };
+    if (this.tripped) return { ...base, outcome: 'limit', reason: this.tripped };
+    if (r.outcome === 'timeout' || r.outcome === 'aborted') return { ...base, outcome: r.outcome };
+    // What the job left behind counts too, however fast it wrote it.
+    if ((await diskUsage(this.cmd.workspace, this.limits.diskBytes)) > this.limits.diskBytes)
+      return { ...base, outcome: 'limit', reason: this.diskMessage() };
+    const events = await cgroup?.events();
+    if (events?.oomKilled)
+      return {
+        ...base,
+        outcome: 'limit',
+        reason: `memory limit exceeded (${Math.round(this.limits.memoryBytes / MiB)} MiB, SANDBOX_MEMORY_MB): the kernel killed the job`,
+      };
+    if (events?.pidsLimited)
+      return {
+        ...base,
+        outcome: 'limit',
+        reason: `process limit reached (${this.limits.processes} processes, SANDBOX_MAX_PROCESSES): a fork was refused`,
+      };
+    // 128 + SIGXCPU / SIGXFSZ: the rlimits' own signals, as the shell reports a child they killed.
+    if (r.signal === 'SIGXCPU' || r.exitCode === 152)
+      return {
+        ...base,
+        outcome: 'limit',
+        reason: `CPU time limit exceeded (${this.limits.cpuSeconds} s, SANDBOX_CPU_SECONDS)`,
+      };
+    if (r.signal === 'SIGXFSZ' || r.exitCode === 153)
+      return {
+        ...base,
+        outcome: 'limit',
+        reason: `file size limit exceeded (${Math.round(this.limits.diskBytes / MiB)} MiB, SANDBOX_DISK_MB)`,
+      };
+    return { ...base, outcome: 'exited' };
+  }
+}
