@@ -19,6 +19,11 @@ const apps = {
   worker: join(root, 'dist/apps/worker/src/main.js'),
 };
 const children = new Map();
+
+function withoutGatewaySettings(env) {
+  const { GATEWAY_ONLY_SETTINGS } = require(join(root, 'dist/libs/core/src/config/app-config.js'));
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !GATEWAY_ONLY_SETTINGS.includes(k)));
+}
 let stopping = false;
 
 function stop(code) {
@@ -40,7 +45,9 @@ for (const [name, file] of Object.entries(apps)) {
     process.exit(1);
   }
   const flags = name === 'gateway' ? GATEWAY_NODE_FLAGS : [];
-  const child = spawn(process.execPath, [...flags, file], { stdio: 'inherit', env: process.env });
+  // The worker gets no signing secret or bootstrap credential: it uses none (GATEWAY_ONLY_SETTINGS).
+  const env = name === 'worker' ? withoutGatewaySettings(process.env) : process.env;
+  const child = spawn(process.execPath, [...flags, file], { stdio: 'inherit', env });
   children.set(name, child);
   child.on('exit', (code, signal) => {
     if (!stopping) {

@@ -1,9 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Received, Receiver } from '../support/receiver';
 import { eventually, expectEnvelope, TestSystem } from '../support/system';
-import { sandboxTmpDir } from '../support/env';
 
 type Session = { id: string; token: string };
 type Deployment = {
@@ -15,16 +12,18 @@ type Deployment = {
 };
 
 /**
- * The deploy script every script application here runs. It logs the DEPLOY_* variables of each
- * step, and its version decides how a step goes: `...-fail-<step>` fails that step, `...-slow-<step>`
- * takes two seconds, `...-hang-<step>` takes four seconds the first time it runs.
+ * The deploy script every script application here runs, in its sandbox. It prints the DEPLOY_*
+ * variables of each step (with a nanosecond clock, so steps of several deployments can be put in
+ * order from their recorded outputs), and its version decides how a step goes:
+ * `...-fail-<step>` fails that step, `...-slow-<step>` takes two seconds, `...-hang-<step>` takes
+ * four seconds the first time it runs (DEPLOY_STEP_ATTEMPT 1).
  */
 const DEPLOY_SCRIPT = `
-echo "$DEPLOY_APP|$DEPLOY_ENV|$DEPLOY_VERSION|$DEPLOY_STRATEGY|$DEPLOY_STEP|$DEPLOY_ACTION|$DEPLOY_PERCENT|\${DEPLOY_COLOR:-}|\${DEPLOY_PREVIOUS_VERSION:-}" >> "$LOGDIR/$DEPLOY_APP.log"
+echo "@@$(date +%s%N)|$DEPLOY_APP|$DEPLOY_ENV|$DEPLOY_VERSION|$DEPLOY_STRATEGY|$DEPLOY_STEP|$DEPLOY_ACTION|$DEPLOY_PERCENT|\${DEPLOY_COLOR:-}|\${DEPLOY_PREVIOUS_VERSION:-}"
 case "$DEPLOY_VERSION" in
   *-fail-"$DEPLOY_STEP") echo "step $DEPLOY_STEP refused" >&2; exit 1 ;;
   *-slow-"$DEPLOY_STEP") sleep 2 ;;
-  *-hang-"$DEPLOY_STEP") [ -f "$LOGDIR/$DEPLOY_ID.hung" ] || { touch "$LOGDIR/$DEPLOY_ID.hung"; sleep 4; } ;;
+  *-hang-"$DEPLOY_STEP") [ "$DEPLOY_STEP_ATTEMPT" -gt 1 ] || sleep 4 ;;
 esac
 echo "done $DEPLOY_STEP"
 `;
@@ -32,7 +31,6 @@ const FINISHED = ['succeeded', 'failed', 'rejected', 'rolled_back'];
 
 describe('deployments: applications, strategy plans, approvals, one at a time, rollback, targets, lost workers', () => {
   const receiver = new Receiver();
-  const dir = sandboxTmpDir('cocode-deploy-e2e-');
   let system: TestSystem;
   let admin: string;
   let owner: Session; // product manager, owner of the project
@@ -45,7 +43,6 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
   let appSeq = 0;
 
   beforeAll(async () => {
-    writeFileSync(join(dir, 'deploy.sh'), DEPLOY_SCRIPT);
     await receiver.start();
     system = await TestSystem.start({
       env: {
@@ -83,7 +80,6 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
   afterAll(async () => {
     await system?.stop();
     await receiver.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const as = (token: string) => ({
@@ -96,24 +92,22 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
       .post('/v2/applications', {
         projectId: project.id,
         name,
-        target: { type: 'script', command: `LOGDIR='${dir}' sh '${dir}/deploy.sh'` },
+        target: { type: 'script', command: DEPLOY_SCRIPT },
       })
       .expect(201);
     return res.body as { id: string; name: string };
   };
-  /** What the script logged, one object per step run. */
-  const log = (app: { name: string }) => {
-    let text = '';
-    try {
-      text = readFileSync(join(dir, `${app.name}.log`), 'utf8');
-    } catch {
-      return [];
-    }
-    return text
-      .trim()
-      .split('\n')
-      .map((line) => {
-        const [appName, env, version, strategy, step, action, percent, colour, previous] = line.split('|');
+  /** What the script printed, one object per step run, in the order they ran (from every deployment's step outputs). */
+  const log = async (app: { id: string }) => {
+    const list = (
+      await as(devops.token).get(`/v2/deployments?applicationId=${app.id}&pageSize=100`).expect(200)
+    ).body.data as Deployment[];
+    return list
+      .flatMap((d) => d.steps.map((s) => /^@@(\d+)\|(.*)$/m.exec(String(s.output ?? ''))))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .sort((a, b) => (BigInt(a[1]) < BigInt(b[1]) ? -1 : 1))
+      .map((m) => {
+        const [appName, env, version, strategy, step, action, percent, colour, previous] = m[2].split('|');
         return { appName, env, version, strategy, step, action, percent, colour, previous };
       });
   };
@@ -152,7 +146,7 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
         expect.objectContaining({
           id: expect.stringMatching(/^app_[0-9a-z]{16}$/),
           projectId: project.id,
-          target: { type: 'script', command: expect.stringContaining('deploy.sh') },
+          target: { type: 'script', command: expect.stringContaining('DEPLOY_STEP_ATTEMPT') },
           environments: [],
           createdBy: devops.id,
         }),
@@ -272,7 +266,7 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
             startedAt: expect.any(String),
             finishedAt: expect.any(String),
             duration: expect.any(Number),
-            output: `done ${step.name}\n`,
+            output: expect.stringMatching(new RegExp(`^@@\\d+\\|.*\\n(done ${step.name})\\n$`)),
             error: null,
           }),
         );
@@ -280,7 +274,7 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
       expect(Date.parse(d.steps[1].startedAt as string)).toBeGreaterThanOrEqual(
         Date.parse(d.steps[0].finishedAt as string),
       );
-      expect(log(app)).toEqual([
+      expect(await log(app)).toEqual([
         {
           appName: app.name,
           env: 'staging',
@@ -315,18 +309,17 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
         ['restore', 'succeeded'],
       ]);
       expect(d.steps[1]).toEqual(
-        expect.objectContaining({ error: 'exit code 1', output: 'step batch-2 refused\n' }),
+        expect.objectContaining({
+          error: 'exit code 1',
+          output: expect.stringContaining('step batch-2 refused\n'),
+        }),
       );
       expect(d.steps[3]).toEqual(
         expect.objectContaining({ action: 'restore', phase: 'restore', version: 'v1.0.0', percent: 100 }),
       );
       expect(d.failureReason).toBe('step batch-2 failed: exit code 1; restored v1.0.0');
       expect(d.previousVersion).toBe('v1.0.0');
-      expect(
-        log(app)
-          .slice(-3)
-          .map((l) => [l.step, l.version, l.previous]),
-      ).toEqual([
+      expect((await log(app)).slice(-3).map((l) => [l.step, l.version, l.previous])).toEqual([
         ['batch-1', 'v2-fail-batch-2', 'v1.0.0'],
         ['batch-2', 'v2-fail-batch-2', 'v1.0.0'],
         ['restore', 'v1.0.0', 'v1.0.0'],
@@ -372,11 +365,7 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
         strategy: 'blue-green',
       });
       expect(dev.steps[0].name).toBe('deploy-blue');
-      expect(
-        log(app)
-          .slice(-3)
-          .map((l) => [l.env, l.step, l.action, l.percent, l.colour]),
-      ).toEqual([
+      expect((await log(app)).slice(-3).map((l) => [l.env, l.step, l.action, l.percent, l.colour])).toEqual([
         ['dev', 'deploy-blue', 'deploy', '0', 'blue'],
         ['dev', 'health-check-blue', 'health-check', '0', 'blue'],
         ['dev', 'switch-to-blue', 'switch', '100', 'blue'],
@@ -431,7 +420,7 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
         ['health-check-50', 'health-check', 50, 'succeeded'],
         ['canary-100', 'deploy', 100, 'succeeded'],
       ]);
-      expect(log(app).map((l) => `${l.step}:${l.percent}`)).toEqual([
+      expect((await log(app)).map((l) => `${l.step}:${l.percent}`)).toEqual([
         'canary-10:10',
         'health-check-10:10',
         'canary-50:50',
@@ -465,10 +454,12 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
       expect(d.failureReason).toBe(
         'step health-check-50 failed: failed 2 health checks: exit code 1; restored v1.0.0',
       );
-      expect(log(app).at(-1)).toEqual(
+      expect((await log(app)).at(-1)).toEqual(
         expect.objectContaining({ step: 'restore', action: 'restore', version: 'v1.0.0', percent: '100' }),
       );
-      expect(log(app).filter((l) => l.step === 'canary-100' && l.version.startsWith('v2'))).toEqual([]);
+      expect((await log(app)).filter((l) => l.step === 'canary-100' && l.version.startsWith('v2'))).toEqual(
+        [],
+      );
       expect((await live(app.id, 'test'))?.liveVersion).toBe('v1.0.0');
     });
   });
@@ -510,12 +501,12 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
       });
       await new Promise((r) => setTimeout(r, 500));
       expect((await get(id)).status).toBe('pending_approval');
-      expect(log(app)).toEqual([]);
+      expect(await log(app)).toEqual([]);
       const all = await as(architect.token).post(`/v2/deployments/${id}/approve`, {}).expect(200);
       expect(all.body.status).toBe('queued');
       const d = await finished(id);
       expect(d.status).toBe('succeeded');
-      expect(log(app)[0]).toEqual(
+      expect((await log(app))[0]).toEqual(
         expect.objectContaining({ env: 'prod', version: 'v2.3.1', strategy: 'canary' }),
       );
     });
@@ -597,7 +588,7 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
       );
       await new Promise((r) => setTimeout(r, 500));
       expect((await get(d.deploymentId)).steps).toEqual([]);
-      expect(log(app)).toEqual([]);
+      expect(await log(app)).toEqual([]);
     });
 
     it('approvals outside prod are honoured too', async () => {
@@ -636,11 +627,11 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
     // In order, never overlapping.
     expect(Date.parse(b.startedAt as string)).toBeGreaterThanOrEqual(Date.parse(a.finishedAt as string));
     expect(Date.parse(c.startedAt as string)).toBeGreaterThanOrEqual(Date.parse(b.finishedAt as string));
-    expect(
-      log(app)
-        .filter((l) => l.env === 'staging')
-        .map((l) => l.version),
-    ).toEqual([...Array(3).fill('v1-slow-batch-1'), ...Array(3).fill('v2.0.0'), ...Array(3).fill('v3.0.0')]);
+    expect((await log(app)).filter((l) => l.env === 'staging').map((l) => l.version)).toEqual([
+      ...Array(3).fill('v1-slow-batch-1'),
+      ...Array(3).fill('v2.0.0'),
+      ...Array(3).fill('v3.0.0'),
+    ]);
     expect(b.previousVersion).toBe('v1-slow-batch-1');
   });
 

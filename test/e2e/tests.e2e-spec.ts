@@ -382,6 +382,7 @@ describe('test suites: real commands, JUnit reports, working-directory roots', (
 
     it('does not take an old report left in the directory for this run’s', async () => {
       const s = await suite({ command: 'echo "did nothing"' });
+      mkdirSync(join(suiteDir, 'reports'), { recursive: true });
       writeFileSync(join(suiteDir, s.reportPath), PASSING);
       const old = new Date(Date.now() - 3600_000);
       utimesSync(join(suiteDir, s.reportPath), old, old);
@@ -398,7 +399,7 @@ describe('test suites: real commands, JUnit reports, working-directory roots', (
       expect(r).toEqual(
         expect.objectContaining({
           status: 'error',
-          error: 'the command timed out after 1 s (its process group was killed)',
+          error: 'the command timed out after 1 s (its sandbox was killed)',
         }),
       );
     });
@@ -412,7 +413,7 @@ describe('test suites: real commands, JUnit reports, working-directory roots', (
       });
       const r = await finished((await run(s.id)).runId);
       expect(r).toEqual(expect.objectContaining({ status: 'passed', commit: repo.commits.v1 }));
-      expect(r.logTail).toMatch(/ran in .*\/workspaces\/run_[0-9a-z]{16}\/src/);
+      expect(r.logTail).toContain('ran in /workspace/src');
       const bad = await suite({
         workingDirectory: undefined,
         repositoryUrl: `file://${join(tmp, 'missing-repo')}`,
@@ -420,7 +421,7 @@ describe('test suites: real commands, JUnit reports, working-directory roots', (
       });
       const failed = await finished((await run(bad.id)).runId);
       expect(failed.status).toBe('error');
-      expect(failed.error).toMatch(/^checkout failed: git clone failed/);
+      expect(failed.error).toMatch(/^checkout failed: .* is not a repository on this worker/);
     });
 
     it('refuses at run time a working directory whose link leads out of the roots', async () => {

@@ -6,6 +6,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
+import { GATEWAY_ONLY_SETTINGS } from '../../libs/core/src/config/app-config';
 import { PG_BASE, readState, REDIS_URL, ROOT } from './env';
 
 export const CLIENT_ID = 'e2e_client';
@@ -170,7 +171,11 @@ export class TestSystem {
     };
     this.env = env;
     this.gateway = new AppProcess('gateway', gatewayPort, env);
-    this.worker = new AppProcess('worker', workerPort, env);
+    // As in production: the worker holds no signing secret or bootstrap credential.
+    const workerEnv = Object.fromEntries(
+      Object.entries(env).filter(([k]) => !(GATEWAY_ONLY_SETTINGS as readonly string[]).includes(k)),
+    );
+    this.worker = new AppProcess('worker', workerPort, workerEnv);
     await Promise.all([
       this.gateway.start(),
       this.options.worker === false ? undefined : this.worker.start(),

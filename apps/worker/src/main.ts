@@ -6,6 +6,7 @@ import {
   ConfigError,
   createRootLogger,
   fastifyOptions,
+  GATEWAY_ONLY_SETTINGS,
   getConfig,
   PinoLoggerService,
   runMigrations,
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   let config;
   try {
-    config = getConfig();
+    config = getConfig('worker');
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -25,6 +26,12 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createRootLogger(config.log.level, 'worker');
+  const given = GATEWAY_ONLY_SETTINGS.filter((name) => process.env[name]);
+  if (given.length)
+    logger.warn({
+      msg: 'the worker does not use these settings: remove them from its environment (a job that escaped its sandbox could read them there)',
+      settings: given,
+    });
   if (config.database.runMigrations) await runMigrations(config, (msg) => logger.info(msg));
   const app = await NestFactory.create<NestFastifyApplication>(
     WorkerModule,

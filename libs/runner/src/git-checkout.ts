@@ -67,6 +67,7 @@ export async function fileRepository(
 const CLONE_FAILED = 90;
 const CHECKOUT_FAILED = 91;
 const SHA_FILE = '.cocode-checkout';
+const GIT_CONFIG_FILE = '.cocode-gitconfig';
 
 /**
  * In one sandbox: `git clone` into `src` (a file:// repository is bound read-only into the
@@ -84,8 +85,11 @@ export async function cloneAndCheckout(o: CheckoutOptions): Promise<CheckoutResu
     readOnlyPaths.push(repo.path);
     url = `file://${repo.path}`;
   }
-  const git = `git -c protocol.ext.allow=never -c safe.directory='*'`;
+  const git = `git -c protocol.ext.allow=never`;
   const script = [
+    // A file:// repository belongs to another uid than the sandbox's: git trusts it only from global
+    // config, here a file of this checkout's alone (GIT_CONFIG_GLOBAL), removed after it.
+    `[ -z "$3" ] || { git config --global --add safe.directory "$3" && git config --global --add safe.directory "$3/.git"; }`,
     `${git} clone --no-checkout --quiet -- "$1" src || exit ${CLONE_FAILED}`,
     'cd src',
     `${git} checkout --quiet --detach "$2" -- || exit ${CHECKOUT_FAILED}`,
@@ -93,9 +97,9 @@ export async function cloneAndCheckout(o: CheckoutOptions): Promise<CheckoutResu
   ].join('\n');
   const target = o.commit ?? (o.branch ? `origin/${o.branch}` : 'origin/HEAD');
   const r = await o.sandbox.run({
-    argv: ['/bin/sh', '-c', script, 'checkout', url, target],
+    argv: ['/bin/sh', '-c', script, 'checkout', url, target, readOnlyPaths[0] ?? ''],
     workspace: o.workspace,
-    env: gitEnv(o.env),
+    env: { ...gitEnv(o.env), GIT_CONFIG_GLOBAL: o.sandbox.pathInside(o.workspace, GIT_CONFIG_FILE) },
     network: readOnlyPaths.length ? 'none' : 'internet',
     readOnlyPaths,
     timeoutMs: o.timeoutMs,
@@ -103,6 +107,7 @@ export async function cloneAndCheckout(o: CheckoutOptions): Promise<CheckoutResu
     onOutput: o.onOutput,
     jobId: o.jobId,
   });
+  await rm(join(o.workspace, GIT_CONFIG_FILE), { force: true });
   if (r.outcome === 'timeout')
     return {
       ok: false,

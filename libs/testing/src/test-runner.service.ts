@@ -202,7 +202,11 @@ export class TestRunner implements BeforeApplicationShutdown {
           return await this.finish(run, outcome, tail);
         }
         // Links are copied as links: inside the sandbox they lead nowhere of the host's.
-        await cp(dir.path, workspace.src, { recursive: true, verbatimSymlinks: true });
+        await cp(dir.path, workspace.src, {
+          recursive: true,
+          verbatimSymlinks: true,
+          preserveTimestamps: true,
+        });
         await this.sandbox.ownTree(workspace.src);
       }
       const cwd = workspace.src;

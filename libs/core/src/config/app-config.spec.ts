@@ -327,8 +327,31 @@ describe('loadConfig: builds and tests', () => {
     expect(problemsOf({ ...prod, SANDBOX: 'none' })).toEqual([
       "SANDBOX=none runs users' commands on the worker host as the worker: refused in production unless SANDBOX_UNSAFE_HOST=true",
     ]);
-    expect(problemsOf({ ...prod, SANDBOX: 'none', SANDBOX_UNSAFE_HOST: 'true' })).toEqual([]);
+    expect(loadConfig({ ...prod, SANDBOX: 'none', SANDBOX_UNSAFE_HOST: 'true' }).sandbox).toEqual(
+      expect.objectContaining({ executor: 'none', unsafeHost: true }),
+    );
     expect(problemsOf({ SANDBOX: 'docker' })).toEqual(['SANDBOX must be one of bwrap, none (got "docker")']);
+  });
+
+  it('gives the worker no signing secret or bootstrap credential, and does not require them in production', () => {
+    const prod = { NODE_ENV: 'production', JWT_ALGORITHM: 'RS256' };
+    const worker = loadConfig(
+      {
+        ...prod,
+        JWT_SECRET: 'x'.repeat(40),
+        BOOTSTRAP_ADMIN_PASSWORD: 'Admin12345',
+        BOOTSTRAP_CLIENT_SECRET: 'y'.repeat(20),
+      },
+      'worker',
+    );
+    expect(worker.jwt.secret).toBeUndefined();
+    expect(worker.jwt.privateKey).toBeUndefined();
+    expect(worker.bootstrap.adminPassword).toBeUndefined();
+    expect(worker.bootstrap.clientSecret).toBeUndefined();
+    expect(() => loadConfig({ NODE_ENV: 'production' }, 'worker')).not.toThrow();
+    expect(problemsOf({ NODE_ENV: 'production' })).toContain(
+      'JWT_SECRET is required in production (at least 32 characters)',
+    );
   });
 
   it('allows file:// repositories under the temporary directory outside production, nowhere in production by default', () => {

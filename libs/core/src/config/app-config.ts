@@ -177,9 +177,30 @@ type Env = Record<string, string | undefined>;
 const DEFAULT_MODEL_ALIASES =
   'claude-sonnet-4=claude-sonnet-4-20250514,claude-opus-4=claude-opus-4-20250514,claude-sonnet-4.5=claude-sonnet-4-5,claude-haiku=claude-haiku-4-5';
 
-/** Reads and validates the environment; throws one ConfigError listing every problem. */
-export function loadConfig(env: Env = process.env): AppConfig {
+/** Which process reads the configuration: the worker holds no signing keys nor bootstrap credentials. */
+export type ConfigRole = 'gateway' | 'worker';
+
+/** Settings only the gateway uses: a worker given them warns, and never reads them. */
+export const GATEWAY_ONLY_SETTINGS = [
+  'JWT_SECRET',
+  'JWT_PRIVATE_KEY',
+  'JWT_PUBLIC_KEY',
+  'BOOTSTRAP_ADMIN_PASSWORD',
+  'BOOTSTRAP_CLIENT_ID',
+  'BOOTSTRAP_CLIENT_SECRET',
+] as const;
+
+/**
+ * Reads and validates the environment; throws one ConfigError listing every problem. For the
+ * worker (`role` worker) the gateway-only settings are not read: its config has no JWT secret or
+ * key and no bootstrap credentials, so a job that escaped its sandbox finds none in the worker.
+ */
+export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway'): AppConfig {
   const problems: string[] = [];
+  if (role === 'worker')
+    env = Object.fromEntries(
+      Object.entries(env).filter(([k]) => !(GATEWAY_ONLY_SETTINGS as readonly string[]).includes(k)),
+    );
   const str = (name: string, fallback?: string): string | undefined => {
     const v = env[name];
     return v === undefined || v === '' ? fallback : v;
@@ -242,7 +263,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   let secretGenerated = false;
   const privateKey = str('JWT_PRIVATE_KEY')?.replace(/\\n/g, '\n');
   const publicKey = str('JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n');
-  if (algorithm.startsWith('HS')) {
+  if (role === 'worker') {
+    // Nothing in the worker signs or verifies tokens.
+  } else if (algorithm.startsWith('HS')) {
     if (!secret) {
       if (nodeEnv === 'production')
         problems.push('JWT_SECRET is required in production (at least 32 characters)');
@@ -438,8 +461,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
 let processConfig: AppConfig | null = null;
 
-/** The process's configuration, loaded once (a generated dev JWT secret stays the same). */
-export function getConfig(): AppConfig {
-  processConfig ??= loadConfig();
+/** The process's configuration, loaded once (a generated dev JWT secret stays the same); the first call names the role. */
+export function getConfig(role: ConfigRole = 'gateway'): AppConfig {
+  processConfig ??= loadConfig(process.env, role);
   return processConfig;
 }

@@ -40,15 +40,15 @@ export interface BwrapPlan {
   readOnlyPaths: readonly string[];
   /** /bin, /lib, ... as the host has them. */
   rootEntries: readonly RootEntry[];
-  /** The host's /etc entries among ETC_ALLOWED that exist. */
-  etcEntries: readonly string[];
-  /** Generated passwd, group, hosts (and resolv.conf when networked), bound over the host's. */
-  etcFiles: Readonly<Record<string, string>>;
+  /** The sandbox's /etc: copies of the host's ETC_ALLOWED entries and a generated passwd, group, hosts (resolv.conf when networked). One mount instead of one per file. */
+  etcDir: string;
   uid: number;
   gid: number;
   tmpBytes: number;
   /** With a network: bwrap reports the sandbox's pid on fd 3 and waits on fd 4 until it is wired. */
   networked: boolean;
+  /** Refuse user namespaces inside (a nested one; without it when a non-root worker must wire the network). */
+  disableUserns: boolean;
   argv: readonly string[];
 }
 
@@ -70,7 +70,7 @@ export function bwrapArgs(p: BwrapPlan): string[] {
     '--unshare-uts',
     '--unshare-net',
     '--unshare-cgroup-try',
-    '--disable-userns',
+    ...(p.disableUserns ? ['--disable-userns'] : []),
     '--die-with-parent',
     '--new-session',
     '--hostname',
@@ -87,8 +87,7 @@ export function bwrapArgs(p: BwrapPlan): string[] {
     if ('link' in e) args.push('--symlink', e.link, `/${e.name}`);
     else args.push('--ro-bind', `/${e.name}`, `/${e.name}`);
   }
-  for (const name of p.etcEntries) args.push('--ro-bind', `/etc/${name}`, `/etc/${name}`);
-  for (const [name, file] of Object.entries(p.etcFiles)) args.push('--ro-bind', file, `/etc/${name}`);
+  args.push('--ro-bind', p.etcDir, '/etc');
   args.push(
     '--proc',
     '/proc',

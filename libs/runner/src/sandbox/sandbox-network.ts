@@ -38,7 +38,13 @@ export interface SandboxLink {
  * ends when the sandbox's pipe to it closes: with the job, or with the worker if it dies.
  */
 export async function connectSandbox(pid: number, asRoot: boolean): Promise<SandboxLink> {
-  const userns = asRoot ? [] : [`--userns-path=/proc/${pid}/ns/user`];
+  // By pid, slirp4netns would first join the pid's user namespace, which bubblewrap has already
+  // replaced by a nested one (--disable-userns) that holds no power over the network namespace. As
+  // root it joins the network namespace by path alone; otherwise that user namespace is the
+  // sandbox's own (no --disable-userns for networked sandboxes of a non-root worker).
+  const target = asRoot
+    ? ['--netns-type=path', `/proc/${pid}/ns/net`]
+    : [`--userns-path=/proc/${pid}/ns/user`, '--netns-type=path', `/proc/${pid}/ns/net`];
   const slirp = spawn(
     'slirp4netns',
     [
@@ -47,8 +53,7 @@ export async function connectSandbox(pid: number, asRoot: boolean): Promise<Sand
       '--disable-host-loopback',
       '--ready-fd=3',
       '--exit-fd=4',
-      ...userns,
-      String(pid),
+      ...target,
       'tap0',
     ],
     { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin' } },

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig, SandboxLimits } from '@app/core';
 import { randomBytes } from 'node:crypto';
 import {
@@ -6,6 +6,7 @@ import {
   chmod,
   chown,
   constants,
+  cp,
   lchown,
   lstat,
   mkdir,
@@ -16,7 +17,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { killProcessGroup, runProcess } from '../process-runner';
 import { BwrapPlan, bwrapArgs, ETC_ALLOWED, RootEntry, SANDBOX_WORKSPACE } from './bwrap-args';
 import { Cgroups, JobCgroup } from './cgroups';
@@ -83,15 +84,14 @@ const MiB = 2 ** 20;
  * SANDBOX_UNSAFE_HOST=true), with a warning at every job.
  */
 @Injectable()
-export class Sandbox {
+export class Sandbox implements OnApplicationShutdown {
   private readonly logger = new Logger(Sandbox.name);
   private ready: Promise<void> | null = null;
   private cgroups: Cgroups | null = null;
   private networkAvailable = false;
   private rootEntries: RootEntry[] = [];
-  private etcEntries: string[] = [];
-  private etcFiles: Record<string, string> = {};
-  private etcFilesNetworked: Record<string, string> = {};
+  private etcDir = '';
+  private etcDirNetworked = '';
   private bin: Record<'bwrap' | 'setpriv' | 'prlimit', string> = { bwrap: '', setpriv: '', prlimit: '' };
   private readonly isRoot = process.getuid?.() === 0;
 
@@ -191,26 +191,7 @@ export class Sandbox {
       if (s?.isSymbolicLink()) this.rootEntries.push({ name, link: await readlink(`/${name}`) });
       else if (s?.isDirectory()) this.rootEntries.push({ name, dir: true });
     }
-    for (const name of ETC_ALLOWED)
-      if (
-        await lstat(`/etc/${name}`).then(
-          () => true,
-          () => false,
-        )
-      )
-        this.etcEntries.push(name);
-    const etc = await mkdtemp(join(tmpdir(), 'cocode-sandbox-etc-'));
-    await chmod(etc, 0o755);
-    const files: Record<string, string> = {
-      passwd: `root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:${cfg.uid}:${cfg.gid}:sandbox:${SANDBOX_WORKSPACE}/home:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
-      group: `root:x:0:\nsandbox:x:${cfg.gid}:\nnogroup:x:65534:\n`,
-      hosts: '127.0.0.1 localhost sandbox\n::1 localhost\n',
-      'resolv.conf': 'nameserver 10.0.2.3\n',
-    };
-    for (const [name, text] of Object.entries(files)) await writeFile(join(etc, name), text, { mode: 0o644 });
-    this.etcFiles = { passwd: join(etc, 'passwd'), group: join(etc, 'group'), hosts: join(etc, 'hosts') };
-    this.etcFilesNetworked = { ...this.etcFiles, 'resolv.conf': join(etc, 'resolv.conf') };
-
+    await this.makeEtc();
     if (this.isRoot) {
       this.cgroups = await Cgroups.detect();
       await this.cgroups?.removeLeftovers();
@@ -242,6 +223,61 @@ export class Sandbox {
       await rm(probe, { recursive: true, force: true });
     }
     this.logger.log({ msg: 'sandbox ready', ...this.info() });
+  }
+
+  /**
+   * This process's sandbox /etc directories (one without, one with a resolver), rebuilt at every
+   * start; those of processes that no longer run are removed.
+   */
+  private async makeEtc(): Promise<void> {
+    const cfg = this.config.sandbox;
+    const prefix = 'cocode-sandbox-etc-';
+    for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+      const pid = Number(name.slice(prefix.length));
+      if (name.startsWith(prefix) && pid !== process.pid && !(await isRunning(pid)))
+        await rm(join(tmpdir(), name), { recursive: true, force: true }).catch(() => undefined);
+    }
+    const base = join(tmpdir(), `${prefix}${process.pid}`);
+    await rm(base, { recursive: true, force: true });
+    await mkdir(base, { mode: 0o755 });
+    await chmod(base, 0o755);
+    const files: Record<string, string> = {
+      passwd: `root:x:0:0:root:/root:/usr/sbin/nologin\nsandbox:x:${cfg.uid}:${cfg.gid}:sandbox:${SANDBOX_WORKSPACE}/home:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n`,
+      group: `root:x:0:\nsandbox:x:${cfg.gid}:\nnogroup:x:65534:\n`,
+      hosts: '127.0.0.1 localhost sandbox\n::1 localhost\n',
+    };
+    for (const [dir, extra] of [
+      ['etc', {}],
+      ['etc-net', { 'resolv.conf': 'nameserver 10.0.2.3\n' }],
+    ] as const) {
+      const target = join(base, dir);
+      await mkdir(target, { mode: 0o755 });
+      await chmod(target, 0o755);
+      for (const name of ETC_ALLOWED) {
+        if (
+          !(await lstat(`/etc/${name}`).then(
+            () => true,
+            () => false,
+          ))
+        )
+          continue;
+        // Private keys stay on the host.
+        await cp(`/etc/${name}`, join(target, name), {
+          recursive: true,
+          verbatimSymlinks: true,
+          filter: (src) => !src.startsWith('/etc/ssl/private'),
+        });
+      }
+      for (const [name, text] of Object.entries({ ...files, ...extra }))
+        await writeFile(join(target, name), text, { mode: 0o644 });
+    }
+    this.etcDir = join(base, 'etc');
+    this.etcDirNetworked = join(base, 'etc-net');
+  }
+
+  /** Removes this process's /etc copies (the worker is stopping). */
+  async onApplicationShutdown(): Promise<void> {
+    if (this.etcDir) await rm(dirname(this.etcDir), { recursive: true, force: true }).catch(() => undefined);
   }
 
   // ---- executors ---------------------------------------------------------------------------------
@@ -276,8 +312,32 @@ export class Sandbox {
     return watch.result(r, null);
   }
 
+  /**
+   * A networked sandbox waits (bubblewrap's block fd) until slirp4netns has wired it; bubblewrap's
+   * own loopback set-up can collide with that and fail. The command has not started then, so it
+   * is safe to try again.
+   */
   private async runContained(cmd: SandboxCommand): Promise<SandboxResult> {
+    for (let attempt = 1; ; attempt++) {
+      const { retryable, ...result } = await this.runContainedOnce(cmd);
+      if (!retryable || attempt >= 3) return result;
+      this.logger.warn({
+        msg: 'sandbox network set-up failed before the command started; trying again',
+        jobId: cmd.jobId,
+        reason: result.reason,
+      });
+    }
+  }
+
+  private async runContainedOnce(outer: SandboxCommand): Promise<SandboxResult & { retryable?: boolean }> {
     const cfg = this.config.sandbox;
+    // Until a networked sandbox is released, what it prints is bubblewrap's own set-up (kept for the reason).
+    let released = outer.network !== 'internet';
+    let early = '';
+    const cmd: SandboxCommand = {
+      ...outer,
+      onOutput: (text) => (released ? outer.onOutput(text) : (early += text.slice(0, 4000))),
+    };
     const limits = { ...cfg.limits, ...cmd.limits };
     const networked = cmd.network === 'internet';
     if (networked && !this.networkAvailable)
@@ -300,12 +360,12 @@ export class Sandbox {
       cwd: cmd.cwd ?? '',
       readOnlyPaths: cmd.readOnlyPaths ?? [],
       rootEntries: this.rootEntries,
-      etcEntries: this.etcEntries,
-      etcFiles: networked ? this.etcFilesNetworked : this.etcFiles,
+      etcDir: networked ? this.etcDirNetworked : this.etcDir,
       uid: cfg.uid,
       gid: cfg.gid,
       tmpBytes: limits.diskBytes,
       networked,
+      disableUserns: this.isRoot || !networked,
       argv: cmd.argv,
     };
     let argv = [this.bin.bwrap, ...bwrapArgs(plan)];
@@ -314,7 +374,8 @@ export class Sandbox {
       argv = [this.bin.setpriv, `--reuid=${cfg.uid}`, `--regid=${cfg.gid}`, '--clear-groups', '--', ...argv];
     argv = [
       this.bin.prlimit,
-      `--cpu=${limits.cpuSeconds}`,
+      // SIGXCPU at the limit (a readable reason), SIGKILL a second later if it is ignored.
+      `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`,
       `--fsize=${limits.diskBytes}`,
       '--core=0',
       // Without a pids cgroup, the process count is bounded per uid.
@@ -355,6 +416,8 @@ export class Sandbox {
             connectSandbox(pid, this.isRoot).then(
               (l) => {
                 link = l;
+                released = true;
+                if (early) outer.onOutput(early);
                 block.end('1');
               },
               (err: Error) => {
@@ -373,16 +436,26 @@ export class Sandbox {
           exitCode: null,
           signal: null,
           durationMs: r.durationMs,
-          reason: networkError,
+          reason: early.trim() ? `${networkError} (${early.trim()})` : networkError,
+          retryable: true,
         };
       return await watch.result(r, cgroup);
     } finally {
       watch.stop();
       (link as SandboxLink | null)?.close();
-      await cgroup?.remove();
+      // The sandbox's last processes may take a moment to be reaped: the cgroup goes when it is empty, off the job's path.
+      void cgroup?.remove();
     }
   }
 }
+
+const isRunning = (pid: number): Promise<boolean> =>
+  Number.isInteger(pid) && pid > 0
+    ? access(`/proc/${pid}`).then(
+        () => true,
+        () => false,
+      )
+    : Promise.resolve(false);
 
 /** Per-job limits the worker enforces from outside: output, workspace disk, CPU time; and the kernel's verdicts. */
 class LimitWatch {
@@ -475,9 +548,6 @@ class LimitWatch {
     if (r.outcome === 'spawn_error') return { ...base, outcome: 'spawn_error', reason: r.error };
     if (this.tripped) return { ...base, outcome: 'limit', reason: this.tripped };
     if (r.outcome === 'timeout' || r.outcome === 'aborted') return { ...base, outcome: r.outcome };
-    // What the job left behind counts too, however fast it wrote it.
-    if ((await diskUsage(this.cmd.workspace, this.limits.diskBytes)) > this.limits.diskBytes)
-      return { ...base, outcome: 'limit', reason: this.diskMessage() };
     const events = await cgroup?.events();
     if (events?.oomKilled)
       return {
