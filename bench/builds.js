@@ -203,8 +203,9 @@ async function main() {
   onCleanup('temporary directory', async () => rmSync(tmp, { recursive: true, force: true }));
   // The sandboxes' generated /etc files (passwd, group, hosts) go here too, and are removed with it.
   process.env.TMPDIR = tmp;
-  // One repository per system, alike: git refuses ("dubious ownership") a repository another uid
-  // owns, and SANDBOX=bwrap clones as SANDBOX_UID when the worker runs as root, SANDBOX=none as root.
+  // One repository per system, alike, each owned by the uid that clones it (SANDBOX_UID for bwrap
+  // when the worker runs as root; root for none): git refuses ("dubious ownership") a repository
+  // another uid owns unless told to trust it (safe.directory), so the clone works either way.
   const repoDirs = {};
   for (const executor of EXECUTORS) {
     repoDirs[executor] = join(tmp, `repo-${executor}`);
