@@ -9,8 +9,11 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
-# Builds and test suites clone repositories (git over https and ssh) in the worker.
-RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates openssh-client \
+# Builds and test suites clone repositories (git over https and ssh) in the worker, and every
+# command a user controls runs in the worker's sandbox (README: "The sandbox"): bubblewrap,
+# slirp4netns (network "internet"), util-linux (prlimit, setpriv, nsenter), iproute2 (ip).
+RUN apt-get update && apt-get install -y --no-install-recommends \
+    git ca-certificates openssh-client bubblewrap slirp4netns util-linux iproute2 \
   && rm -rf /var/lib/apt/lists/* \
   && mkdir -p /var/lib/cocode/artifacts && chown node:node /var/lib/cocode/artifacts
 WORKDIR /app

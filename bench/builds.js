@@ -1,20 +1,34 @@
 #!/usr/bin/env node
 'use strict';
-// Build benchmark: what the platform adds to a trivial build. Times trigger -> `success` of a
-// two-stage pipeline over a local git repository (POST /trigger, then GET /builds/{id} every
-// BENCH_POLL_MS until it ends), and the same work done directly in a shell: the same git clone +
-// checkout and the same commands. Needs `npx nest build` first; PostgreSQL and Redis on 127.0.0.1.
+// Build benchmark: what the platform, and its sandbox, add to a trivial build. Two systems run
+// side by side (lib/apps.js: each its own database, Redis prefix, gateway and worker), identical
+// but for SANDBOX: `bwrap` (the default) and `none` (commands on the host, as the worker). Each
+// round triggers the same three-stage pipeline over a local file:// repository once on each, in
+// alternating order (POST /trigger, then GET /builds/{id} every BENCH_POLL_MS until it ends), and
+// starts BENCH_COMMANDS single commands (`true`) through the compiled Sandbox itself with each
+// executor, alternating too. Then the same git clone + checkout + commands straight in a shell.
+// Needs `npx nest build` first; PostgreSQL and Redis on 127.0.0.1; bubblewrap (README: the sandbox).
 const { execFileSync, execFile } = require('node:child_process');
 const { randomBytes } = require('node:crypto');
-const { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = require('node:fs');
+const {
+  chmodSync,
+  existsSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} = require('node:fs');
 const os = require('node:os');
 const { join } = require('node:path');
 const { Client } = require('pg');
+const { api, startApps } = require('./lib/apps');
 const { installHandlers, onCleanup, runCleanup } = require('./lib/cleanup');
-const { ChildApp, killAllNow } = require('./lib/processes');
+const { killAllNow } = require('./lib/processes');
 const { writeResults } = require('./lib/report');
-const { createDatabase, databaseExists, deleteRedisPrefix, dropDatabase } = require('./lib/resources');
-const { freePort, gitDescribe, request, round, sleep } = require('./lib/util');
+const { gitDescribe, round, sleep } = require('./lib/util');
 
 const ROOT = join(__dirname, '..');
 const RESULTS_DIR = join(__dirname, 'results');
@@ -29,28 +43,25 @@ function intEnv(name, fallback, min, max) {
   return n;
 }
 
-function loopbackUrl(name, fallback) {
-  const raw = process.env[name] || fallback;
-  const u = new URL(raw);
-  if (!['127.0.0.1', 'localhost'].includes(u.hostname)) throw new Error(`${name} must point at 127.0.0.1`);
-  return raw.replace(/\/$/, '');
-}
-
 const settings = {
-  builds: intEnv('BENCH_BUILDS', 20, 1, 1000),
+  rounds: intEnv('BENCH_BUILDS', 20, 1, 1000),
   warmupBuilds: intEnv('BENCH_WARMUP_BUILDS', 3, 0, 100),
+  commands: intEnv('BENCH_COMMANDS', 10, 1, 1000),
   pollMs: intEnv('BENCH_POLL_MS', 10, 1, 1000),
   buildTimeoutMs: intEnv('BENCH_BUILD_TIMEOUT_MS', 30000, 1000, 600000),
   startTimeoutMs: intEnv('BENCH_START_TIMEOUT_MS', 30000, 1000, 300000),
-  pgBase: loopbackUrl('BENCH_PG_URL', 'postgres://postgres@127.0.0.1:5432'),
-  redisUrl: loopbackUrl('BENCH_REDIS_URL', 'redis://127.0.0.1:6379'),
 };
 
-/** The trivial build: two stages of one command each. */
+/** The targets: what the sandbox may add. */
+const TARGETS = { addedPerCommandMs: 50, triggerToSuccessRatio: 1.5 };
+
+/** The trivial build: three stages of one command each. */
 const STAGES = [
   { name: 'build', commands: ['echo "building $(cat VERSION)"'] },
   { name: 'test', commands: ['test -f README.md && echo tested'] },
+  { name: 'package', commands: ['mkdir -p dist && cp VERSION dist/ && echo packaged'] },
 ];
+const EXECUTORS = ['bwrap', 'none'];
 
 const say = (msg) => process.stdout.write(`[bench:builds] ${msg}\n`);
 
@@ -58,6 +69,14 @@ function percentile(values, p) {
   if (!values.length) return null;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+function median(values) {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function stats(values) {
@@ -70,6 +89,8 @@ function stats(values) {
   };
 }
 
+const elapsedMs = (since) => Number(process.hrtime.bigint() - since) / 1e6;
+
 function shell(script, cwd) {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
@@ -79,7 +100,7 @@ function shell(script, cwd) {
       { cwd, env: { PATH: process.env.PATH, HOME: cwd } },
       (err, stdout) => {
         if (err) return reject(err);
-        resolve({ ms: Number(process.hrtime.bigint() - started) / 1e6, stdout });
+        resolve({ ms: elapsedMs(started), stdout });
       },
     );
   });
@@ -100,128 +121,167 @@ function makeRepo(dir) {
   git('commit', '--quiet', '-m', 'bench');
 }
 
+/** The uid (and gid) SANDBOX=bwrap runs commands as: the default of SANDBOX_UID / SANDBOX_GID. */
+const SANDBOX_UID = 10001;
+
+function chownTree(dir, uid) {
+  const walk = (path) => {
+    lchownSync(path, uid, uid);
+    if (lstatSync(path).isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
+  };
+  walk(dir);
+}
+
+/**
+ * The compiled Sandbox of one executor, in this process: the single-command measurement runs
+ * exactly what a worker runs for each command (Sandbox.run), without the queue and the database.
+ */
+async function commandRunner(executor, tmp) {
+  const { Logger } = require('@nestjs/common');
+  Logger.overrideLogger(false); // SANDBOX=none warns at every command
+  const { loadConfig } = require(join(ROOT, 'dist', 'libs', 'core', 'src', 'config', 'app-config'));
+  const { Sandbox, shell: shellArgv } = require(join(ROOT, 'dist', 'libs', 'runner', 'src'));
+  const root = join(tmp, `commands-${executor}`);
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    SANDBOX: executor,
+    SANDBOX_UNSAFE_HOST: 'true',
+    WORKSPACES_ROOT: root,
+    GIT_FILE_ROOTS: tmp,
+  });
+  const sandbox = new Sandbox(config);
+  await sandbox.init();
+  const workspace = join(root, 'job');
+  mkdirSync(join(workspace, 'home'), { recursive: true });
+  await sandbox.own(workspace, join(workspace, 'home'));
+  return {
+    info: sandbox.info(),
+    async run() {
+      let output = '';
+      const started = process.hrtime.bigint();
+      const r = await sandbox.run({
+        argv: shellArgv('true'),
+        workspace,
+        env: { CI: 'true' },
+        timeoutMs: 10000,
+        onOutput: (t) => (output += t),
+        jobId: 'bench',
+      });
+      const ms = elapsedMs(started);
+      if (r.outcome !== 'exited' || r.exitCode !== 0)
+        throw new Error(
+          `SANDBOX=${executor}: \`true\` ended ${r.outcome} ${r.exitCode} ${r.reason ?? ''} ${output}`,
+        );
+      return ms;
+    },
+  };
+}
+
 async function main() {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const tag = randomBytes(4).toString('hex');
-  const dbName = `cocode_bench_builds_${tag}`;
-  const redisPrefix = `cocode_bench:${tag}`;
-  const gatewayScript = join(ROOT, 'dist', 'apps', 'gateway', 'src', 'main.js');
-  const workerScript = join(ROOT, 'dist', 'apps', 'worker', 'src', 'main.js');
-  for (const f of [gatewayScript, workerScript]) {
+  const loadAvgAtStart = os.loadavg().map((n) => round(n, 2));
+  for (const app of ['gateway', 'worker']) {
+    const f = join(ROOT, 'dist', 'apps', app, 'src', 'main.js');
     if (!existsSync(f)) throw new Error(`${f} is missing: run "npx nest build" first`);
   }
   mkdirSync(RESULTS_DIR, { recursive: true });
   installHandlers(killAllNow);
+  const perBuild = settings.buildTimeoutMs;
   const budgetMs =
-    3 * settings.startTimeoutMs + (settings.builds * 2 + settings.warmupBuilds) * settings.buildTimeoutMs;
+    4 * settings.startTimeoutMs +
+    2 * (settings.rounds + settings.warmupBuilds) * perBuild +
+    2 * settings.rounds * settings.commands * 10000;
   const watchdog = setTimeout(() => {
     process.stderr.write(`\nbenchmark exceeded its ${budgetMs} ms budget: stopping\n`);
     runCleanup().finally(() => process.exit(1));
   }, budgetMs);
 
+  // The sandbox runs as SANDBOX_UID (10001): the workspaces and the repository must be reachable by it.
   const tmp = mkdtempSync(join(os.tmpdir(), 'cocode-bench-builds-'));
+  chmodSync(tmp, 0o755);
   onCleanup('temporary directory', async () => rmSync(tmp, { recursive: true, force: true }));
-  const repoDir = join(tmp, 'repo');
-  makeRepo(repoDir);
+  // The sandboxes' generated /etc files (passwd, group, hosts) go here too, and are removed with it.
+  process.env.TMPDIR = tmp;
+  // One repository per system, alike, each owned by the uid that clones it (SANDBOX_UID for bwrap
+  // when the worker runs as root; root for none): git refuses ("dubious ownership") a repository
+  // another uid owns unless told to trust it (safe.directory), so the clone works either way.
+  const repoDirs = {};
+  for (const executor of EXECUTORS) {
+    repoDirs[executor] = join(tmp, `repo-${executor}`);
+    makeRepo(repoDirs[executor]);
+    if (executor === 'bwrap' && process.getuid?.() === 0) chownTree(repoDirs[executor], SANDBOX_UID);
+  }
+  const repoDir = repoDirs.none;
   const repoUrl = `file://${repoDir}`;
 
-  onCleanup('Redis keys', async () => deleteRedisPrefix(settings.redisUrl, redisPrefix));
-  await createDatabase(settings.pgBase, dbName);
-  onCleanup('database', async () => {
-    await dropDatabase(settings.pgBase, dbName);
-    if (await databaseExists(settings.pgBase, dbName)) throw new Error(`${dbName} is still there`);
-  });
-  say(`database ${dbName}, Redis prefix ${redisPrefix}, workspaces in ${tmp}`);
-
-  const [gatewayPort, workerPort] = [await freePort(), await freePort()];
-  const adminPassword = `Bench${randomBytes(6).toString('hex')}A1`;
-  const clientSecret = randomBytes(24).toString('base64url');
-  const env = {
-    PATH: process.env.PATH,
-    NODE_ENV: 'production',
-    HOST: '127.0.0.1',
-    PORT: String(gatewayPort),
-    WORKER_PORT: String(workerPort),
-    DATABASE_URL: `${settings.pgBase}/${dbName}`,
-    REDIS_URL: settings.redisUrl,
-    REDIS_PREFIX: redisPrefix,
-    JWT_SECRET: randomBytes(36).toString('base64url'),
-    BOOTSTRAP_ADMIN_USERNAME: 'bench_admin',
-    BOOTSTRAP_ADMIN_EMAIL: 'bench_admin@example.com',
-    BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
-    BOOTSTRAP_CLIENT_ID: 'bench_client',
-    BOOTSTRAP_CLIENT_SECRET: clientSecret,
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_ENABLED: 'false',
-    WORKSPACES_ROOT: join(tmp, 'workspaces'),
-    ARTIFACTS_ROOT: join(tmp, 'artifacts'),
-  };
-  const gateway = new ChildApp('gateway', gatewayScript, {
-    env,
-    port: gatewayPort,
-    logFile: join(RESULTS_DIR, `${stamp}-builds-gateway.log`),
-  });
-  const worker = new ChildApp('worker', workerScript, {
-    env,
-    port: workerPort,
-    logFile: join(RESULTS_DIR, `${stamp}-builds-worker.log`),
-  });
-  onCleanup('processes', async () => Promise.all([gateway.stop(), worker.stop()]));
-  say('starting the gateway (migrations) and then the worker');
-  gateway.start();
-  await gateway.waitFor('/health/ready', settings.startTimeoutMs);
-  worker.start();
-  await worker.waitFor('/health/ready', settings.startTimeoutMs);
-
-  const tokenRes = await request(gatewayPort, 'POST', '/v2/auth/token', {
-    body: {
-      grant_type: 'password',
-      username: 'bench_admin',
-      password: adminPassword,
-      client_id: 'bench_client',
-      client_secret: clientSecret,
-    },
-  });
-  if (tokenRes.status !== 200) throw new Error(`token request failed: ${tokenRes.status} ${tokenRes.text}`);
-  const headers = { authorization: `Bearer ${tokenRes.json.access_token}` };
-  const me = await request(gatewayPort, 'GET', '/v2/users/me', { headers });
-  const project = await request(gatewayPort, 'POST', '/v2/projects', {
-    headers,
-    body: { name: 'Bench', key: 'BENCH', ownerId: me.json.id },
-  });
-  if (project.status !== 201) throw new Error(`project creation failed: ${project.status} ${project.text}`);
-  const pipeline = await request(gatewayPort, 'POST', '/v2/pipelines', {
-    headers,
-    body: { projectId: project.json.id, name: 'trivial', repositoryUrl: repoUrl, stages: STAGES },
-  });
-  if (pipeline.status !== 201)
-    throw new Error(`pipeline creation failed: ${pipeline.status} ${pipeline.text}`);
-
-  const pg = new Client({ connectionString: env.DATABASE_URL });
-  await pg.connect();
-  onCleanup('pg client', async () => pg.end());
-
-  /** One build: trigger, then poll until it ends. Returns the client's and the server's timings. */
-  async function platformBuild() {
-    const started = process.hrtime.bigint();
-    const trig = await request(gatewayPort, 'POST', `/v2/pipelines/${pipeline.json.id}/trigger`, {
-      headers,
-      body: {},
+  const systems = {};
+  for (const executor of EXECUTORS) {
+    say(`starting the ${executor} system: gateway (migrations), then its worker with SANDBOX=${executor}`);
+    const apps = await startApps({
+      name: `builds_${executor}`,
+      resultsDir: RESULTS_DIR,
+      stamp,
+      startTimeoutMs: settings.startTimeoutMs,
+      env: {
+        TMPDIR: tmp,
+        RATE_LIMIT_ENABLED: 'false',
+        SANDBOX: executor,
+        ...(executor === 'none' ? { SANDBOX_UNSAFE_HOST: 'true' } : {}),
+        GIT_FILE_ROOTS: tmp,
+        WORKSPACES_ROOT: join(tmp, `workspaces-${executor}`),
+        ARTIFACTS_ROOT: join(tmp, `artifacts-${executor}`),
+      },
     });
+    const ready = await api(apps.workers[0].port, 'GET', '/health/ready');
+    const me = await api(apps.port, 'GET', '/v2/auth/me', apps.token);
+    const project = await api(apps.port, 'POST', '/v2/projects', apps.token, {
+      name: 'Bench',
+      key: 'BENCH',
+      ownerId: me.body.userId,
+    });
+    if (project.status !== 201) throw new Error(`project creation failed: ${project.status} ${project.text}`);
+    const pipeline = await api(apps.port, 'POST', '/v2/pipelines', apps.token, {
+      projectId: project.body.id,
+      name: 'trivial',
+      repositoryUrl: `file://${repoDirs[executor]}`,
+      stages: STAGES,
+    });
+    if (pipeline.status !== 201)
+      throw new Error(`pipeline creation failed: ${pipeline.status} ${pipeline.text}`);
+    const pg = new Client({ connectionString: apps.databaseUrl });
+    await pg.connect();
+    onCleanup(`pg client (${executor})`, async () => pg.end());
+    systems[executor] = {
+      apps,
+      pg,
+      pipelineId: pipeline.body.id,
+      workerSandbox: ready.body?.info?.sandbox ?? ready.body?.details?.sandbox ?? null,
+      commands: await commandRunner(executor, tmp),
+    };
+  }
+
+  /** One build on one system: trigger, then poll until it ends. The client's and the server's timings. */
+  async function platformBuild(executor) {
+    const { apps, pg, pipelineId } = systems[executor];
+    const started = process.hrtime.bigint();
+    const trig = await api(apps.port, 'POST', `/v2/pipelines/${pipelineId}/trigger`, apps.token, {});
     if (trig.status !== 202) throw new Error(`trigger failed: ${trig.status} ${trig.text}`);
-    const triggerMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const triggerMs = elapsedMs(started);
     const deadline = Date.now() + settings.buildTimeoutMs;
     for (;;) {
-      const res = await request(gatewayPort, 'GET', `/v2/builds/${trig.json.buildId}`, { headers });
-      if (['success', 'failed', 'cancelled'].includes(res.json?.status)) {
-        const totalMs = Number(process.hrtime.bigint() - started) / 1e6;
-        if (res.json.status !== 'success')
-          throw new Error(`build ${res.json.buildId} ${res.json.status}: ${res.json.error}`);
+      const res = await api(apps.port, 'GET', `/v2/builds/${trig.body.buildId}`, apps.token);
+      if (['success', 'failed', 'cancelled'].includes(res.body?.status)) {
+        const totalMs = elapsedMs(started);
+        if (res.body.status !== 'success')
+          throw new Error(
+            `SANDBOX=${executor}: build ${res.body.buildId} ${res.body.status}: ${res.body.error}`,
+          );
         const { rows } = await pg.query(
           `SELECT extract(epoch FROM started_at - created_at) * 1000 AS queued,
                   extract(epoch FROM finished_at - started_at) * 1000 AS running,
                   stages FROM builds WHERE id = $1`,
-          [res.json.buildId],
+          [res.body.buildId],
         );
         const stageMs = Object.fromEntries(rows[0].stages.map((s) => [s.name, s.durationMs]));
         return {
@@ -232,7 +292,7 @@ async function main() {
           stageMs,
         };
       }
-      if (Date.now() > deadline) throw new Error(`build ${trig.json.buildId} did not end in time`);
+      if (Date.now() > deadline) throw new Error(`build ${trig.body.buildId} did not end in time`);
       await sleep(settings.pollMs);
     }
   }
@@ -252,61 +312,151 @@ async function main() {
     }
   }
 
-  say(`warm-up: ${settings.warmupBuilds} builds`);
-  for (let i = 0; i < settings.warmupBuilds; i++) await platformBuild();
-  say(`measuring ${settings.builds} builds, one after the other`);
-  const platform = [];
-  for (let i = 0; i < settings.builds; i++) platform.push(await platformBuild());
+  say(`warm-up: ${settings.warmupBuilds} builds and ${settings.commands} commands per executor`);
+  for (let i = 0; i < settings.warmupBuilds; i++) for (const ex of EXECUTORS) await platformBuild(ex);
+  for (let i = 0; i < settings.commands; i++) for (const ex of EXECUTORS) await systems[ex].commands.run();
+
+  say(
+    `measuring ${settings.rounds} rounds: one build and ${settings.commands} single commands per executor, alternating`,
+  );
+  const builds = { bwrap: [], none: [] };
+  const commands = { bwrap: [], none: [] };
+  const roundRatios = [];
+  const commandDiffs = [];
+  for (let r = 0; r < settings.rounds; r++) {
+    const order = r % 2 === 0 ? EXECUTORS : [...EXECUTORS].reverse();
+    const measured = {};
+    for (const ex of order) measured[ex] = await platformBuild(ex);
+    for (const ex of EXECUTORS) builds[ex].push(measured[ex]);
+    roundRatios.push(measured.bwrap.totalMs / measured.none.totalMs);
+    for (let i = 0; i < settings.commands; i++) {
+      const pair = {};
+      for (const ex of i % 2 === 0 ? order : [...order].reverse())
+        pair[ex] = await systems[ex].commands.run();
+      for (const ex of EXECUTORS) commands[ex].push(pair[ex]);
+      commandDiffs.push(pair.bwrap - pair.none);
+    }
+    say(
+      `round ${r + 1}/${settings.rounds}: build ${measured.bwrap.totalMs.toFixed(0)} ms (bwrap) / ${measured.none.totalMs.toFixed(0)} ms (none)`,
+    );
+  }
+
+  say(`shell baseline: ${settings.rounds} times each`);
+  for (let i = 0; i < settings.warmupBuilds; i++) await shellBuild(true);
   const shellFull = [];
   const shellCommands = [];
-  for (let i = 0; i < settings.warmupBuilds; i++) await shellBuild(true);
-  for (let i = 0; i < settings.builds; i++) shellFull.push(await shellBuild(true));
-  for (let i = 0; i < settings.builds; i++) shellCommands.push(await shellBuild(false));
+  for (let i = 0; i < settings.rounds; i++) shellFull.push(await shellBuild(true));
+  for (let i = 0; i < settings.rounds; i++) shellCommands.push(await shellBuild(false));
 
+  const per = (ex) => {
+    const b = builds[ex];
+    const stage = (name) => stats(b.map((x) => x.stageMs[name]));
+    return {
+      triggerToSuccess: stats(b.map((x) => x.totalMs)),
+      triggerRequest: stats(b.map((x) => x.triggerMs)),
+      queued: stats(b.map((x) => x.queuedMs)),
+      running: stats(b.map((x) => x.runningMs)),
+      checkoutStage: stage('checkout'),
+      ...Object.fromEntries(STAGES.map((s) => [`${s.name}Stage`, stage(s.name)])),
+      singleCommand: stats(commands[ex]),
+    };
+  };
   const results = {
     timestamp: new Date().toISOString(),
     commit: gitDescribe(ROOT),
     machine: {
       cpus: os.cpus().length,
       cpuModel: os.cpus()[0]?.model ?? null,
-      loadAvgAtStart: os.loadavg().map((n) => round(n, 2)),
+      loadAvgAtStart,
+      loadAvgAtEnd: os.loadavg().map((n) => round(n, 2)),
+      kernel: os.release(),
       node: process.version,
       git: execFileSync('git', ['--version'], { encoding: 'utf8' }).trim(),
+      bwrap: (() => {
+        try {
+          return execFileSync('bwrap', ['--version'], { encoding: 'utf8' }).trim();
+        } catch {
+          return null;
+        }
+      })(),
+      uid: process.getuid?.() ?? null,
     },
     settings,
     stages: STAGES,
-    platform: {
-      triggerToSuccess: stats(platform.map((p) => p.totalMs)),
-      triggerRequest: stats(platform.map((p) => p.triggerMs)),
-      queued: stats(platform.map((p) => p.queuedMs)),
-      running: stats(platform.map((p) => p.runningMs)),
-      checkoutStage: stats(platform.map((p) => p.stageMs.checkout)),
-      buildStage: stats(platform.map((p) => p.stageMs.build)),
-      testStage: stats(platform.map((p) => p.stageMs.test)),
-    },
+    sandbox: Object.fromEntries(
+      EXECUTORS.map((ex) => [ex, { worker: systems[ex].workerSandbox, commands: systems[ex].commands.info }]),
+    ),
+    bwrap: per('bwrap'),
+    none: per('none'),
     shell: { cloneCheckoutAndCommands: stats(shellFull), commandsOnly: stats(shellCommands) },
   };
-  const p = results.platform;
-  const s = results.shell;
-  results.overheadP50Ms = round(p.triggerToSuccess.p50 - s.cloneCheckoutAndCommands.p50, 1);
-  const row = (label, st) => `| ${label} | ${st.p50} | ${st.p90} | ${st.min} | ${st.max} |`;
+  const b = results.bwrap;
+  const n = results.none;
+  // Paired within a round, so a drift of the machine falls on both alike.
+  results.addedPerCommandMs = round(median(commandDiffs), 1);
+  results.triggerToSuccessRatio = round(median(roundRatios), 2);
+  results.triggerToSuccessP50Ratio = round(b.triggerToSuccess.p50 / n.triggerToSuccess.p50, 2);
+  results.rounds = builds.bwrap.map((x, i) => ({
+    bwrapMs: round(x.totalMs, 1),
+    noneMs: round(builds.none[i].totalMs, 1),
+    ratio: round(roundRatios[i], 2),
+  }));
+  results.targets = {
+    addedPerCommand: {
+      target: `<= ${TARGETS.addedPerCommandMs} ms`,
+      value: results.addedPerCommandMs,
+      pass: results.addedPerCommandMs <= TARGETS.addedPerCommandMs,
+    },
+    triggerToSuccessRatio: {
+      target: `<= ${TARGETS.triggerToSuccessRatio}x`,
+      value: results.triggerToSuccessRatio,
+      pass: results.triggerToSuccessRatio <= TARGETS.triggerToSuccessRatio,
+    },
+  };
+  results.platformOverheadP50Ms = round(
+    n.triggerToSuccess.p50 - results.shell.cloneCheckoutAndCommands.p50,
+    1,
+  );
+
+  const diff = (x, y) => (x === null || y === null ? '' : round(x - y, 1));
+  const row = (label, key) =>
+    `| ${label} | ${b[key].p50} | ${b[key].p90} | ${n[key].p50} | ${n[key].p90} | ${diff(b[key].p50, n[key].p50)} |`;
+  const passFail = (t) => (t.pass ? 'PASS' : 'FAIL');
   const table = [
-    `| Trivial build (${settings.builds} runs) | p50 ms | p90 ms | min ms | max ms |`,
-    '| --- | --: | --: | --: | --: |',
-    row(`Platform: trigger → success (polling every ${settings.pollMs} ms)`, p.triggerToSuccess),
-    row('  · POST /trigger answered (202)', p.triggerRequest),
-    row('  · queued: trigger commit → worker claim', p.queued),
-    row('  · running: claim → success committed', p.running),
-    row('    · checkout stage (git clone + checkout)', p.checkoutStage),
-    row('    · build stage (1 command)', p.buildStage),
-    row('    · test stage (1 command)', p.testStage),
-    row('Shell: same git clone + checkout + commands', s.cloneCheckoutAndCommands),
-    row('Shell: the commands only', s.commandsOnly),
-    `| **Platform overhead (p50 platform − p50 shell with checkout)** | **${results.overheadP50Ms}** | | | |`,
+    `| Trivial build, ${settings.rounds} rounds | bwrap p50 ms | bwrap p90 ms | none p50 ms | none p90 ms | bwrap − none p50 ms |`,
+    '| --- | --: | --: | --: | --: | --: |',
+    row(`Trigger → success (polling every ${settings.pollMs} ms)`, 'triggerToSuccess'),
+    row('  · POST /trigger answered (202)', 'triggerRequest'),
+    row('  · queued: trigger commit → worker claim', 'queued'),
+    row('  · running: claim → success committed', 'running'),
+    row('    · checkout stage (git clone + checkout, 1 sandbox)', 'checkoutStage'),
+    ...STAGES.map((s) => row(`    · ${s.name} stage (1 command)`, `${s.name}Stage`)),
+    row(
+      `Single command \`true\` (Sandbox.run, ${settings.rounds * settings.commands} runs)`,
+      'singleCommand',
+    ),
+    '',
+    '| Target | Measured | Target | Result |',
+    '| --- | --: | --: | --- |',
+    `| Added per command (median of paired bwrap − none) | ${results.addedPerCommandMs} ms | ${results.targets.addedPerCommand.target} | ${passFail(results.targets.addedPerCommand)} |`,
+    `| Trigger → success, bwrap / none (median of the rounds' ratios; ratio of the p50s: ${results.triggerToSuccessP50Ratio}x) | ${results.triggerToSuccessRatio}x | ${results.targets.triggerToSuccessRatio.target} | ${passFail(results.targets.triggerToSuccessRatio)} |`,
+    '',
+    `| Without the platform (${settings.rounds} runs) | p50 ms | p90 ms |`,
+    '| --- | --: | --: |',
+    `| Shell: same git clone + checkout + commands | ${results.shell.cloneCheckoutAndCommands.p50} | ${results.shell.cloneCheckoutAndCommands.p90} |`,
+    `| Shell: the commands only | ${results.shell.commandsOnly.p50} | ${results.shell.commandsOnly.p90} |`,
+    `| **Platform overhead without a sandbox (p50 none − p50 shell with checkout)** | **${results.platformOverheadP50Ms}** | |`,
   ].join('\n');
   results.table = table;
   const file = writeResults(RESULTS_DIR, `${stamp}-builds`, results);
-  process.stdout.write(`\n${table}\n\nresults: ${file}\n`);
+  const sandboxLine = (ex) =>
+    `${ex}: ${JSON.stringify(results.sandbox[ex].worker ?? results.sandbox[ex].commands)}`;
+  process.stdout.write(
+    `\n${table}\n\nworkers' sandboxes (GET /health/ready): ${EXECUTORS.map(sandboxLine).join('; ')}\n` +
+      `rounds' ratios: ${results.rounds.map((x) => x.ratio).join(' ')}\n` +
+      `load average (1, 5, 15 min) at start ${loadAvgAtStart.join(' ')}, at end ${results.machine.loadAvgAtEnd.join(' ')} (${results.machine.cpus} CPUs)\n` +
+      `results: ${file}\n`,
+  );
   clearTimeout(watchdog);
 }
 

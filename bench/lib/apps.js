@@ -35,9 +35,10 @@ async function api(port, method, path, token, body) {
  *   stamp       the run's timestamp
  *   env         the scenario's own settings for the gateway and the workers
  *   workers     how many workers (1)
+ *   startTimeoutMs  limit for each process to become ready (30000)
  * @returns { port, token, prefix, databaseUrl, gateway, workers }
  */
-async function startApps({ name, resultsDir, stamp, env = {}, workers = 1 }) {
+async function startApps({ name, resultsDir, stamp, env = {}, workers = 1, startTimeoutMs = 30000 }) {
   const tag = randomBytes(4).toString('hex');
   const db = `cocode_bench_${name}_${tag}`;
   const prefix = `cocode_bench:${tag}`;
@@ -73,7 +74,7 @@ async function startApps({ name, resultsDir, stamp, env = {}, workers = 1 }) {
   gateway.start();
   onCleanup('stop gateway', () => gateway.stop());
   // The gateway migrates the fresh database before the workers start.
-  await gateway.waitFor('/health/ready', 30000);
+  await gateway.waitFor('/health/ready', startTimeoutMs);
   const started = [];
   for (let i = 1; i <= workers; i++) {
     const workerPort = await freePort();
@@ -86,7 +87,7 @@ async function startApps({ name, resultsDir, stamp, env = {}, workers = 1 }) {
     onCleanup(`stop worker${i}`, () => worker.stop());
     started.push(worker);
   }
-  for (const worker of started) await worker.waitFor('/health/ready', 30000);
+  for (const worker of started) await worker.waitFor('/health/ready', startTimeoutMs);
 
   const res = await api(port, 'POST', '/v2/auth/token', null, {
     grant_type: 'client_credentials',
