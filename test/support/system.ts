@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -127,9 +128,10 @@ export class TestSystem {
   http!: TestAgent;
   private adminTokenCache: string | null = null;
   private env: NodeJS.ProcessEnv = {};
-  private readonly extraGateways: AppProcess[] = [];
+  private readonly extraProcesses: AppProcess[] = [];
   private pg: Client | null = null;
   private redisClient: Redis | null = null;
+  private readonly queues = new Map<string, Queue>();
 
   private constructor(private readonly options: SystemOptions) {
     const tag = randomBytes(4).toString('hex');
@@ -187,18 +189,28 @@ export class TestSystem {
   async startGateway(): Promise<{ url: string; http: TestAgent }> {
     const port = await freePort();
     const gateway = new AppProcess('gateway', port, { ...this.env, PORT: String(port) });
-    this.extraGateways.push(gateway);
+    this.extraProcesses.push(gateway);
     await gateway.start();
     return { url: gateway.url, http: request(gateway.url) };
+  }
+
+  /** One more worker process on the same database and Redis prefix (its own health port). */
+  async startWorker(): Promise<AppProcess> {
+    const port = await freePort();
+    const worker = new AppProcess('worker', port, { ...this.env, WORKER_PORT: String(port) });
+    this.extraProcesses.push(worker);
+    await worker.start();
+    return worker;
   }
 
   async stop(): Promise<void> {
     await Promise.all([
       this.gateway?.kill('SIGTERM'),
       this.worker?.kill('SIGTERM'),
-      ...this.extraGateways.map((g) => g.kill('SIGTERM')),
+      ...this.extraProcesses.map((p) => p.kill('SIGTERM')),
     ]);
     await this.pg?.end().catch(() => undefined);
+    await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
     if (this.redisClient) {
       const keys = await this.redisClient.keys(`${this.prefix}:*`);
       if (keys.length) await this.redisClient.del(...keys);
@@ -222,6 +234,19 @@ export class TestSystem {
   get redis(): Redis {
     this.redisClient ??= new Redis(REDIS_URL);
     return this.redisClient;
+  }
+
+  /**
+   * One of this system's BullMQ queues (under its Redis prefix), to look at its jobs or lose them
+   * as a Redis restart without persistence does (`obliterate({ force: true })`).
+   */
+  queue(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: { url: REDIS_URL }, prefix: `${this.prefix}:bull` });
+      this.queues.set(name, queue);
+    }
+    return queue;
   }
 
   async token(body: Record<string, string>): Promise<string> {

@@ -1,7 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { AppConfig, newSecret, OutboxService, QueueName, QueueRegistry, Tx, UnitOfWork } from '@app/core';
+import {
+  AppConfig,
+  jobIdFor,
+  JobNeed,
+  newSecret,
+  OutboxService,
+  QueuedRows,
+  QueueName,
+  QueueReconciler,
+  QueueRegistry,
+  Tx,
+  UnitOfWork,
+} from '@app/core';
 import { DataSource } from 'typeorm';
 import { DeploymentRow, DeploymentStepRow, DEPLOYMENT_COLUMNS } from './deployment.dto';
 import { Colour, nextMove, PlannedStep, planFor, StepState } from './deployment-plan';
@@ -51,7 +63,21 @@ export class DeploymentRunner implements OnModuleDestroy {
     private readonly queues: QueueRegistry,
     private readonly targets: DeployTargets,
     private readonly config: AppConfig,
+    private readonly reconciler: QueueReconciler,
   ) {}
+
+  /**
+   * Queued deployments wait (pending_approval ones wait for people, not jobs) for a
+   * `deployment.start` of their environment while nothing runs there: the one enqueued when the
+   * deployment was queued (keyed by its id) or when the last one there finished (keyed
+   * `<id>-done`). The environment's next deployment speaks for it.
+   */
+  private readonly queued: QueuedRows<'deployment.start'> = {
+    table: 'deployments',
+    since: 'queued_at',
+    job: 'deployment.start',
+    need: (tx, id) => this.startNeeded(tx, id),
+  };
 
   /** Starts the next queued deployment of the application in the environment, unless one runs there. */
   async start(applicationId: string, environment: string): Promise<string | null> {
@@ -103,9 +129,9 @@ export class DeploymentRunner implements OnModuleDestroy {
   }
 
   /**
-   * Resumes deployments whose lease lapsed, and starts queued ones whose start was lost (nothing
-   * running in their environment for a while). Duplicate jobs are harmless: start and resume
-   * decide under locks.
+   * Resumes deployments whose lease lapsed, and enqueues again the start of queued ones whose
+   * start job is gone (nothing running in their environment for a while). Duplicate jobs are
+   * harmless: start and resume decide under locks.
    */
   async sweep(): Promise<{ resumed: number; started: number }> {
     const queue = this.queues.get(QueueName.Deployments);
@@ -113,18 +139,7 @@ export class DeploymentRunner implements OnModuleDestroy {
       `SELECT id FROM deployments WHERE status = 'in_progress' AND locked_until < now() ORDER BY locked_until LIMIT 100`,
     );
     for (const { id } of lapsed) await queue.add('deployment.resume', { deploymentId: id });
-    const idle: Array<{ application_id: string; environment: string }> = await this.dataSource.query(
-      `SELECT DISTINCT q.application_id, q.environment FROM deployments q
-        WHERE q.status = 'queued' AND q.queued_at < now() - make_interval(secs => $1)
-          AND NOT EXISTS (SELECT 1 FROM deployments r
-                           WHERE r.application_id = q.application_id AND r.environment = q.environment
-                             AND r.status = 'in_progress')
-        LIMIT 100`,
-      [this.config.deployments.sweepIntervalMs / 1000],
-    );
-    for (const e of idle)
-      await queue.add('deployment.start', { applicationId: e.application_id, environment: e.environment });
-    return { resumed: lapsed.length, started: idle.length };
+    return { resumed: lapsed.length, started: await this.reconciler.sweep(this.queued) };
   }
 
   /** On shutdown: stop the steps in flight and hand their deployments back (the lease lapses at once). */
@@ -137,6 +152,47 @@ export class DeploymentRunner implements OnModuleDestroy {
   /** A job taken while shutting down fails its attempt; BullMQ hands it to a worker later. */
   private assertRunning(): void {
     if (this.stopping) throw new Error('the worker is shutting down');
+  }
+
+  /** The start a queued deployment needs, if it is its environment's next and nothing runs or just ended there. */
+  private async startNeeded(tx: Tx, deploymentId: string): Promise<JobNeed<'deployment.start'> | null> {
+    const [row]: Array<{ application_id: string; environment: string }> = await tx.manager.query(
+      `SELECT application_id, environment FROM deployments WHERE id = $1 AND status = 'queued'`,
+      [deploymentId],
+    );
+    if (!row) return null;
+    const env = [row.application_id, row.environment];
+    // The lock start and finish take: nothing starts or ends there while the job is looked for.
+    await tx.manager.query(
+      `INSERT INTO application_environments (application_id, environment) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+      env,
+    );
+    const [locked]: unknown[] = await tx.manager.query(
+      `SELECT 1 FROM application_environments WHERE application_id = $1 AND environment = $2 FOR UPDATE SKIP LOCKED`,
+      env,
+    );
+    if (!locked) return null;
+    const queued: Array<{ id: string }> = await tx.manager.query(
+      `SELECT id FROM deployments WHERE application_id = $1 AND environment = $2 AND status = 'queued'
+        ORDER BY rollback_of IS NOT NULL DESC, queued_at, id LIMIT 20`,
+      env,
+    );
+    if (queued[0]?.id !== deploymentId) return null;
+    // The one running there enqueues the start when it finishes; one that just did may not be relayed yet.
+    const [last]: Array<{ id: string; running: boolean; recent: boolean }> = await tx.manager.query(
+      `SELECT id, status = 'in_progress' AS running, finished_at > now() - make_interval(secs => $3) AS recent
+         FROM deployments WHERE application_id = $1 AND environment = $2 AND started_at IS NOT NULL
+        ORDER BY status = 'in_progress' DESC, finished_at DESC NULLS LAST LIMIT 1`,
+      [...env, this.config.queues.reconcileAfterSeconds],
+    );
+    if (last?.running || last?.recent) return null;
+    return {
+      data: { applicationId: row.application_id, environment: row.environment },
+      alsoLive: [
+        ...queued.slice(1).map((q) => jobIdFor('deployment.start', q.id)),
+        ...(last ? [jobIdFor('deployment.start', `${last.id}-done`)] : []),
+      ],
+    };
   }
 
   // ---- running ----------------------------------------------------------------------------------
@@ -318,10 +374,12 @@ export class DeploymentRunner implements OnModuleDestroy {
         [d.application_id, d.environment],
       );
       if (waiting)
-        await this.outbox.enqueue(tx, 'deployment.start', {
-          applicationId: d.application_id,
-          environment: d.environment,
-        });
+        await this.outbox.enqueue(
+          tx,
+          'deployment.start',
+          { applicationId: d.application_id, environment: d.environment },
+          { key: `${d.id}-done` },
+        );
     });
     this.logger.log({ msg: `deployment ${outcome}`, deploymentId: d.id, version: d.version });
   }

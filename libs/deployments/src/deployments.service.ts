@@ -88,7 +88,7 @@ export class DeploymentsService {
           [id, approvers],
         );
       } else {
-        await this.enqueueStart(tx, app.id, dto.environment);
+        await this.enqueueStart(tx, app.id, dto.environment, id);
       }
       await this.stats.adjust(tx, app.project_id, { totalDeployments: +1 });
       return deploymentView(this.through(tx), id);
@@ -178,7 +178,7 @@ export class DeploymentsService {
         [current.id, id],
       );
       await this.stats.adjust(tx, current.project_id, { totalDeployments: +1 });
-      await this.enqueueStart(tx, current.application_id, current.environment);
+      await this.enqueueStart(tx, current.application_id, current.environment, id);
       return deploymentView(query, id);
     });
   }
@@ -215,7 +215,7 @@ export class DeploymentsService {
           `UPDATE deployments SET status = 'queued', queued_at = now(), updated_at = now() WHERE id = $1`,
           [row.id],
         );
-        await this.enqueueStart(tx, row.application_id, row.environment);
+        await this.enqueueStart(tx, row.application_id, row.environment, row.id);
       } else if (next === 'rejected') {
         await tx.manager.query(
           `UPDATE deployments SET status = 'rejected', failure_reason = $2, finished_at = now(), updated_at = now() WHERE id = $1`,
@@ -259,8 +259,14 @@ export class DeploymentsService {
     }));
   }
 
-  private async enqueueStart(tx: Tx, applicationId: string, environment: Environment): Promise<void> {
-    await this.outbox.enqueue(tx, 'deployment.start', { applicationId, environment });
+  /** The start of the next deployment there, keyed by the one just queued (what DeploymentRunner's sweep looks for). */
+  private async enqueueStart(
+    tx: Tx,
+    applicationId: string,
+    environment: Environment,
+    queuedId: string,
+  ): Promise<void> {
+    await this.outbox.enqueue(tx, 'deployment.start', { applicationId, environment }, { key: queuedId });
   }
 
   private through(tx: Tx): RowQuery {

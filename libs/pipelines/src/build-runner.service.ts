@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { AppConfig, iso, LiveEvents, OutboxService, Sql, UnitOfWork } from '@app/core';
+import { AppConfig, iso, LiveEvents, OutboxService, QueueReconciler, Sql, UnitOfWork } from '@app/core';
 import {
   cloneAndCheckout,
   findArtifacts,
@@ -44,12 +44,16 @@ class LeaseLost extends Error {}
 
 const PROGRESS_OF = (stages: BuildStage[]) => buildProgress(stages.map(mapStage));
 
+/** Queued builds wait for their `build.run` job (keyed by the build's id). */
+const QUEUED_BUILDS = QueueReconciler.ownJob('builds', 'created_at', 'build.run', (buildId) => ({ buildId }));
+
 /**
  * The worker side of builds. A build is claimed (queued -> running) with a lease this worker
  * renews while it runs; a worker that dies stops renewing, and a sweep in any worker fails the
  * build once the lease has run out (and, on the same host, kills what the dead worker left
- * running). The checkout and every stage command run in a fresh workspace, in their own process
- * group, with the build's variables as environment and nothing of the worker's.
+ * running); the same sweep enqueues again queued builds whose job Redis lost. The checkout and
+ * every stage command run in a fresh workspace, in their own process group, with the build's
+ * variables as environment and nothing of the worker's.
  */
 @Injectable()
 export class BuildRunner implements BeforeApplicationShutdown {
@@ -69,9 +73,10 @@ export class BuildRunner implements BeforeApplicationShutdown {
     private readonly slots: BuildSlots,
     private readonly config: AppConfig,
     private readonly sandbox: Sandbox,
+    private readonly reconciler: QueueReconciler,
   ) {}
 
-  /** In the worker: hear cancels, announce this worker's slots, sweep expired leases. */
+  /** In the worker: hear cancels, announce this worker's slots, sweep expired leases and lost jobs. */
   async start(): Promise<void> {
     this.started = true;
     this.unsubscribe = await this.live.subscribe(BUILD_CANCEL_CHANNEL, (id) => this.stop(id, 'cancelled'));
@@ -117,14 +122,17 @@ export class BuildRunner implements BeforeApplicationShutdown {
     entry.controller.abort();
   }
 
-  /** Fails (or, when a cancel was asked, cancels) running builds whose lease ran out. */
-  async sweep(): Promise<number> {
+  /**
+   * Fails (or, when a cancel was asked, cancels) running builds whose lease ran out, and enqueues
+   * again queued builds whose job is gone.
+   */
+  async sweep(): Promise<{ expired: number; requeued: number }> {
     const expired = await this.sql.rows<{ id: string }>(
       `SELECT id FROM builds WHERE status = 'running' AND locked_until < now() ORDER BY locked_until LIMIT 50`,
     );
     let n = 0;
     for (const { id } of expired) if (await this.expire(id)) n++;
-    return n;
+    return { expired: n, requeued: await this.reconciler.sweep(QUEUED_BUILDS) };
   }
 
   // ---- one build ------------------------------------------------------------------------------

@@ -117,7 +117,7 @@ export class BuildsService {
         [{ kind: 'status', body: JSON.stringify({ status: 'queued', progress: 0 }) }],
         tx,
       );
-      await this.outbox.enqueue(tx, 'build.run', { buildId: row.id });
+      await this.outbox.enqueue(tx, 'build.run', { buildId: row.id }, { key: row.id });
       return {
         buildId: row.id,
         pipelineId: pipeline.id,

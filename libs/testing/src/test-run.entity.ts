@@ -21,6 +21,7 @@ export const FINISHED_RUN_STATUSES: readonly TestRunStatus[] = ['passed', 'faile
 @Index('test_runs_suite_created_idx', ['suiteId', 'createdAt', 'id'])
 @Index('test_runs_project_idx', ['projectId'])
 @Index('test_runs_running_idx', ['lockedUntil'], { where: `status = 'running'` })
+@Index('test_runs_queued_idx', ['createdAt', 'id'], { where: `status = 'queued'` })
 export class TestRunEntity {
   @PrimaryColumn({ type: 'varchar', length: 40 })
   id: string;

@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { AppConfig, OutboxService, Sql, UnitOfWork } from '@app/core';
+import { AppConfig, OutboxService, QueueReconciler, Sql, UnitOfWork } from '@app/core';
 import { maskText, redactUrl, urlSecrets } from '@app/pipelines';
 import { cloneAndCheckout, Sandbox, shell, Workspace } from '@app/runner';
 import { randomBytes } from 'node:crypto';
@@ -40,6 +40,9 @@ interface ActiveRun {
 }
 
 class LeaseLost extends Error {}
+
+/** Queued runs wait for their `test.run` job (keyed by the run's id). */
+const QUEUED_RUNS = QueueReconciler.ownJob('test_runs', 'created_at', 'test.run', (runId) => ({ runId }));
 
 /** Keeps the last `max` characters written. */
 class Tail {
@@ -85,10 +88,10 @@ export async function readReport(
 
 /**
  * The worker side of test runs: claims a queued run with a lease (renewed while it runs; a sweep
- * turns runs of dead workers into `error`), checks the suite's repository out into a fresh
- * workspace or uses its working directory (only inside TESTS_WORKDIR_ROOTS, links resolved),
- * runs the command in the sandbox with TEST_BROWSERS / TEST_PARALLEL / TEST_ENV, and reads the
- * JUnit report it wrote. A working directory is copied into the workspace: the run never writes
+ * turns runs of dead workers into `error`, and enqueues again queued runs whose job Redis lost),
+ * checks the suite's repository out into a fresh workspace or uses its working directory (only
+ * inside TESTS_WORKDIR_ROOTS, links resolved), runs the command in the sandbox with TEST_BROWSERS
+ * / TEST_PARALLEL / TEST_ENV, and reads the JUnit report it wrote. A working directory is copied into the workspace: the run never writes
  * to it, and sees nothing else of the worker's disk.
  */
 @Injectable()
@@ -105,6 +108,7 @@ export class TestRunner implements BeforeApplicationShutdown {
     private readonly outbox: OutboxService,
     private readonly config: AppConfig,
     private readonly sandbox: Sandbox,
+    private readonly reconciler: QueueReconciler,
   ) {}
 
   start(): void {
@@ -136,14 +140,14 @@ export class TestRunner implements BeforeApplicationShutdown {
     return done;
   }
 
-  /** Runs whose worker stopped renewing their lease become `error`. */
-  async sweep(): Promise<number> {
+  /** Runs whose worker stopped renewing their lease become `error`; queued ones whose job is gone get one again. */
+  async sweep(): Promise<{ expired: number; requeued: number }> {
     const expired = await this.sql.rows<{ id: string }>(
       `SELECT id FROM test_runs WHERE status = 'running' AND locked_until < now() ORDER BY locked_until LIMIT 50`,
     );
     let n = 0;
     for (const { id } of expired) if (await this.expire(id)) n++;
-    return n;
+    return { expired: n, requeued: await this.reconciler.sweep(QUEUED_RUNS) };
   }
 
   private async claim(runId: string): Promise<ClaimedRun | null> {

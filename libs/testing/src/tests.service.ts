@@ -144,7 +144,7 @@ export class TestsService {
           actor.userId,
         ],
       );
-      await this.outbox.enqueue(tx, 'test.run', { runId: run.id });
+      await this.outbox.enqueue(tx, 'test.run', { runId: run.id }, { key: run.id });
       return {
         runId: run.id,
         suiteId: suite.id,

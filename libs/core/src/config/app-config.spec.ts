@@ -387,3 +387,13 @@ describe('loadConfig: builds and tests', () => {
     ]);
   });
 });
+
+describe('loadConfig: queues', () => {
+  it('re-enqueues a queued row whose job is gone after a minute, or QUEUE_RECONCILE_AFTER_SECONDS', () => {
+    expect(loadConfig({}).queues.reconcileAfterSeconds).toBe(60);
+    expect(loadConfig({ QUEUE_RECONCILE_AFTER_SECONDS: '2' }).queues.reconcileAfterSeconds).toBe(2);
+    expect(problemsOf({ QUEUE_RECONCILE_AFTER_SECONDS: '0' })).toEqual([
+      'QUEUE_RECONCILE_AFTER_SECONDS must be an integer between 1 and 86400 (got "0")',
+    ]);
+  });
+});

@@ -43,6 +43,13 @@ export class AppConfig {
   mail: { smtpUrl?: string; from: string };
   log: { level: (typeof LOG_LEVELS)[number]; requests: boolean };
   outbox: { sweepIntervalMs: number; batchSize: number };
+  queues: {
+    /**
+     * A build, test run or deployment still `queued` this long after it was queued, whose job is
+     * not in its queue (Redis lost it), is enqueued again by the sweeps.
+     */
+    reconcileAfterSeconds: number;
+  };
   idempotency: { ttlHours: number; lockSeconds: number };
   rateLimit: {
     /** false: no limiter at all (no Redis calls, no rate-limit headers). */
@@ -358,6 +365,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
       sweepIntervalMs: int('OUTBOX_SWEEP_INTERVAL_MS', 2000, 100, 600000),
       batchSize: int('OUTBOX_BATCH_SIZE', 100, 1, 1000),
     },
+    queues: { reconcileAfterSeconds: int('QUEUE_RECONCILE_AFTER_SECONDS', 60, 1, 86400) },
     idempotency: {
       ttlHours: int('IDEMPOTENCY_TTL_HOURS', 24, 1, 168),
       lockSeconds: int('IDEMPOTENCY_LOCK_SECONDS', 60, 1, 3600),

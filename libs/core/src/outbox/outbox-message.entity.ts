@@ -19,6 +19,10 @@ export class OutboxMessageEntity {
   @Column({ type: 'varchar', length: 128, nullable: true })
   requestId: string | null;
 
+  /** The BullMQ job id when the job has a key (jobIdFor); null: `outbox-<id>`. */
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  jobId: string | null;
+
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt: Date;
 

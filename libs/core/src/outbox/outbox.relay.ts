@@ -11,12 +11,14 @@ interface PendingRow {
   name: string;
   payload: Record<string, unknown>;
   request_id: string | null;
+  job_id: string | null;
 }
 
 /**
  * Moves committed outbox rows to BullMQ. Rows are locked with SKIP LOCKED so any number of
- * relays (every gateway and worker) can run at once; the BullMQ jobId is derived from the row id,
- * so a row relayed twice (crash between add and mark) still yields one job.
+ * relays (every gateway and worker) can run at once; the BullMQ jobId is the job's own (jobIdFor,
+ * when it has a key) or derived from the row id, so a row relayed twice (crash between add and
+ * mark) still yields one job.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationShutdown {
@@ -69,7 +71,7 @@ export class OutboxRelay implements OnApplicationShutdown {
   async dispatchBatch(): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
       const rows: PendingRow[] = await manager.query(
-        `SELECT id, queue, name, payload, request_id FROM outbox_messages
+        `SELECT id, queue, name, payload, request_id, job_id FROM outbox_messages
           WHERE dispatched_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.config.outbox.batchSize],
       );
@@ -82,7 +84,7 @@ export class OutboxRelay implements OnApplicationShutdown {
             items.map((row) => ({
               name: row.name,
               data: { ...row.payload, requestId: row.request_id ?? undefined },
-              opts: { jobId: `outbox-${row.id}` },
+              opts: { jobId: row.job_id ?? `outbox-${row.id}` },
             })),
           );
         }

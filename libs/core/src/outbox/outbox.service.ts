@@ -4,6 +4,7 @@ import { Tx } from '../database/unit-of-work';
 import { iso } from '../http/time';
 import { newId } from '../ids';
 import { DomainEvent, EventType, JOB_QUEUE, JobName, JobPayloads } from '../queues/job-catalogue';
+import { jobIdFor } from '../queues/job-ids';
 import { OutboxRelay } from './outbox.relay';
 
 @Injectable()
@@ -12,22 +13,38 @@ export class OutboxService {
 
   /**
    * Writes a job into the outbox inside the caller's transaction; it reaches its queue right
-   * after COMMIT (or, if this process dies first, at the relay's next sweep).
+   * after COMMIT (or, if this process dies first, at the relay's next sweep). `key`: what the job
+   * is for (a row's id), giving it the id jobIdFor(name, key), which the sweeps that re-enqueue
+   * lost jobs (QueueReconciler) look for.
    */
-  async enqueue<N extends JobName>(tx: Tx, name: N, payload: JobPayloads[N]): Promise<void> {
-    await this.enqueueMany(tx, name, [payload]);
+  async enqueue<N extends JobName>(
+    tx: Tx,
+    name: N,
+    payload: JobPayloads[N],
+    options: { key?: string } = {},
+  ): Promise<void> {
+    await this.insert(tx, name, [payload], options.key === undefined ? null : jobIdFor(name, options.key));
   }
 
   /** Many jobs of one kind in one INSERT (a fan-out to a hundred webhooks is one statement). */
   async enqueueMany<N extends JobName>(tx: Tx, name: N, payloads: Array<JobPayloads[N]>): Promise<void> {
+    await this.insert(tx, name, payloads, null);
+  }
+
+  private async insert<N extends JobName>(
+    tx: Tx,
+    name: N,
+    payloads: Array<JobPayloads[N]>,
+    jobId: string | null,
+  ): Promise<void> {
     if (!payloads.length) return;
-    const values: unknown[] = [JOB_QUEUE[name], name, RequestContext.requestId() ?? null];
+    const values: unknown[] = [JOB_QUEUE[name], name, RequestContext.requestId() ?? null, jobId];
     const rows = payloads.map((p) => {
       values.push(JSON.stringify(p));
-      return `($1, $2, $${values.length}, $3)`;
+      return `($1, $2, $${values.length}, $3, $4)`;
     });
     await tx.manager.query(
-      `INSERT INTO outbox_messages (queue, name, payload, request_id) VALUES ${rows.join(', ')}`,
+      `INSERT INTO outbox_messages (queue, name, payload, request_id, job_id) VALUES ${rows.join(', ')}`,
       values,
     );
     // Not awaited: the caller answers at once; the relay pass (and, failing that, the sweep) moves the rows.

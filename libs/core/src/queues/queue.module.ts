@@ -3,6 +3,7 @@ import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
 import { redisOptionsFromUrl } from '../redis/redis-options';
 import { QueueName } from './job-catalogue';
+import { QueueReconciler } from './queue-reconciler';
 import { QueueRegistry } from './queue.registry';
 
 @Global()
@@ -24,7 +25,7 @@ import { QueueRegistry } from './queue.registry';
     }),
     BullModule.registerQueue(...Object.values(QueueName).map((name) => ({ name }))),
   ],
-  providers: [QueueRegistry],
-  exports: [BullModule, QueueRegistry],
+  providers: [QueueRegistry, QueueReconciler],
+  exports: [BullModule, QueueRegistry, QueueReconciler],
 })
 export class QueueModule {}
