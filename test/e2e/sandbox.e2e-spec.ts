@@ -77,7 +77,7 @@ function expectAllBlocked(output: string): void {
 
 const hostSleeps = () => {
   try {
-    return execSync('pgrep -af "sleep 30[12][0-9]"', { encoding: 'utf8' }).trim();
+    return execSync('pgrep -af "^sleep 30[1-4][0-9]$"', { encoding: 'utf8' }).trim();
   } catch {
     return '';
   }
@@ -118,6 +118,8 @@ describe('the sandbox: untrusted commands cannot reach the platform, other jobs 
         SANDBOX_DISK_MB: '64',
         SANDBOX_MAX_OUTPUT_BYTES: '200000',
         SANDBOX_CHECK_INTERVAL_MS: '200',
+        DEPLOY_LEASE_SECONDS: '2',
+        DEPLOY_SWEEP_INTERVAL_MS: '300',
         WEBHOOKS_ALLOW_PRIVATE: 'true',
       },
     });
@@ -366,6 +368,94 @@ describe('the sandbox: untrusted commands cannot reach the platform, other jobs 
     expect(d.status).toBe('succeeded');
     expectAllBlocked(String(d.steps[0].output));
     await eventually(async () => (hostSleeps() === '' ? true : null), 5000);
+  });
+
+  describe('limits and survivors in test commands and deploy scripts too', () => {
+    let appSeq = 0;
+    /** Runs `command` as a test suite's command; the finished run. */
+    const testCommand = async (command: string) => {
+      const suite = (
+        await post('/v2/tests/suites', {
+          projectId,
+          name: `suite-${++appSeq}`,
+          repositoryUrl: repo.url,
+          command,
+          reportPath: 'r/junit.xml',
+        }).expect(201)
+      ).body as { id: string };
+      return (await post(`/v2/tests/suites/${suite.id}/run`, {}).expect(202)).body.runId as string;
+    };
+    const testRun = (runId: string) =>
+      eventually(async () => {
+        const r = (await get(`/v2/tests/runs/${runId}`).expect(200)).body as {
+          status: string;
+          error: string;
+        };
+        return ['passed', 'failed', 'error'].includes(r.status) ? r : null;
+      }, 30000);
+    /** Deploys an application whose script target is `command`; the deployment's id. */
+    const deployScript = async (command: string) => {
+      const app = (
+        await post('/v2/applications', {
+          projectId,
+          name: `limits-${++appSeq}`,
+          target: { type: 'script', command },
+        }).expect(201)
+      ).body as { id: string };
+      return (
+        await post('/v2/deployments', { applicationId: app.id, environment: 'dev', version: 'v1' }).expect(
+          202,
+        )
+      ).body.deploymentId as string;
+    };
+    const deployment = (id: string) =>
+      eventually(async () => {
+        const d = (await get(`/v2/deployments/${id}`).expect(200)).body as {
+          status: string;
+          steps: Array<{ error: string | null; attempts: number }>;
+        };
+        return ['succeeded', 'failed', 'rolled_back'].includes(d.status) ? d : null;
+      }, 30000);
+
+    it.each([
+      ['a fork bomb', "bash -c ':(){ :|:& };:'; sleep 2", /process limit reached/],
+      ['a memory hog', 'node -e "const a=[];for(;;)a.push(Buffer.alloc(1e6,1))"', /memory limit exceeded/],
+      ['unbounded output', 'yes', /output limit exceeded/],
+    ])(
+      'stops %s with a readable reason, in a test command and in a deploy script',
+      async (_what, command, reason) => {
+        const run = await testRun(await testCommand(command));
+        expect(run.status).toBe('error');
+        expect(run.error).toMatch(reason);
+        const d = await deployment(await deployScript(command));
+        expect(d.status).toBe('failed');
+        expect(d.steps[0].error).toMatch(reason);
+      },
+    );
+
+    it('leaves nothing running when the worker is killed during a test command or a deploy script', async () => {
+      const runId = await testCommand('exec sleep 3041');
+      // Idempotent per step, as targets must be: the step resumed after the crash does not sleep again.
+      const depId = await deployScript(
+        '[ "$DEPLOY_STEP" != batch-1 ] || [ "$DEPLOY_STEP_ATTEMPT" -gt 1 ] || exec sleep 3042',
+      );
+      await eventually(
+        async () =>
+          /sleep 3041[\s\S]*sleep 3042|sleep 3042[\s\S]*sleep 3041/.test(hostSleeps()) ? true : null,
+        15000,
+      );
+      await system.worker.kill('SIGKILL');
+      try {
+        await eventually(async () => (hostSleeps() === '' ? true : null), 5000);
+      } finally {
+        await system.worker.start();
+      }
+      vars.HOST_PID = String(system.worker.child!.pid);
+      expect((await testRun(runId)).status).toBe('error');
+      const resumed = await deployment(depId);
+      expect(resumed.status).toBe('succeeded');
+      expect(resumed.steps[0]).toEqual(expect.objectContaining({ attempts: 2 }));
+    });
   });
 
   it('keeps no workspace after the jobs', () => {

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { AppConfig, FieldError } from '@app/core';
@@ -76,9 +76,15 @@ export class ScriptTarget implements DeployTarget {
     const { scriptTimeoutMs } = this.config.deployments;
     const root = this.config.builds.workspaceRoot;
     await mkdir(root, { recursive: true });
-    const workdir = await mkdtemp(join(root, 'deploy-'));
+    // One name per step: a step re-run after a lost worker starts from (and clears) what it left.
+    const workdir = join(
+      root,
+      `${request.deploymentId}-${request.step.name}`.replace(/[^A-Za-z0-9_-]/g, '_'),
+    );
     try {
-      await mkdir(join(workdir, 'home'), { mode: 0o700 });
+      await rm(workdir, { recursive: true, force: true });
+      await mkdir(join(workdir, 'home'), { recursive: true, mode: 0o700 });
+      await chmod(workdir, 0o700);
       await this.sandbox.own(workdir, join(workdir, 'home'));
       let tail = Buffer.alloc(0);
       const result = await this.sandbox.run({
