@@ -1,4 +1,4 @@
-import { lstat, readFile, realpath, rm } from 'node:fs/promises';
+import { lstat, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Sandbox } from './sandbox/sandbox';
@@ -87,17 +87,21 @@ export async function cloneAndCheckout(o: CheckoutOptions): Promise<CheckoutResu
   }
   const git = `git -c protocol.ext.allow=never`;
   const script = [
-    // A file:// repository belongs to another uid than the sandbox's: git trusts it only from global
-    // config, here a file of this checkout's alone (GIT_CONFIG_GLOBAL), removed after it.
-    `[ -z "$3" ] || { git config --global --add safe.directory "$3" && git config --global --add safe.directory "$3/.git"; }`,
     `${git} clone --no-checkout --quiet -- "$1" src || exit ${CLONE_FAILED}`,
     'cd src',
     `${git} checkout --quiet --detach "$2" -- || exit ${CHECKOUT_FAILED}`,
     `${git} rev-parse HEAD > ../${SHA_FILE}`,
   ].join('\n');
   const target = o.commit ?? (o.branch ? `origin/${o.branch}` : 'origin/HEAD');
+  // A file:// repository belongs to another uid than the sandbox's: git trusts it only from global
+  // config, here a file of this checkout's alone (GIT_CONFIG_GLOBAL), removed after it.
+  const quoted = (p: string) => `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  const safe = readOnlyPaths.flatMap((p) => [p, `${p}/.git`]).map((p) => `\tdirectory = ${quoted(p)}\n`);
+  await writeFile(join(o.workspace, GIT_CONFIG_FILE), safe.length ? `[safe]\n${safe.join('')}` : '', {
+    mode: 0o644,
+  });
   const r = await o.sandbox.run({
-    argv: ['/bin/sh', '-c', script, 'checkout', url, target, readOnlyPaths[0] ?? ''],
+    argv: ['/bin/sh', '-c', script, 'checkout', url, target],
     workspace: o.workspace,
     env: { ...gitEnv(o.env), GIT_CONFIG_GLOBAL: o.sandbox.pathInside(o.workspace, GIT_CONFIG_FILE) },
     network: readOnlyPaths.length ? 'none' : 'internet',
