@@ -1,6 +1,6 @@
 import { ChildProcess, execFileSync, execSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, sandboxTmpDir } from '../support/env';
@@ -455,6 +455,35 @@ describe('the sandbox: untrusted commands cannot reach the platform, other jobs 
       const resumed = await deployment(depId);
       expect(resumed.status).toBe('succeeded');
       expect(resumed.steps[0]).toEqual(expect.objectContaining({ attempts: 2 }));
+    });
+  });
+
+  describe('the worker', () => {
+    it('says in /health/ready which executor contains the jobs, and with what', async () => {
+      const res = await fetch(`${system.worker.url}/health/ready`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { info: Record<string, unknown> };
+      expect(body.info.sandbox).toEqual({
+        status: 'up',
+        executor: 'bwrap',
+        limits: expect.stringMatching(/^(cgroup-v2|cgroup-v1|rlimit)$/),
+        network: 'slirp4netns',
+        uid: 10001,
+      });
+    });
+
+    it('refuses to start when bubblewrap cannot be found, naming the package', async () => {
+      await expect(system.startWorker({ SANDBOX_PATH: '/nonexistent' })).rejects.toThrow(
+        /bubblewrap is not installed.*apt-get install -y bubblewrap/,
+      );
+    });
+
+    it('holds no signing secret or bootstrap credential in its environment', () => {
+      const environ = readFileSync(`/proc/${system.worker.child!.pid}/environ`, 'utf8').split('\0');
+      expect(
+        environ.some((e) => /^(JWT_SECRET|BOOTSTRAP_ADMIN_PASSWORD|BOOTSTRAP_CLIENT_SECRET)=/.test(e)),
+      ).toBe(false);
+      expect(environ.some((e) => e.startsWith('DATABASE_URL='))).toBe(true);
     });
   });
 

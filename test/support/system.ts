@@ -33,6 +33,12 @@ export const SEED_RATE_LIMITS: Record<string, string> = Object.fromEntries(
   Object.keys(HARNESS_RATE_LIMITS).map((name) => [name, '']),
 );
 
+/** As in production: the worker holds no signing secret or bootstrap credential. */
+const workerEnvironment = (env: NodeJS.ProcessEnv): NodeJS.ProcessEnv =>
+  Object.fromEntries(
+    Object.entries(env).filter(([k]) => !(GATEWAY_ONLY_SETTINGS as readonly string[]).includes(k)),
+  );
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -173,11 +179,7 @@ export class TestSystem {
     };
     this.env = env;
     this.gateway = new AppProcess('gateway', gatewayPort, env);
-    // As in production: the worker holds no signing secret or bootstrap credential.
-    const workerEnv = Object.fromEntries(
-      Object.entries(env).filter(([k]) => !(GATEWAY_ONLY_SETTINGS as readonly string[]).includes(k)),
-    );
-    this.worker = new AppProcess('worker', workerPort, workerEnv);
+    this.worker = new AppProcess('worker', workerPort, workerEnvironment(env));
     await Promise.all([
       this.gateway.start(),
       this.options.worker === false ? undefined : this.worker.start(),
@@ -195,9 +197,13 @@ export class TestSystem {
   }
 
   /** One more worker process on the same database and Redis prefix (its own health port). */
-  async startWorker(): Promise<AppProcess> {
+  async startWorker(extraEnv: Record<string, string> = {}): Promise<AppProcess> {
     const port = await freePort();
-    const worker = new AppProcess('worker', port, { ...this.env, WORKER_PORT: String(port) });
+    const worker = new AppProcess('worker', port, {
+      ...workerEnvironment(this.env),
+      ...extraEnv,
+      WORKER_PORT: String(port),
+    });
     this.extraProcesses.push(worker);
     await worker.start();
     return worker;
