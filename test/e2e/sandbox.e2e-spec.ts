@@ -170,6 +170,16 @@ describe('the sandbox: untrusted commands cannot reach the platform, other jobs 
       const b = (await get(`/v2/builds/${id}`).expect(200)).body as Build;
       return ['success', 'failed', 'cancelled'].includes(b.status) ? b : null;
     }, timeoutMs);
+  /** SIGKILLs the worker, checks that none of its jobs' processes outlived it, starts it again. */
+  const killWorkerThenNothingRuns = async () => {
+    await system.worker.kill('SIGKILL');
+    try {
+      await eventually(async () => (hostSleeps() === '' ? true : null), 5000);
+    } finally {
+      await system.worker.start();
+    }
+    vars.HOST_PID = String(system.worker.child!.pid);
+  };
   const logOf = async (id: string) => (await get(`/v2/builds/${id}/logs`).expect(200)).text;
 
   describe('a pipeline stage', () => {
@@ -246,13 +256,7 @@ describe('the sandbox: untrusted commands cannot reach the platform, other jobs 
       const p = await pipeline(['setsid sleep 3021 & nohup sleep 3022 >/dev/null 2>&1 & sleep 3023']);
       const id = await trigger(p.id);
       await eventually(async () => (hostSleeps().includes('sleep 3023') ? true : null), 15000);
-      await system.worker.kill('SIGKILL');
-      try {
-        await eventually(async () => (hostSleeps() === '' ? true : null), 5000);
-      } finally {
-        await system.worker.start();
-      }
-      vars.HOST_PID = String(system.worker.child!.pid);
+      await killWorkerThenNothingRuns();
       expect((await finished(id)).status).toBe('failed');
     });
   });
@@ -444,13 +448,7 @@ describe('the sandbox: untrusted commands cannot reach the platform, other jobs 
           /sleep 3041[\s\S]*sleep 3042|sleep 3042[\s\S]*sleep 3041/.test(hostSleeps()) ? true : null,
         15000,
       );
-      await system.worker.kill('SIGKILL');
-      try {
-        await eventually(async () => (hostSleeps() === '' ? true : null), 5000);
-      } finally {
-        await system.worker.start();
-      }
-      vars.HOST_PID = String(system.worker.child!.pid);
+      await killWorkerThenNothingRuns();
       expect((await testRun(runId)).status).toBe('error');
       const resumed = await deployment(depId);
       expect(resumed.status).toBe('succeeded');
