@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig, newId, OutboxService, QueueName, QueueRegistry, Sql, UnitOfWork } from '@app/core';
 import { ProjectStatsService } from '@app/projects';
+import { JobLeases, LeasedJob, Renewal } from '@app/runner';
 import { AgentActivationEntity, StepState } from './agent-activation.entity';
 import { AGENTS } from './agent-definitions';
 import { AgentEvents } from './agent-events.service';
@@ -21,7 +22,7 @@ class Cancelled extends Error {}
 @Injectable()
 export class AgentRunner {
   private readonly logger = new Logger(AgentRunner.name);
-  private stopping = false;
+  private readonly leases = new JobLeases('activation', this.logger);
 
   constructor(
     private readonly sql: Sql,
@@ -34,12 +35,22 @@ export class AgentRunner {
     private readonly config: AppConfig,
   ) {}
 
-  /** SIGTERM: finish the step in flight, then hand the activation back to the queue. */
+  /** In the worker: picks up activations whose worker died (their lease ran out) well before BullMQ's stall check would. */
+  startSweeping(): void {
+    const every = Math.max(1000, Math.floor(this.config.agents.leaseMs / 2));
+    void this.leases.sweepEvery(every, () => this.resumeOrphans());
+  }
+
+  /**
+   * SIGTERM: finish the step in flight, then hand the activation back to the queue. Nothing waits
+   * here: the BullMQ worker's close waits for the running jobs, beside the other queues'.
+   */
   stop(): void {
-    this.stopping = true;
+    void this.leases.shutdown({ abortRunning: false });
   }
 
   async run(activationId: string): Promise<RunOutcome> {
+    this.leases.assertRunning();
     const leaseMs = this.config.agents.leaseMs;
     const [claimed] = await this.sql.rows<AgentActivationEntity>(
       `UPDATE agent_activations
@@ -52,23 +63,12 @@ export class AgentRunner {
       [activationId, leaseMs],
     );
     if (!claimed) return 'skipped';
-    const a = claimed;
-    const abort = new AbortController();
-    // Heartbeat: renew the lease, and notice a cancellation while a model call is in flight.
-    const heartbeat = setInterval(
-      () => {
-        this.sql
-          .rows<{ cancel_requested: boolean }>(
-            `UPDATE agent_activations SET locked_until = now() + make_interval(secs => $2::float / 1000) WHERE id = $1 RETURNING cancel_requested`,
-            [a.id, leaseMs],
-          )
-          .then(([r]) => r?.cancel_requested && abort.abort())
-          .catch((err: Error) => this.logger.warn(`heartbeat failed for ${a.id}: ${err.message}`));
-      },
-      Math.max(200, Math.floor(leaseMs / 3)),
+    return this.leases.hold(claimed.id, { ms: leaseMs, renew: () => this.renew(claimed.id) }, (job) =>
+      this.execute(claimed, job),
     );
-    heartbeat.unref();
+  }
 
+  private async execute(a: AgentActivationEntity, job: LeasedJob): Promise<RunOutcome> {
     const def = AGENTS[a.agentType];
     const provider = this.providers.get(a.provider);
     const steps: StepState[] = a.steps;
@@ -90,7 +90,7 @@ export class AgentRunner {
       for (let i = 0; i < def.steps.length; i++) {
         if (steps[i].status === 'completed') continue;
         if (await this.cancelRequested(a.id)) throw new Cancelled();
-        if (this.stopping) return await this.handBack(a.id, a.runs);
+        if (this.leases.stopping) return await this.handBack(a.id, a.runs);
         const step = def.steps[i];
         steps[i] = { ...steps[i], status: 'in_progress', progress: 0, startedAt: new Date().toISOString() };
         await this.save(a.id, { steps, currentStep: step.name, progress: this.progressOf(steps) });
@@ -111,10 +111,10 @@ export class AgentRunner {
               model: (a.config.model as string | undefined) ?? null,
               temperature: (a.config.temperature as number | undefined) ?? null,
             },
-            abort.signal,
+            job.signal,
           );
         } catch (err) {
-          if (abort.signal.aborted) throw new Cancelled();
+          if (job.signal.aborted) throw new Cancelled();
           throw err;
         }
         results[step.key] = result.output;
@@ -157,9 +157,16 @@ export class AgentRunner {
         .rows(`UPDATE agent_activations SET locked_until = NULL WHERE id = $1`, [a.id])
         .catch(() => undefined);
       throw err;
-    } finally {
-      clearInterval(heartbeat);
     }
+  }
+
+  /** Renews the lease; a cancel asked while a model call is in flight is heard here. */
+  private async renew(id: string): Promise<Renewal> {
+    const [r] = await this.sql.rows<{ cancel_requested: boolean }>(
+      `UPDATE agent_activations SET locked_until = now() + make_interval(secs => $2::float / 1000) WHERE id = $1 RETURNING cancel_requested`,
+      [id, this.config.agents.leaseMs],
+    );
+    return r?.cancel_requested ? 'cancelled' : 'held';
   }
 
   /**

@@ -11,9 +11,11 @@ import {
   QueueName,
   QueueReconciler,
   QueueRegistry,
+  Sql,
   Tx,
   UnitOfWork,
 } from '@app/core';
+import { JobLeases, LeasedJob, Renewal, sweepLapsed } from '@app/runner';
 import { DataSource } from 'typeorm';
 import { DeploymentRow, DeploymentStepRow, DEPLOYMENT_COLUMNS } from './deployment.dto';
 import { Colour, nextMove, PlannedStep, planFor, StepState } from './deployment-plan';
@@ -42,6 +44,9 @@ type StepRecord = StepState & { error: string | null };
 
 const STEP_COLUMNS = `deployment_id, position, name, action, phase, percent, colour, version, status, attempts, output, error, started_at, finished_at`;
 
+/** Deployments whose worker stopped renewing their lease: the sweep has them resumed. */
+const LAPSED_DEPLOYMENTS = { table: 'deployments', running: 'in_progress', limit: 100 };
+
 /**
  * The worker side of deployments. One deployment at a time per application and environment:
  * `start` takes the oldest queued one (rollbacks first) under the application_environments row
@@ -53,11 +58,11 @@ const STEP_COLUMNS = `deployment_id, position, name, action, phase, percent, col
 @Injectable()
 export class DeploymentRunner implements OnModuleDestroy {
   private readonly logger = new Logger(DeploymentRunner.name);
-  private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
-  private stopping = false;
+  private readonly leases = new JobLeases('deployment', this.logger);
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sql: Sql,
     private readonly uow: UnitOfWork,
     private readonly outbox: OutboxService,
     private readonly queues: QueueRegistry,
@@ -79,9 +84,14 @@ export class DeploymentRunner implements OnModuleDestroy {
     need: (tx, id) => this.startNeeded(tx, id),
   };
 
+  /** In the worker: the sweep that resumes deployments of lost workers and starts queued ones whose start was lost. */
+  startSweeping(): void {
+    void this.leases.sweepEvery(this.config.deployments.sweepIntervalMs, () => this.sweep());
+  }
+
   /** Starts the next queued deployment of the application in the environment, unless one runs there. */
   async start(applicationId: string, environment: string): Promise<string | null> {
-    this.assertRunning();
+    this.leases.assertRunning();
     const cfg = this.config.deployments;
     const token = newSecret(16);
     const id = await this.uow.run(async (tx) => {
@@ -115,7 +125,7 @@ export class DeploymentRunner implements OnModuleDestroy {
 
   /** Takes over a running deployment whose lease lapsed; false when someone holds it or it ended. */
   async resume(deploymentId: string): Promise<boolean> {
-    this.assertRunning();
+    this.leases.assertRunning();
     const token = newSecret(16);
     const claimed: [unknown[], number] = await this.dataSource.query(
       `UPDATE deployments SET runs = runs + 1, lease_token = $2, locked_until = now() + make_interval(secs => $3), updated_at = now()
@@ -135,23 +145,16 @@ export class DeploymentRunner implements OnModuleDestroy {
    */
   async sweep(): Promise<{ resumed: number; started: number }> {
     const queue = this.queues.get(QueueName.Deployments);
-    const lapsed: Array<{ id: string }> = await this.dataSource.query(
-      `SELECT id FROM deployments WHERE status = 'in_progress' AND locked_until < now() ORDER BY locked_until LIMIT 100`,
-    );
-    for (const { id } of lapsed) await queue.add('deployment.resume', { deploymentId: id });
-    return { resumed: lapsed.length, started: await this.reconciler.sweep(this.queued) };
+    const resumed = await sweepLapsed(this.sql, LAPSED_DEPLOYMENTS, async (id) => {
+      await queue.add('deployment.resume', { deploymentId: id });
+      return true;
+    });
+    return { resumed, started: await this.reconciler.sweep(this.queued) };
   }
 
   /** On shutdown: stop the steps in flight and hand their deployments back (the lease lapses at once). */
   async onModuleDestroy(): Promise<void> {
-    this.stopping = true;
-    for (const run of this.inFlight.values()) run.abort.abort();
-    await Promise.allSettled([...this.inFlight.values()].map((r) => r.done));
-  }
-
-  /** A job taken while shutting down fails its attempt; BullMQ hands it to a worker later. */
-  private assertRunning(): void {
-    if (this.stopping) throw new Error('the worker is shutting down');
+    await this.leases.shutdown();
   }
 
   /** The start a queued deployment needs, if it is its environment's next and nothing runs or just ended there. */
@@ -198,32 +201,21 @@ export class DeploymentRunner implements OnModuleDestroy {
   // ---- running ----------------------------------------------------------------------------------
 
   private async execute(deploymentId: string, token: string): Promise<void> {
-    const abort = new AbortController();
-    const done = this.drive(deploymentId, token, abort);
-    this.inFlight.set(deploymentId, { abort, done });
-    try {
-      await done;
-    } finally {
-      this.inFlight.delete(deploymentId);
-    }
+    const lease = {
+      ms: this.config.deployments.leaseSeconds * 1000,
+      renew: () => this.renew(deploymentId, token),
+    };
+    await this.leases.hold(deploymentId, lease, (job) => this.drive(deploymentId, token, job));
   }
 
-  private async drive(deploymentId: string, token: string, abort: AbortController): Promise<void> {
+  private async drive(deploymentId: string, token: string, job: LeasedJob): Promise<void> {
     const cfg = this.config.deployments;
-    const heartbeat = setInterval(
-      () =>
-        void this.renew(deploymentId, token).then(
-          (held) => held || abort.abort(new LeaseLost(deploymentId)),
-          (err: Error) => this.logger.warn(`renewing the lease of ${deploymentId} failed: ${err.message}`),
-        ),
-      Math.max(200, (cfg.leaseSeconds * 1000) / 3),
-    );
     try {
-      const ctx = await this.load(deploymentId, token, abort.signal);
+      const ctx = await this.load(deploymentId, token, job.signal);
       const live = { version: ctx.deployment.previous_version, colour: ctx.deployment.previous_colour };
       if (ctx.deployment.runs > cfg.maxResumes + 1) await this.abandon(ctx);
       for (;;) {
-        if (abort.signal.aborted) break;
+        if (job.signal.aborted) break;
         const steps = await this.steps(deploymentId);
         const move = nextMove(ctx.deployment.strategy, steps, live);
         if (move.kind === 'finish') {
@@ -246,14 +238,12 @@ export class DeploymentRunner implements OnModuleDestroy {
       // Stopped (shutdown): leave the step as it is and let the lease lapse now, so a worker resumes at once.
       await this.release(deploymentId, token);
     } catch (err) {
-      if (err instanceof LeaseLost || abort.signal.reason instanceof LeaseLost) {
+      if (err instanceof LeaseLost || job.reason === 'lost') {
         this.logger.warn({ msg: 'stopped: another worker took the deployment over', deploymentId });
         return;
       }
       await this.release(deploymentId, token).catch(() => undefined);
       throw err;
-    } finally {
-      clearInterval(heartbeat);
     }
   }
 
@@ -472,13 +462,13 @@ export class DeploymentRunner implements OnModuleDestroy {
     if (!held) throw new LeaseLost(ctx.deployment.id);
   }
 
-  private async renew(deploymentId: string, token: string): Promise<boolean> {
+  private async renew(deploymentId: string, token: string): Promise<Renewal> {
     const [rows]: [unknown[], number] = await this.dataSource.query(
       `UPDATE deployments SET locked_until = now() + make_interval(secs => $3)
         WHERE id = $1 AND lease_token = $2 AND status = 'in_progress' RETURNING id`,
       [deploymentId, token, this.config.deployments.leaseSeconds],
     );
-    return rows.length > 0;
+    return rows.length ? 'held' : 'lost';
   }
 
   private async release(deploymentId: string, token: string): Promise<void> {

@@ -3,16 +3,19 @@ import { AppConfig, iso, LiveEvents, OutboxService, QueueReconciler, Sql, UnitOf
 import {
   cloneAndCheckout,
   findArtifacts,
+  JobLeases,
+  LeasedJob,
+  onThisHost,
+  Renewal,
   Sandbox,
   SandboxNetwork,
   SandboxResult,
   shell,
   storeArtifacts,
+  sweepLapsed,
   Workspace,
 } from '@app/runner';
-import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { BUILD_COLUMNS, BuildRow, mapBuildRow, mapStage } from './build.dto';
 import { BuildStage, BuildStatus, StageStatus, StoredArtifact } from './build.entity';
@@ -23,15 +26,6 @@ import { BUILD_CANCEL_CHANNEL } from './builds.service';
 import { redactUrl, urlSecrets } from './git-refs';
 import { buildProgress } from './queue-estimate';
 import { secretsOf } from './secret-masker';
-
-/** Why a running build was told to stop. `lost`: the lease went to the sweep, someone else finished it. */
-type StopReason = 'cancelled' | 'lost' | 'shutdown';
-
-interface ActiveBuild {
-  controller: AbortController;
-  reason: StopReason | null;
-  done: Promise<unknown>;
-}
 
 type ClaimedBuild = BuildRow & {
   variables: Record<string, string>;
@@ -46,6 +40,8 @@ const PROGRESS_OF = (stages: BuildStage[]) => buildProgress(stages.map(mapStage)
 
 /** Queued builds wait for their `build.run` job (keyed by the build's id). */
 const QUEUED_BUILDS = QueueReconciler.ownJob('builds', 'created_at', 'build.run', (buildId) => ({ buildId }));
+/** Running builds whose worker stopped renewing their lease. */
+const LAPSED_BUILDS = { table: 'builds', running: 'running', limit: 50 };
 
 /**
  * The worker side of builds. A build is claimed (queued -> running) with a lease this worker
@@ -58,11 +54,9 @@ const QUEUED_BUILDS = QueueReconciler.ownJob('builds', 'created_at', 'build.run'
 @Injectable()
 export class BuildRunner implements BeforeApplicationShutdown {
   private readonly logger = new Logger(BuildRunner.name);
-  readonly workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  private readonly active = new Map<string, ActiveBuild>();
-  private timer: NodeJS.Timeout | null = null;
+  private readonly leases = new JobLeases('build', this.logger);
+  readonly workerId = this.leases.workerId;
   private unsubscribe: (() => Promise<void>) | null = null;
-  private started = false;
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -78,48 +72,36 @@ export class BuildRunner implements BeforeApplicationShutdown {
 
   /** In the worker: hear cancels, announce this worker's slots, sweep expired leases and lost jobs. */
   async start(): Promise<void> {
-    this.started = true;
-    this.unsubscribe = await this.live.subscribe(BUILD_CANCEL_CHANNEL, (id) => this.stop(id, 'cancelled'));
-    const tick = async () => {
-      try {
-        const cfg = this.config.builds;
-        await this.slots.announce(this.workerId, cfg.concurrency, Math.max(3 * cfg.sweepIntervalMs, 30_000));
-        await this.sweep();
-      } catch (err) {
-        this.logger.warn(`build sweep failed: ${(err as Error).message}`);
-      }
-    };
-    this.timer = setInterval(() => void tick(), this.config.builds.sweepIntervalMs);
-    this.timer.unref();
-    await tick();
+    this.unsubscribe = await this.live.subscribe(BUILD_CANCEL_CHANNEL, (id) =>
+      this.leases.stop(id, 'cancelled'),
+    );
+    const cfg = this.config.builds;
+    await this.leases.sweepEvery(cfg.sweepIntervalMs, async () => {
+      await this.slots.announce(this.workerId, cfg.concurrency, Math.max(3 * cfg.sweepIntervalMs, 30_000));
+      await this.sweep();
+    });
   }
 
   /** SIGTERM: running builds stop now and are failed, rather than holding the shutdown for their whole run. */
   async beforeApplicationShutdown(): Promise<void> {
-    if (!this.started) return; // a gateway: it never runs builds
-    if (this.timer) clearInterval(this.timer);
-    for (const id of this.active.keys()) this.stop(id, 'shutdown');
-    await Promise.allSettled([...this.active.values()].map((a) => a.done));
+    if (!this.leases.started) return; // a gateway: it never runs builds
+    await this.leases.shutdown();
     await this.unsubscribe?.().catch(() => undefined);
     await this.slots.withdraw(this.workerId, this.config.builds.concurrency).catch(() => undefined);
   }
 
   /** Runs the build if it is still queued; a repeated job finds it taken and does nothing. */
   async run(buildId: string): Promise<BuildStatus | 'skipped'> {
+    this.leases.assertRunning();
     const build = await this.claim(buildId);
     if (!build) return 'skipped';
-    const entry: ActiveBuild = { controller: new AbortController(), reason: null, done: Promise.resolve() };
-    this.active.set(buildId, entry);
-    const done = this.execute(build, entry).finally(() => this.active.delete(buildId));
-    entry.done = done;
-    return done;
-  }
-
-  stop(buildId: string, reason: StopReason): void {
-    const entry = this.active.get(buildId);
-    if (!entry || entry.reason) return;
-    entry.reason = reason;
-    entry.controller.abort();
+    // renewAtOnce: a cancel published between the claim and now was not heard; the first renewal reads the flag.
+    const lease = {
+      ms: this.config.builds.leaseSeconds * 1000,
+      renew: () => this.renew(build.id),
+      renewAtOnce: true,
+    };
+    return this.leases.hold(build.id, lease, (job) => this.execute(build, job));
   }
 
   /**
@@ -127,12 +109,10 @@ export class BuildRunner implements BeforeApplicationShutdown {
    * again queued builds whose job is gone.
    */
   async sweep(): Promise<{ expired: number; requeued: number }> {
-    const expired = await this.sql.rows<{ id: string }>(
-      `SELECT id FROM builds WHERE status = 'running' AND locked_until < now() ORDER BY locked_until LIMIT 50`,
-    );
-    let n = 0;
-    for (const { id } of expired) if (await this.expire(id)) n++;
-    return { expired: n, requeued: await this.reconciler.sweep(QUEUED_BUILDS) };
+    return {
+      expired: await sweepLapsed(this.sql, LAPSED_BUILDS, (id) => this.expire(id)),
+      requeued: await this.reconciler.sweep(QUEUED_BUILDS),
+    };
   }
 
   // ---- one build ------------------------------------------------------------------------------
@@ -163,20 +143,14 @@ export class BuildRunner implements BeforeApplicationShutdown {
     });
   }
 
-  private async execute(build: ClaimedBuild, entry: ActiveBuild): Promise<BuildStatus | 'skipped'> {
+  private async execute(build: ClaimedBuild, job: LeasedJob): Promise<BuildStatus | 'skipped'> {
     const cfg = this.config.builds;
     const stages: BuildStage[] = build.stages.map((s) => ({ ...s }));
     const secrets = [...new Set([...urlSecrets(build.repository_url), ...secretsOf(build.variables)])].sort(
       (a, b) => b.length - a.length,
     );
     const writer = new BuildLogWriter(this.log, build.id, secrets, cfg.maxLogBytes);
-    const signal = entry.controller.signal;
-    const heartbeat = setInterval(
-      () => void this.renew(build.id),
-      Math.max(500, (cfg.leaseSeconds * 1000) / 3),
-    );
-    // A cancel published between the claim and now was not heard: the first renewal reads the flag.
-    void this.renew(build.id);
+    const signal = job.signal;
     let workspace: Workspace | null = null;
     let commitSha: string | null = null;
     let error: string | null = null;
@@ -214,7 +188,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
     };
     /** The outcome of a stage stopped by a cancel, a shutdown or a lost lease. */
     const stopped = (): { status: StageStatus; reason: string } =>
-      entry.reason === 'cancelled'
+      job.reason === 'cancelled'
         ? { status: 'cancelled', reason: 'cancelled' }
         : { status: 'failed', reason: 'the worker shut down during the stage' };
 
@@ -350,7 +324,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
       await writer.drain();
       return await this.finish(build, stages, status, error, commitSha, artifacts);
     } catch (err) {
-      if (err instanceof LeaseLost || entry.reason === 'lost') {
+      if (err instanceof LeaseLost || job.reason === 'lost') {
         this.logger.warn({ msg: 'build lease lost: another worker finished it', buildId: build.id });
         await rm(join(cfg.artifactsRoot, build.id), { recursive: true, force: true }).catch(() => undefined);
         return 'failed';
@@ -372,7 +346,6 @@ export class BuildRunner implements BeforeApplicationShutdown {
         return 'failed' as const;
       });
     } finally {
-      clearInterval(heartbeat);
       await workspace
         ?.remove()
         .catch((err: Error) => this.logger.warn(`workspace not removed: ${err.message}`));
@@ -423,20 +396,14 @@ export class BuildRunner implements BeforeApplicationShutdown {
     return status;
   }
 
-  /** Renews the lease; stops the build when the lease is gone or a cancel was asked. */
-  private async renew(buildId: string): Promise<void> {
-    try {
-      const rows = await this.sql.rows<{ cancel: boolean }>(
-        `UPDATE builds SET locked_until = now() + make_interval(secs => $3)
-          WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING cancel_requested_at IS NOT NULL AS cancel`,
-        [buildId, this.workerId, this.config.builds.leaseSeconds],
-      );
-      if (!rows.length) this.stop(buildId, 'lost');
-      else if (rows[0].cancel) this.stop(buildId, 'cancelled');
-    } catch (err) {
-      // PostgreSQL away for a moment: the next renewal tries again; the lease outlasts a few misses.
-      this.logger.warn(`lease of ${buildId} not renewed: ${(err as Error).message}`);
-    }
+  /** Renews the lease; the build stops when the lease is gone or a cancel was asked. */
+  private async renew(buildId: string): Promise<Renewal> {
+    const rows = await this.sql.rows<{ cancel: boolean }>(
+      `UPDATE builds SET locked_until = now() + make_interval(secs => $3)
+        WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING cancel_requested_at IS NOT NULL AS cancel`,
+      [buildId, this.workerId, this.config.builds.leaseSeconds],
+    );
+    return !rows.length ? 'lost' : rows[0].cancel ? 'cancelled' : 'held';
   }
 
   private async expire(buildId: string): Promise<boolean> {
@@ -490,7 +457,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
     if (!result) return false;
     this.logger.warn({ msg: 'build failed: its worker stopped', buildId, worker: result.locked_by });
     // A worker killed with SIGKILL took its sandboxes with it but left its workspace behind; on this host, clean up.
-    if (result.locked_by?.startsWith(`${hostname()}:`)) {
+    if (onThisHost(result.locked_by)) {
       await Workspace.at(this.config.builds.workspaceRoot, buildId)
         .remove()
         .catch(() => undefined);

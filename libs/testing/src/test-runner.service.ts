@@ -1,10 +1,18 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { AppConfig, OutboxService, QueueReconciler, Sql, UnitOfWork } from '@app/core';
 import { maskText, redactUrl, urlSecrets } from '@app/pipelines';
-import { cloneAndCheckout, Sandbox, shell, Workspace } from '@app/runner';
-import { randomBytes } from 'node:crypto';
+import {
+  cloneAndCheckout,
+  JobLeases,
+  LeasedJob,
+  onThisHost,
+  Renewal,
+  Sandbox,
+  shell,
+  sweepLapsed,
+  Workspace,
+} from '@app/runner';
 import { cp, open, realpath } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { JUnitError, JUnitReport, parseJUnit } from './junit-parser';
 import { TestRunStatus } from './test-run.entity';
@@ -33,16 +41,12 @@ interface Outcome {
   commitSha: string | null;
 }
 
-interface ActiveRun {
-  controller: AbortController;
-  reason: 'lost' | 'shutdown' | null;
-  done: Promise<unknown>;
-}
-
 class LeaseLost extends Error {}
 
 /** Queued runs wait for their `test.run` job (keyed by the run's id). */
 const QUEUED_RUNS = QueueReconciler.ownJob('test_runs', 'created_at', 'test.run', (runId) => ({ runId }));
+/** Running runs whose worker stopped renewing their lease. */
+const LAPSED_RUNS = { table: 'test_runs', running: 'running', limit: 50 };
 
 /** Keeps the last `max` characters written. */
 class Tail {
@@ -97,10 +101,8 @@ export async function readReport(
 @Injectable()
 export class TestRunner implements BeforeApplicationShutdown {
   private readonly logger = new Logger(TestRunner.name);
-  readonly workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-  private readonly active = new Map<string, ActiveRun>();
-  private timer: NodeJS.Timeout | null = null;
-  private started = false;
+  private readonly leases = new JobLeases('test-run', this.logger);
+  readonly workerId = this.leases.workerId;
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -112,42 +114,27 @@ export class TestRunner implements BeforeApplicationShutdown {
   ) {}
 
   start(): void {
-    this.started = true;
-    const tick = () =>
-      this.sweep().catch((err: Error) => this.logger.warn(`test-run sweep failed: ${err.message}`));
-    this.timer = setInterval(() => void tick(), this.config.builds.sweepIntervalMs);
-    this.timer.unref();
-    void tick();
+    void this.leases.sweepEvery(this.config.builds.sweepIntervalMs, () => this.sweep());
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (!this.started) return;
-    if (this.timer) clearInterval(this.timer);
-    for (const entry of this.active.values()) {
-      entry.reason ??= 'shutdown';
-      entry.controller.abort();
-    }
-    await Promise.allSettled([...this.active.values()].map((a) => a.done));
+    await this.leases.shutdown();
   }
 
   async run(runId: string): Promise<TestRunStatus | 'skipped'> {
+    this.leases.assertRunning();
     const run = await this.claim(runId);
     if (!run) return 'skipped';
-    const entry: ActiveRun = { controller: new AbortController(), reason: null, done: Promise.resolve() };
-    this.active.set(runId, entry);
-    const done = this.execute(run, entry).finally(() => this.active.delete(runId));
-    entry.done = done;
-    return done;
+    const lease = { ms: this.config.builds.leaseSeconds * 1000, renew: () => this.renew(run.id) };
+    return this.leases.hold(run.id, lease, (job) => this.execute(run, job));
   }
 
   /** Runs whose worker stopped renewing their lease become `error`; queued ones whose job is gone get one again. */
   async sweep(): Promise<{ expired: number; requeued: number }> {
-    const expired = await this.sql.rows<{ id: string }>(
-      `SELECT id FROM test_runs WHERE status = 'running' AND locked_until < now() ORDER BY locked_until LIMIT 50`,
-    );
-    let n = 0;
-    for (const { id } of expired) if (await this.expire(id)) n++;
-    return { expired: n, requeued: await this.reconciler.sweep(QUEUED_RUNS) };
+    return {
+      expired: await sweepLapsed(this.sql, LAPSED_RUNS, (id) => this.expire(id)),
+      requeued: await this.reconciler.sweep(QUEUED_RUNS),
+    };
   }
 
   private async claim(runId: string): Promise<ClaimedRun | null> {
@@ -163,14 +150,10 @@ export class TestRunner implements BeforeApplicationShutdown {
     return rows[0] ?? null;
   }
 
-  private async execute(run: ClaimedRun, entry: ActiveRun): Promise<TestRunStatus | 'skipped'> {
+  private async execute(run: ClaimedRun, job: LeasedJob): Promise<TestRunStatus | 'skipped'> {
     const cfg = this.config;
     const tail = new Tail(LOG_TAIL_CHARS);
-    const signal = entry.controller.signal;
-    const heartbeat = setInterval(
-      () => void this.renew(run.id, entry),
-      Math.max(500, (cfg.builds.leaseSeconds * 1000) / 3),
-    );
+    const signal = job.signal;
     let workspace: Workspace | null = null;
     const outcome: Outcome = { status: 'error', exitCode: null, error: null, report: null, commitSha: null };
     try {
@@ -276,14 +259,13 @@ export class TestRunner implements BeforeApplicationShutdown {
       else outcome.error = `the command ${exit} although its report has no failure`;
       return await this.finish(run, outcome, tail);
     } catch (err) {
-      if (err instanceof LeaseLost || entry.reason === 'lost') return 'error';
+      if (err instanceof LeaseLost || job.reason === 'lost') return 'error';
       this.logger.error({ msg: 'test run failed unexpectedly', runId: run.id, err });
       outcome.status = 'error';
       outcome.report = null;
       outcome.error = `internal error: ${(err as Error).message}`;
       return this.finish(run, outcome, tail).catch(() => 'error' as const);
     } finally {
-      clearInterval(heartbeat);
       await workspace
         ?.remove()
         .catch((err: Error) => this.logger.warn(`workspace not removed: ${err.message}`));
@@ -356,20 +338,13 @@ export class TestRunner implements BeforeApplicationShutdown {
     return o.status;
   }
 
-  private async renew(runId: string, entry: ActiveRun): Promise<void> {
-    try {
-      const rows = await this.sql.rows(
-        `UPDATE test_runs SET locked_until = now() + make_interval(secs => $3)
-          WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING id`,
-        [runId, this.workerId, this.config.builds.leaseSeconds],
-      );
-      if (!rows.length && !entry.reason) {
-        entry.reason = 'lost';
-        entry.controller.abort();
-      }
-    } catch (err) {
-      this.logger.warn(`lease of ${runId} not renewed: ${(err as Error).message}`);
-    }
+  private async renew(runId: string): Promise<Renewal> {
+    const rows = await this.sql.rows(
+      `UPDATE test_runs SET locked_until = now() + make_interval(secs => $3)
+        WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING id`,
+      [runId, this.workerId, this.config.builds.leaseSeconds],
+    );
+    return rows.length ? 'held' : 'lost';
   }
 
   private async expire(runId: string): Promise<boolean> {
@@ -396,7 +371,7 @@ export class TestRunner implements BeforeApplicationShutdown {
       return found;
     });
     if (!row) return false;
-    if (row.locked_by?.startsWith(`${hostname()}:`)) {
+    if (onThisHost(row.locked_by)) {
       await Workspace.at(this.config.builds.workspaceRoot, runId)
         .remove()
         .catch(() => undefined);
