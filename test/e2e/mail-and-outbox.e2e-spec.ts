@@ -113,9 +113,13 @@ describe('mail through the worker, and the outbox surviving crashes', () => {
     smtp.refuse.set('retry_user@mail.example.com', 1);
     await createUser('retry_user');
     await eventually(async () => smtp.tokenFor('retry_user@mail.example.com'), 15000);
-    const [mail] = await system.sql<{ status: string; attempts: number }>(
-      `SELECT status, attempts FROM mails WHERE "to" = 'retry_user@mail.example.com'`,
-    );
+    // The worker records the sending after the SMTP server has the mail: wait for that commit.
+    const mail = await eventually(async () => {
+      const [row] = await system.sql<{ status: string; attempts: number }>(
+        `SELECT status, attempts FROM mails WHERE "to" = 'retry_user@mail.example.com'`,
+      );
+      return row?.status === 'sent' ? row : null;
+    }, 5000);
     expect(mail).toEqual({ status: 'sent', attempts: 2 });
   });
 

@@ -263,6 +263,9 @@ describe('the sandbox: untrusted commands cannot reach the platform, other jobs 
 
   describe('network "internet"', () => {
     const tag = randomBytes(3).toString('hex');
+    // A /30 of TEST-NET-2 of this run's own, so two runs on one machine do not share an address.
+    const net = 4 * (randomBytes(1)[0] % 63);
+    const [hostIp, publicIp] = [`198.51.100.${net + 1}`, `198.51.100.${net + 2}`];
     const ns = `cocode-e2e-${tag}`;
     const hostIf = `ce${tag}a`;
     let server: ChildProcess | null = null;
@@ -273,17 +276,17 @@ describe('the sandbox: untrusted commands cannot reach the platform, other jobs 
       ip('netns', 'add', ns);
       ip('link', 'add', hostIf, 'type', 'veth', 'peer', 'name', `ce${tag}b`);
       ip('link', 'set', `ce${tag}b`, 'netns', ns);
-      ip('addr', 'add', '198.51.100.1/30', 'dev', hostIf);
+      ip('addr', 'add', `${hostIp}/30`, 'dev', hostIf);
       ip('link', 'set', hostIf, 'up');
-      ip('-n', ns, 'addr', 'add', '198.51.100.2/30', 'dev', `ce${tag}b`);
+      ip('-n', ns, 'addr', 'add', `${publicIp}/30`, 'dev', `ce${tag}b`);
       ip('-n', ns, 'link', 'set', `ce${tag}b`, 'up');
       ip('-n', ns, 'link', 'set', 'lo', 'up');
       const script = join(tmp, 'public-server.js');
       writeFileSync(
         script,
-        "require('http').createServer((q,r)=>r.end('hello from the internet')).listen(8080,'198.51.100.2',()=>console.log('up'))",
+        "require('http').createServer((q,r)=>r.end('hello from the internet')).listen(8080,process.argv[2],()=>console.log('up'))",
       );
-      server = spawn('ip', ['netns', 'exec', ns, process.execPath, script], {
+      server = spawn('ip', ['netns', 'exec', ns, process.execPath, script, publicIp], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       await new Promise((resolve) => server!.stdout!.once('data', resolve));
@@ -298,20 +301,21 @@ describe('the sandbox: untrusted commands cannot reach the platform, other jobs 
       execFileSync('ip', ['netns', 'del', ns]);
     });
 
-    const FETCH = `node -e "fetch('http://198.51.100.2:8080').then(r=>r.text()).then(t=>console.log('got:',t),e=>{console.log('no route:',e.cause?.code);process.exit(3)})"`;
+    const FETCH = () =>
+      `node -e "fetch('http://${publicIp}:8080').then(r=>r.text()).then(t=>console.log('got:',t),e=>{console.log('no route:',e.cause?.code);process.exit(3)})"`;
 
     it('reaches a public address, but still none of the platform’s services or private addresses', async () => {
-      const p = await pipeline([FETCH, probeCommand(vars)], { network: 'internet' });
+      const p = await pipeline([FETCH(), probeCommand(vars)], { network: 'internet' });
       expect(p.network).toBe('internet');
       const b = await finished(await trigger(p.id));
       const log = await logOf(b.buildId);
-      expect(b).toEqual(expect.objectContaining({ status: 'success', network: 'internet' }));
       expect(log).toContain('got: hello from the internet');
+      expect(b).toEqual(expect.objectContaining({ status: 'success', network: 'internet' }));
       expectAllBlocked(log);
     });
 
     it('is off by default', async () => {
-      const b = await finished(await trigger((await pipeline([FETCH])).id));
+      const b = await finished(await trigger((await pipeline([FETCH()])).id));
       expect(b.status).toBe('failed');
       expect(await logOf(b.buildId)).toContain('no route:');
     });

@@ -2,6 +2,15 @@ import { spawn } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { blockedRoutes } from './bwrap-args';
 
+/** slirp4netns's defaults: the sandbox is 10.0.2.100, the gateway (slirp itself) 10.0.2.2, DNS 10.0.2.3. */
+const TAP_SETUP = [
+  'link set tap0 mtu 65520',
+  'link set tap0 up',
+  'addr add 10.0.2.100/24 dev tap0',
+  'route add default via 10.0.2.2 dev tap0',
+  '',
+].join('\n');
+
 /** The host's own IPv4 addresses: a networked sandbox must not reach the host's services through them. */
 export function hostAddresses(): string[] {
   return Object.values(networkInterfaces())
@@ -18,11 +27,14 @@ function exec(file: string, args: string[], input?: string): Promise<void> {
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
     });
     let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.once('error', reject);
-    child.once('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`${file}: ${err.trim() || `exit ${code}`}`)),
-    );
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`${file}: ${err.trim() || (signal ? `killed after 5 s` : `exit ${code}`)}`));
+    });
     child.stdin.end(input ?? '');
   });
 }
@@ -47,15 +59,7 @@ export async function connectSandbox(pid: number, asRoot: boolean): Promise<Sand
     : [`--userns-path=/proc/${pid}/ns/user`, '--netns-type=path', `/proc/${pid}/ns/net`];
   const slirp = spawn(
     'slirp4netns',
-    [
-      '--configure',
-      '--mtu=65520',
-      '--disable-host-loopback',
-      '--ready-fd=3',
-      '--exit-fd=4',
-      ...target,
-      'tap0',
-    ],
+    ['--mtu=65520', '--disable-host-loopback', '--ready-fd=3', '--exit-fd=4', ...target, 'tap0'],
     { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin' } },
   );
   let err = '';
@@ -86,7 +90,9 @@ export async function connectSandbox(pid: number, asRoot: boolean): Promise<Sand
     const enter = asRoot
       ? [`--net=/proc/${pid}/ns/net`]
       : [`--user=/proc/${pid}/ns/user`, '--preserve-credentials', `--net=/proc/${pid}/ns/net`];
-    await exec('nsenter', [...enter, '--', 'ip', '-batch', '-'], blockedRoutes(hostAddresses()));
+    // The tap device is wired here, not by slirp4netns --configure: that also brings the loopback
+    // up, which collides with bubblewrap setting up the same loopback (its set-up then fails).
+    await exec('nsenter', [...enter, '--', 'ip', '-batch', '-'], TAP_SETUP + blockedRoutes(hostAddresses()));
     slirp.removeAllListeners('exit');
     return link;
   } catch (e) {

@@ -403,6 +403,11 @@ export class Sandbox implements OnApplicationShutdown {
           const block = child.stdio[4] as NodeJS.WritableStream;
           let text = '';
           let wired = false;
+          setTimeout(() => {
+            if (released || networkError) return;
+            networkError = 'network set-up did not finish within 15 s';
+            watch.trip(networkError);
+          }, 15_000).unref();
           info.on('data', (d: Buffer) => {
             if (wired) return;
             text += d.toString();
@@ -430,6 +435,9 @@ export class Sandbox implements OnApplicationShutdown {
           block.on('error', () => undefined);
         },
       });
+      // The sandbox ended before it was wired: bubblewrap's own set-up failed, the command never ran.
+      if (!released && !networkError && r.outcome !== 'timeout' && r.outcome !== 'aborted')
+        networkError = `the sandbox ended during its network set-up (exit ${r.exitCode ?? r.signal})`;
       if (networkError)
         return {
           outcome: 'spawn_error',
