@@ -260,6 +260,35 @@ describe('auth: tokens, refresh rotation, revocation, token verification', () =>
       expect(audit.length).toBeGreaterThan(0);
     });
 
+    it('refuses the access tokens of a sign-in at once when reuse revokes it, on every gateway', async () => {
+      const other = await system.startGateway();
+      const first = await pair();
+      const claims = JSON.parse(Buffer.from(first.access_token.split('.')[1], 'base64url').toString());
+      expect(claims.sid).toEqual(expect.any(String));
+      const second = (
+        await system.http.post('/v2/auth/refresh').send({ refresh_token: first.refresh_token }).expect(200)
+      ).body;
+      // Both tokens work on both gateways (so both have the principal cached).
+      for (const token of [first.access_token, second.access_token]) {
+        await me(token).expect(200);
+        await other.http.get('/v2/auth/me').auth(token, { type: 'bearer' }).expect(200);
+      }
+      const unrelated = await pair();
+      await system.http.post('/v2/auth/refresh').send({ refresh_token: first.refresh_token }).expect(400);
+      for (const token of [first.access_token, second.access_token]) {
+        const res = await me(token);
+        expect(res.status).toBe(401);
+        expect(expectEnvelope(res.body, 'UNAUTHORIZED').message).toMatch(/sign-in .* revoked/);
+        await eventually(
+          async () => (await other.http.get('/v2/auth/me').auth(token, { type: 'bearer' })).status === 401,
+          2000,
+        );
+      }
+      // Another sign-in of the same user is untouched.
+      await me(unrelated.access_token).expect(200);
+      await other.http.get('/v2/auth/me').auth(unrelated.access_token, { type: 'bearer' }).expect(200);
+    });
+
     it('stores refresh tokens hashed, never in clear', async () => {
       const { refresh_token } = await pair();
       const rows = await system.sql(`SELECT count(*)::int AS n FROM refresh_tokens WHERE token_hash = $1`, [
@@ -295,8 +324,11 @@ describe('auth: tokens, refresh rotation, revocation, token verification', () =>
       const res = await system.http
         .post('/v2/auth/token')
         .send({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
+      await me(res.body.access_token).expect(200);
       await system.http.post('/v2/auth/revoke').send({ token: res.body.refresh_token }).expect(200);
       await system.http.post('/v2/auth/refresh').send({ refresh_token: res.body.refresh_token }).expect(400);
+      // The sign-in is over: its access token too.
+      await me(res.body.access_token).expect(401);
     });
   });
 

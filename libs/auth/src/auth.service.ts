@@ -159,6 +159,7 @@ export class AuthService {
       } as const;
     });
     if ('reused' in outcome && outcome.reused) {
+      await this.revokeSessionEverywhere(outcome.reused.familyId);
       this.logger.warn({
         msg: 'refresh token reuse detected; family revoked',
         userId: outcome.reused.userId,
@@ -204,10 +205,26 @@ export class AuthService {
         await this.cache.revokeToken(claims.jti, claims.exp);
       return;
     }
-    await this.dataSource.transaction(async (manager) => {
+    const familyId = await this.dataSource.transaction(async (manager) => {
       const row = await manager.findOneBy(RefreshTokenEntity, { tokenHash: sha256(dto.token) });
       if (row) await this.revokeFamily(manager, row.familyId);
+      return row?.familyId ?? null;
     });
+    if (familyId) await this.revokeSessionEverywhere(familyId);
+  }
+
+  /** After the family's refresh tokens are revoked in the database: its access tokens too. */
+  private async revokeSessionEverywhere(familyId: string): Promise<void> {
+    try {
+      await this.cache.revokeSession(familyId);
+    } catch (err) {
+      // This process already refuses them; others learn of it when Redis is back or at expiry.
+      this.logger.error({
+        msg: 'could not publish a revoked sign-in',
+        familyId,
+        err: (err as Error).message,
+      });
+    }
   }
 
   me(principal: Principal): MeDto {
@@ -275,7 +292,8 @@ export class AuthService {
   ): Promise<TokenResponseDto> {
     const now = new Date();
     const scope = scopes.join(' ');
-    const claims: Record<string, unknown> = { role: subject.role, scope };
+    // sid: the sign-in, so that revoking it (reuse, POST /auth/revoke) refuses its access tokens.
+    const claims: Record<string, unknown> = { role: subject.role, scope, sid: familyId };
     if (clientId) claims.cid = clientId;
     const accessToken = sign(claims, this.keys.signKey, {
       algorithm: this.keys.algorithm,
