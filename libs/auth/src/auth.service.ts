@@ -65,7 +65,7 @@ export class AuthService {
   ) {}
 
   /** POST /auth/token. The body is validated here: OAuth says unknown parameters are ignored. */
-  async token(body: unknown): Promise<TokenResponseDto> {
+  async token(body: unknown, ip = ''): Promise<TokenResponseDto> {
     const dto = plainToInstance(TokenRequestDto, body ?? {});
     const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: false });
     if (errors.length) {
@@ -107,14 +107,16 @@ export class AuthService {
         },
       );
     }
-    await this.throttle.assertAllowed(dto.username);
     const user = await this.users.findForLogin(dto.username);
+    // Counted per account (username and e-mail alike) and per IP: see LoginThrottle.
+    const source = { account: LoginThrottle.accountOf(user?.id, dto.username), ip };
+    await this.throttle.assertAllowed(source);
     const ok = await this.hasher.verify(user?.passwordHash ?? null, dto.password);
     if (!user || !ok) {
-      await this.throttle.recordFailure(dto.username);
+      await this.throttle.recordFailure(source);
       throw oauthError('invalid_grant', 'Invalid username or password');
     }
-    await this.throttle.reset(dto.username);
+    await this.throttle.reset(source);
     if (user.status === UserStatus.PendingVerification) {
       throw oauthError('invalid_grant', 'The e-mail address of this account is not verified yet');
     }

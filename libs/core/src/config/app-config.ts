@@ -29,7 +29,12 @@ export class AppConfig {
     refreshTtlDays: number;
     principalCacheMs: number;
     maxConcurrentHashes: number;
+    /** Failed password logins per account and IP within the window. */
     loginFailureLimit: number;
+    /** ... per account from any IP. */
+    loginAccountFailureLimit: number;
+    /** ... per IP over all accounts. */
+    loginIpFailureLimit: number;
     loginFailureWindowSeconds: number;
     emailVerificationTtlHours: number;
   };
@@ -349,6 +354,8 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
       principalCacheMs: int('AUTH_PRINCIPAL_CACHE_MS', 1000, 0, 60000),
       maxConcurrentHashes: int('AUTH_MAX_CONCURRENT_HASHES', 4, 1, 64),
       loginFailureLimit: int('AUTH_LOGIN_FAILURE_LIMIT', 10, 1, 1000),
+      loginAccountFailureLimit: int('AUTH_LOGIN_ACCOUNT_FAILURE_LIMIT', 100, 1, 100000),
+      loginIpFailureLimit: int('AUTH_LOGIN_IP_FAILURE_LIMIT', 50, 1, 100000),
       loginFailureWindowSeconds: int('AUTH_LOGIN_FAILURE_WINDOW_SECONDS', 900, 1, 86400),
       emailVerificationTtlHours: int('EMAIL_VERIFICATION_TTL_HOURS', 48, 1, 720),
     },
