@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import type { MetricsAccess } from '../metrics/metrics-access';
 
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512' | 'RS256' | 'ES256';
 const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['HS256', 'HS384', 'HS512', 'RS256', 'ES256'];
@@ -10,6 +11,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export class AppConfig {
   env: 'development' | 'test' | 'production';
   http: { host: string; port: number; publicBaseUrl: string; trustProxy: boolean };
+  /** GET /metrics on the gateway and worker ports: METRICS_TOKEN, or open in development only. */
+  metrics: MetricsAccess;
   worker: { port: number; concurrency: number };
   database: { url: string; poolSize: number; runMigrations: boolean };
   redis: { url: string; prefix: string };
@@ -317,6 +320,13 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
     return limits;
   };
 
+  const metricsAccess = (): MetricsAccess => {
+    const token = str('METRICS_TOKEN') || null;
+    if (token !== null && (token.length < 16 || /\s/.test(token)))
+      problems.push('METRICS_TOKEN must be at least 16 characters without spaces');
+    return { token, open: token === null && nodeEnv === 'development' };
+  };
+
   const config: AppConfig = {
     env: nodeEnv,
     http: {
@@ -328,6 +338,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
       ),
       trustProxy: bool('TRUST_PROXY', false),
     },
+    metrics: metricsAccess(),
     worker: { port: int('WORKER_PORT', 3001, 0, 65535), concurrency: int('WORKER_CONCURRENCY', 5, 1, 100) },
     database: {
       url: url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/cocode', ['postgres:', 'postgresql:']),
