@@ -41,6 +41,7 @@ describe('webhooks: signed delivery, retries, disabling, scope, log, redelivery,
         WEBHOOKS_RETRY_BASE_MS: '200',
         WEBHOOKS_TIMEOUT_MS: '1000',
         WEBHOOKS_MAX_ATTEMPTS: '4',
+        WEBHOOKS_SWEEP_INTERVAL_MS: '500',
       },
     });
     admin = await system.adminToken();
@@ -307,6 +308,36 @@ describe('webhooks: signed delivery, retries, disabling, scope, log, redelivery,
     await newTask();
     await eventually(async () => receiver.at(fast.path).length === 1, 5000, 20);
     expect(receiver.at(fast.path)[0].at - sent).toBeLessThan(800);
+  });
+
+  it('takes a delivery over within its lease when the worker is killed mid-attempt', async () => {
+    const w = await hook({});
+    // The first attempt hangs (the worker is killed while it waits); the next is answered.
+    receiver.on(w.path, (_r, n) => (n === 1 ? { status: 200, delayMs: 30000 } : { status: 200 }));
+    await newTask();
+    await eventually(async () => receiver.at(w.path).length === 1, 10000, 20);
+    await system.worker.kill('SIGKILL');
+    const killedAt = Date.now();
+    await system.worker.start();
+    // The lease is WEBHOOKS_TIMEOUT_MS (1 s here) + 5 s; BullMQ's stalled-job check alone took 1-2 min.
+    await eventually(async () => receiver.at(w.path).length === 2, 15000);
+    const [first, second] = receiver.at(w.path);
+    expect(second.at - killedAt).toBeLessThan(9000);
+    expect(second.headers['webhook-id']).toBe(first.headers['webhook-id']);
+    expect(second.headers['x-webhook-attempt']).toBe('2');
+    const list = await as(owner.token).get(`/v2/webhooks/${w.id}/deliveries`).expect(200);
+    const delivery = await eventually(async () => {
+      const d = (await as(owner.token).get(`/v2/webhooks/${w.id}/deliveries/${list.body.data[0].id}`)).body;
+      return d.status === 'succeeded' ? d : null;
+    });
+    expect(delivery.attempts).toBe(2);
+    expect(delivery.attemptLog).toEqual([
+      expect.objectContaining({ responseStatus: null, error: expect.stringMatching(/worker .* stopped/) }),
+      expect.objectContaining({ responseStatus: 200 }),
+    ]);
+    // The killed job, retried later by BullMQ, finds the delivery done and sends nothing more.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(receiver.at(w.path)).toHaveLength(2);
   });
 
   describe('validation and permissions', () => {

@@ -97,6 +97,8 @@ export class AppConfig {
     /** A webhook failing without a success for this long is disabled. */
     disableAfterSeconds: number;
     concurrency: number;
+    /** How often the worker takes over deliveries whose attempt's lease lapsed (and overdue ones). */
+    sweepIntervalMs: number;
   };
   deployments: {
     /** Deployments run at once per worker (each holds its slot for its whole plan). */
@@ -423,6 +425,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
       retryBaseMs: int('WEBHOOKS_RETRY_BASE_MS', 60000, 10, 3600000),
       disableAfterSeconds: int('WEBHOOKS_DISABLE_AFTER_SECONDS', 3 * 86400, 1, 30 * 86400),
       concurrency: int('WEBHOOKS_CONCURRENCY', 50, 1, 1000),
+      sweepIntervalMs: int('WEBHOOKS_SWEEP_INTERVAL_MS', 5000, 100, 600000),
     },
     deployments: {
       concurrency: int('DEPLOY_CONCURRENCY', 10, 1, 100),
