@@ -468,6 +468,10 @@ describe('webhook SSRF defence (private targets not allowed)', () => {
     ['a hostname resolving to loopback', 'http://localhost:8080/hook'],
     ['a private 192.168 address', 'https://192.168.1.10/hook'],
     ['an IPv4-mapped IPv6 loopback', 'http://[::ffff:127.0.0.1]/hook'],
+    ['an IPv4-compatible IPv6 loopback', 'http://[::127.0.0.1]/'],
+    ['an IPv4-compatible IPv6 metadata address', 'http://[::a9fe:a9fe]/latest/meta-data'],
+    ['a NAT64 loopback', 'http://[64:ff9b::127.0.0.1]/hook'],
+    ['a 6to4 private address', 'http://[2002:c0a8:101::1]/hook'],
   ])('refuses %s with 422', async (_name, url) => {
     const res = await system.http
       .post('/v2/webhooks')
