@@ -172,6 +172,9 @@ export class TestSystem {
       LOG_LEVEL: 'warn',
       OUTBOX_SWEEP_INTERVAL_MS: '500',
       ...HARNESS_RATE_LIMITS,
+      // Every suite signs in from 127.0.0.1: only the per-account lockouts apply unless a suite
+      // asks for this one (test/e2e/auth.e2e-spec.ts does).
+      AUTH_LOGIN_IP_FAILURE_LIMIT: '100000',
       ...this.options.env,
     };
     this.env = env;
