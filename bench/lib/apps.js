@@ -7,6 +7,7 @@ const { randomBytes } = require('node:crypto');
 const { join } = require('node:path');
 const { GATEWAY_NODE_FLAGS } = require('../../scripts/node-flags');
 const { onCleanup } = require('./cleanup');
+const { METRICS_TOKEN } = require('./gateway');
 const { ChildApp } = require('./processes');
 const { createDatabase, deleteRedisPrefix, dropDatabase } = require('./resources');
 const { freePort } = require('./util');
@@ -51,6 +52,7 @@ async function startApps({ name, resultsDir, stamp, env = {}, workers = 1, start
     PATH: process.env.PATH,
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
+    METRICS_TOKEN,
     PORT: String(port),
     DATABASE_URL: `${PG}/${db}`,
     REDIS_URL: REDIS,

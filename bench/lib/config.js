@@ -48,7 +48,7 @@ function readSettings() {
 }
 
 function redactEnv(env) {
-  const secret = /SECRET|PASSWORD|KEY/;
+  const secret = /SECRET|PASSWORD|KEY|TOKEN/;
   return Object.fromEntries(
     Object.entries(env)
       .filter(([k]) => k !== 'PATH')

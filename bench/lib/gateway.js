@@ -54,10 +54,19 @@ const METRICS = [
   'process_cpu_seconds_total',
 ];
 
+/**
+ * GET /metrics is closed outside development without METRICS_TOKEN: the benches start the apps
+ * with this one (bench/lib/system.js, bench/lib/apps.js) and send it.
+ */
+const METRICS_TOKEN = 'bench-metrics-token-0123456789';
+
 /** Heap, GC and event-loop figures from the gateway's own GET /metrics (prom-client defaults). */
 async function gatewayMetrics(port) {
   try {
-    const res = await request(port, 'GET', '/metrics', { timeoutMs: 5000 });
+    const res = await request(port, 'GET', '/metrics', {
+      timeoutMs: 5000,
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
     if (res.status !== 200) return { error: `GET /metrics answered ${res.status}` };
     const m = parsePrometheus(res.text, METRICS);
     const gcByKind = {};
@@ -98,4 +107,12 @@ function describeMetrics(before, after) {
   );
 }
 
-module.exports = { METRICS, errorMessage, logLinesSince, fileSize, gatewayMetrics, describeMetrics };
+module.exports = {
+  METRICS,
+  METRICS_TOKEN,
+  errorMessage,
+  logLinesSince,
+  fileSize,
+  gatewayMetrics,
+  describeMetrics,
+};

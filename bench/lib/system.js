@@ -10,6 +10,7 @@ const { GATEWAY_NODE_FLAGS } = require('../../scripts/node-flags');
 const { onCleanup } = require('./cleanup');
 const { redactEnv } = require('./config');
 const { stopCurrentLoad } = require('./load');
+const { METRICS_TOKEN } = require('./gateway');
 const { ChildApp } = require('./processes');
 const { createDatabase, databaseExists, deleteRedisPrefix, dropDatabase } = require('./resources');
 const { freePort, readMemoryKb, request, round, sleep } = require('./util');
@@ -102,6 +103,7 @@ async function startSystem({
     PATH: process.env.PATH,
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
+    METRICS_TOKEN,
     PORT: String(gatewayPort),
     WORKER_PORT: String(workerPort),
     DATABASE_URL: `${settings.pgBase}/${dbName}`,

@@ -20,7 +20,14 @@ describe('auth: tokens, refresh rotation, revocation, token verification', () =>
   let adminId: string;
 
   beforeAll(async () => {
-    system = await TestSystem.start({ env: { AUTH_LOGIN_FAILURE_LIMIT: '3' } });
+    system = await TestSystem.start({
+      env: {
+        AUTH_LOGIN_FAILURE_LIMIT: '3',
+        AUTH_LOGIN_ACCOUNT_FAILURE_LIMIT: '7',
+        AUTH_LOGIN_IP_FAILURE_LIMIT: '10',
+        TRUST_PROXY: 'true', // so X-Forwarded-For stands for the client address below
+      },
+    });
     const me = await system.http
       .get('/v2/auth/me')
       .auth(await system.adminToken(), { type: 'bearer' })
@@ -186,6 +193,59 @@ describe('auth: tokens, refresh rotation, revocation, token verification', () =>
       expect(Number(locked.headers['retry-after'])).toBeGreaterThan(0);
     });
 
+    describe('failed-login lockout, per account and per IP', () => {
+      const attempt = (login: string, password: string, ip: string) =>
+        system.http.post('/v2/auth/token').set('X-Forwarded-For', ip).send({
+          grant_type: 'password',
+          client_id: CLIENT_ID,
+          client_secret: CLIENT_SECRET,
+          username: login,
+          password,
+        });
+
+      it('counts the account, not the login string: username and e-mail in any case share a counter', async () => {
+        const user = await system.userWithRole('architect');
+        const [{ email }] = await system.sql<{ email: string }>(`SELECT email FROM users WHERE id = $1`, [
+          user.id,
+        ]);
+        expect((await attempt(user.username, 'WrongPass123', '198.51.100.1')).status).toBe(400);
+        expect((await attempt(email.toUpperCase(), 'WrongPass123', '198.51.100.1')).status).toBe(400);
+        expect((await attempt(user.username.toUpperCase(), 'WrongPass123', '198.51.100.1')).status).toBe(400);
+        const locked = await attempt(email, user.password, '198.51.100.1');
+        expect(locked.status).toBe(429);
+        expect(expectEnvelope(locked.body, 'RATE_LIMITED').details.limit).toBe('login_failures');
+      });
+
+      it('a stranger locks only their own address out; the account alone only at a much higher count', async () => {
+        const user = await system.userWithRole('developer');
+        for (let i = 0; i < 3; i++)
+          expect((await attempt(user.username, 'WrongPass123', '203.0.113.66')).status).toBe(400);
+        expect((await attempt(user.username, user.password, '203.0.113.66')).status).toBe(429);
+        // The user, elsewhere, still signs in (and that clears the account's counter).
+        expect((await attempt(user.username, user.password, '192.0.2.10')).status).toBe(200);
+        // Guessing from many addresses: the account's own limit (7 here) locks it everywhere.
+        for (let i = 0; i < 7; i++) {
+          const ip = `203.0.113.${100 + Math.floor(i / 2)}`;
+          expect((await attempt(user.username, 'WrongPass123', ip)).status).toBe(400);
+        }
+        const everywhere = await attempt(user.username, user.password, '192.0.2.10');
+        expect(everywhere.status).toBe(429);
+        expect(everywhere.body.error.details.limit).toBe('login_failures');
+      });
+
+      it('one address trying many accounts is stopped by its own limit', async () => {
+        const users = await Promise.all([1, 2, 3, 4, 5].map(() => system.userWithRole('viewer')));
+        for (let i = 0; i < 10; i++)
+          expect(
+            (await attempt(users[Math.floor(i / 3)].username, 'WrongPass123', '198.51.100.200')).status,
+          ).toBe(400);
+        const refused = await attempt(users[4].username, users[4].password, '198.51.100.200');
+        expect(refused.status).toBe(429);
+        expect(refused.body.error.details.limit).toBe('login_failures_ip');
+        expect((await attempt(users[4].username, users[4].password, '198.51.100.201')).status).toBe(200);
+      });
+    });
+
     it('gives no token to a user whose e-mail is not verified', async () => {
       const admin = await system.adminToken();
       await system.http
@@ -260,6 +320,35 @@ describe('auth: tokens, refresh rotation, revocation, token verification', () =>
       expect(audit.length).toBeGreaterThan(0);
     });
 
+    it('refuses the access tokens of a sign-in at once when reuse revokes it, on every gateway', async () => {
+      const other = await system.startGateway();
+      const first = await pair();
+      const claims = JSON.parse(Buffer.from(first.access_token.split('.')[1], 'base64url').toString());
+      expect(claims.sid).toEqual(expect.any(String));
+      const second = (
+        await system.http.post('/v2/auth/refresh').send({ refresh_token: first.refresh_token }).expect(200)
+      ).body;
+      // Both tokens work on both gateways (so both have the principal cached).
+      for (const token of [first.access_token, second.access_token]) {
+        await me(token).expect(200);
+        await other.http.get('/v2/auth/me').auth(token, { type: 'bearer' }).expect(200);
+      }
+      const unrelated = await pair();
+      await system.http.post('/v2/auth/refresh').send({ refresh_token: first.refresh_token }).expect(400);
+      for (const token of [first.access_token, second.access_token]) {
+        const res = await me(token);
+        expect(res.status).toBe(401);
+        expect(expectEnvelope(res.body, 'UNAUTHORIZED').message).toMatch(/sign-in .* revoked/);
+        await eventually(
+          async () => (await other.http.get('/v2/auth/me').auth(token, { type: 'bearer' })).status === 401,
+          2000,
+        );
+      }
+      // Another sign-in of the same user is untouched.
+      await me(unrelated.access_token).expect(200);
+      await other.http.get('/v2/auth/me').auth(unrelated.access_token, { type: 'bearer' }).expect(200);
+    });
+
     it('stores refresh tokens hashed, never in clear', async () => {
       const { refresh_token } = await pair();
       const rows = await system.sql(`SELECT count(*)::int AS n FROM refresh_tokens WHERE token_hash = $1`, [
@@ -295,8 +384,11 @@ describe('auth: tokens, refresh rotation, revocation, token verification', () =>
       const res = await system.http
         .post('/v2/auth/token')
         .send({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
+      await me(res.body.access_token).expect(200);
       await system.http.post('/v2/auth/revoke').send({ token: res.body.refresh_token }).expect(200);
       await system.http.post('/v2/auth/refresh').send({ refresh_token: res.body.refresh_token }).expect(400);
+      // The sign-in is over: its access token too.
+      await me(res.body.access_token).expect(401);
     });
   });
 

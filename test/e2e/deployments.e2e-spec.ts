@@ -880,7 +880,12 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
       'health-check-50',
       'canary-100',
     ]);
-    for (const call of calls) expect(verify(secret, call)).toBe(true);
+    for (const call of calls) {
+      expect(verify(secret, call)).toBe(true);
+      // Receivers must be idempotent per step: the attempt is in a header and in the body.
+      expect(call.headers['x-deploy-step-attempt']).toBe(String(JSON.parse(call.body).data.attempt));
+    }
+    expect(calls[0].headers['x-deploy-step-attempt']).toBe('1');
     const body = JSON.parse(calls[0].body);
     expect(body).toEqual({
       id: `${d.deploymentId}.canary-10.1`,

@@ -1,4 +1,4 @@
-import { expectEnvelope, TestSystem } from '../support/system';
+import { expectEnvelope, METRICS_TOKEN, TestSystem } from '../support/system';
 import { TcpProxy } from '../support/tcp-proxy';
 
 describe('operations: health, request ids, error envelope, backing services down', () => {
@@ -25,10 +25,35 @@ describe('operations: health, request ids, error envelope, backing services down
     expect(worker.status).toBe(200);
   });
 
-  it('serves Prometheus metrics outside /v2', async () => {
-    const res = await system.http.get('/metrics').expect(200);
+  it('serves Prometheus metrics outside /v2, to the holder of METRICS_TOKEN only', async () => {
+    const res = await system.http.get('/metrics').auth(METRICS_TOKEN, { type: 'bearer' }).expect(200);
     expect(res.headers['content-type']).toContain('text/plain');
     expect(res.text).toContain('http_request_duration_seconds');
+    const anonymous = await system.http.get('/metrics');
+    expect(anonymous.status).toBe(401);
+    expect(expectEnvelope(anonymous.body, 'UNAUTHORIZED').message).toMatch(/METRICS_TOKEN/);
+    expect(anonymous.text).not.toContain('http_request_duration_seconds');
+    const wrong = await system.http.get('/metrics').auth(`${METRICS_TOKEN}x`, { type: 'bearer' });
+    expect(wrong.status).toBe(401);
+    // The worker's port too.
+    expect((await fetch(`${system.worker.url}/metrics`)).status).toBe(401);
+    const worker = await fetch(`${system.worker.url}/metrics`, {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    expect(worker.status).toBe(200);
+    expect(await worker.text()).toContain('process_cpu_seconds_total');
+  });
+
+  it('keeps /metrics closed without METRICS_TOKEN outside development', async () => {
+    const closed = await TestSystem.start({ env: { METRICS_TOKEN: '' } });
+    try {
+      const res = await closed.http.get('/metrics').auth(METRICS_TOKEN, { type: 'bearer' });
+      expect(res.status).toBe(403);
+      expectEnvelope(res.body, 'FORBIDDEN');
+      expect((await fetch(`${closed.worker.url}/metrics`)).status).toBe(403);
+    } finally {
+      await closed.stop();
+    }
   });
 
   it('echoes a valid X-Request-Id, replaces an invalid one, and puts it in error bodies', async () => {

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { bucketKey } from '@app/ratelimit/rate-limit-keys';
 import type { Response } from 'supertest';
 import TestAgent from 'supertest/lib/agent';
-import { eventually, expectEnvelope, SEED_RATE_LIMITS, TestSystem } from '../support/system';
+import { eventually, expectEnvelope, METRICS_TOKEN, SEED_RATE_LIMITS, TestSystem } from '../support/system';
 import { TcpProxy } from '../support/tcp-proxy';
 
 const POLICY_FREE = '"minute";q=60;w=60, "hour";q=1000;w=3600';
@@ -166,7 +166,7 @@ describe("rate limits with the seed's defaults", () => {
     expect(unknown.status).toBe(404);
     expect(unknown.headers['x-ratelimit-limit']).toBe('20');
     for (const path of ['/health/live', '/health/ready', '/metrics', '/docs-json']) {
-      const res = await system.http.get(path);
+      const res = await system.http.get(path).auth(METRICS_TOKEN, { type: 'bearer' });
       expect(res.status).toBe(200);
       expect(res.headers).not.toHaveProperty('x-ratelimit-limit');
     }
@@ -323,7 +323,11 @@ describe('rate limits across gateways, in flight and per IP (small limits)', () 
     expect(other.status).toBe(200);
     expect(other.headers['x-ratelimit-remaining']).toBe('7');
     await system.http.get('/health/live').set(from('203.0.113.7')).expect(200);
-    await system.http.get('/metrics').set(from('203.0.113.7')).expect(200);
+    await system.http
+      .get('/metrics')
+      .auth(METRICS_TOKEN, { type: 'bearer' })
+      .set(from('203.0.113.7'))
+      .expect(200);
   });
 });
 
@@ -355,7 +359,7 @@ describe('rate limits while Redis is unreachable', () => {
       const during = await burst(system.http, '/v2/users/me', user.token, 20, 4);
       expect(during.map((r) => r.status)).toEqual(new Array(20).fill(200));
       expect(during[19].headers).not.toHaveProperty('x-ratelimit-limit');
-      const metrics = await system.http.get('/metrics').expect(200);
+      const metrics = await system.http.get('/metrics').auth(METRICS_TOKEN, { type: 'bearer' }).expect(200);
       const failures = /^rate_limit_store_failures_total\{operation="acquire"\} (\d+)/m.exec(metrics.text);
       expect(Number(failures?.[1])).toBeGreaterThanOrEqual(20);
       const warnings = system.gateway

@@ -41,6 +41,7 @@ describe('webhooks: signed delivery, retries, disabling, scope, log, redelivery,
         WEBHOOKS_RETRY_BASE_MS: '200',
         WEBHOOKS_TIMEOUT_MS: '1000',
         WEBHOOKS_MAX_ATTEMPTS: '4',
+        WEBHOOKS_SWEEP_INTERVAL_MS: '500',
       },
     });
     admin = await system.adminToken();
@@ -309,6 +310,37 @@ describe('webhooks: signed delivery, retries, disabling, scope, log, redelivery,
     expect(receiver.at(fast.path)[0].at - sent).toBeLessThan(800);
   });
 
+  it('takes a delivery over within its lease when the worker is killed mid-attempt', async () => {
+    const w = await hook({});
+    // The first attempt hangs (the worker is killed while it waits); the next is answered.
+    receiver.on(w.path, (_r, n) => (n === 1 ? { status: 200, delayMs: 30000 } : { status: 200 }));
+    await newTask();
+    await eventually(async () => receiver.at(w.path).length === 1, 10000, 20);
+    await system.worker.kill('SIGKILL');
+    const killedAt = Date.now();
+    await system.worker.start();
+    // The lease is WEBHOOKS_TIMEOUT_MS (1 s here) + 5 s, the sweep runs every 0.5 s (and at start);
+    // before, the lease was 31 s and BullMQ's stalled-job check took 1-2 min. Slack for a slow start.
+    await eventually(async () => receiver.at(w.path).length === 2, 25000);
+    const [first, second] = receiver.at(w.path);
+    expect(second.at - killedAt).toBeLessThan(15000);
+    expect(second.headers['webhook-id']).toBe(first.headers['webhook-id']);
+    expect(second.headers['x-webhook-attempt']).toBe('2');
+    const list = await as(owner.token).get(`/v2/webhooks/${w.id}/deliveries`).expect(200);
+    const delivery = await eventually(async () => {
+      const d = (await as(owner.token).get(`/v2/webhooks/${w.id}/deliveries/${list.body.data[0].id}`)).body;
+      return d.status === 'succeeded' ? d : null;
+    });
+    expect(delivery.attempts).toBe(2);
+    expect(delivery.attemptLog).toEqual([
+      expect.objectContaining({ responseStatus: null, error: expect.stringMatching(/worker .* stopped/) }),
+      expect.objectContaining({ responseStatus: 200 }),
+    ]);
+    // The killed job, retried later by BullMQ, finds the delivery done and sends nothing more.
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(receiver.at(w.path)).toHaveLength(2);
+  });
+
   describe('validation and permissions', () => {
     it.each([
       ['an unknown event', { events: ['task.exploded'] }, 'events'],
@@ -437,6 +469,10 @@ describe('webhook SSRF defence (private targets not allowed)', () => {
     ['a hostname resolving to loopback', 'http://localhost:8080/hook'],
     ['a private 192.168 address', 'https://192.168.1.10/hook'],
     ['an IPv4-mapped IPv6 loopback', 'http://[::ffff:127.0.0.1]/hook'],
+    ['an IPv4-compatible IPv6 loopback', 'http://[::127.0.0.1]/'],
+    ['an IPv4-compatible IPv6 metadata address', 'http://[::a9fe:a9fe]/latest/meta-data'],
+    ['a NAT64 loopback', 'http://[64:ff9b::127.0.0.1]/hook'],
+    ['a 6to4 private address', 'http://[2002:c0a8:101::1]/hook'],
   ])('refuses %s with 422', async (_name, url) => {
     const res = await system.http
       .post('/v2/webhooks')

@@ -15,6 +15,8 @@ export const CLIENT_SECRET = 'e2e_client_secret_0123456789';
 export const ADMIN_USERNAME = 'admin';
 export const ADMIN_PASSWORD = 'AdminPass123';
 export const JWT_SECRET = 'e2e-secret-that-is-long-enough-0123456789';
+/** GET /metrics is closed outside development without it: `.auth(METRICS_TOKEN, {type: 'bearer'})`. */
+export const METRICS_TOKEN = 'e2e-metrics-token-0123456789';
 
 /**
  * The suites make many requests per file, as free-tier users and all from 127.0.0.1, so the
@@ -167,6 +169,7 @@ export class TestSystem {
       REDIS_URL: this.options.redisUrl ?? REDIS_URL,
       REDIS_PREFIX: this.prefix,
       JWT_SECRET,
+      METRICS_TOKEN,
       BOOTSTRAP_ADMIN_USERNAME: ADMIN_USERNAME,
       BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com',
       BOOTSTRAP_ADMIN_PASSWORD: ADMIN_PASSWORD,
@@ -175,6 +178,9 @@ export class TestSystem {
       LOG_LEVEL: 'warn',
       OUTBOX_SWEEP_INTERVAL_MS: '500',
       ...HARNESS_RATE_LIMITS,
+      // Every suite signs in from 127.0.0.1: only the per-account lockouts apply unless a suite
+      // asks for this one (test/e2e/auth.e2e-spec.ts does).
+      AUTH_LOGIN_IP_FAILURE_LIMIT: '100000',
       ...this.options.env,
     };
     this.env = env;

@@ -1,6 +1,6 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Res } from '@nestjs/common';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
-import { BackingServicesHealth, MetricsService, OperationsEndpoints } from '@app/core';
+import { AppConfig, BackingServicesHealth, MetricsService, OperationsEndpoints } from '@app/core';
 import { Sandbox } from '@app/runner';
 import { FastifyReply } from 'fastify';
 
@@ -13,9 +13,10 @@ export class OperationsController {
     health: HealthCheckService,
     services: BackingServicesHealth,
     metrics: MetricsService,
+    config: AppConfig,
     private readonly sandbox: Sandbox,
   ) {
-    this.ops = new OperationsEndpoints(health, services, metrics);
+    this.ops = new OperationsEndpoints(health, services, metrics, config.metrics);
   }
 
   @Get('health/live')
@@ -31,7 +32,10 @@ export class OperationsController {
   }
 
   @Get('metrics')
-  metrics(@Res() reply: FastifyReply): Promise<void> {
-    return this.ops.prometheus(reply);
+  metrics(
+    @Res() reply: FastifyReply,
+    @Headers('authorization') authorization: string | undefined,
+  ): Promise<void> {
+    return this.ops.prometheus(reply, authorization);
   }
 }

@@ -65,7 +65,7 @@ export class AuthService {
   ) {}
 
   /** POST /auth/token. The body is validated here: OAuth says unknown parameters are ignored. */
-  async token(body: unknown): Promise<TokenResponseDto> {
+  async token(body: unknown, ip = ''): Promise<TokenResponseDto> {
     const dto = plainToInstance(TokenRequestDto, body ?? {});
     const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: false });
     if (errors.length) {
@@ -107,14 +107,16 @@ export class AuthService {
         },
       );
     }
-    await this.throttle.assertAllowed(dto.username);
     const user = await this.users.findForLogin(dto.username);
+    // Counted per account (username and e-mail alike) and per IP: see LoginThrottle.
+    const source = { account: LoginThrottle.accountOf(user?.id, dto.username), ip };
+    await this.throttle.assertAllowed(source);
     const ok = await this.hasher.verify(user?.passwordHash ?? null, dto.password);
     if (!user || !ok) {
-      await this.throttle.recordFailure(dto.username);
+      await this.throttle.recordFailure(source);
       throw oauthError('invalid_grant', 'Invalid username or password');
     }
-    await this.throttle.reset(dto.username);
+    await this.throttle.reset(source);
     if (user.status === UserStatus.PendingVerification) {
       throw oauthError('invalid_grant', 'The e-mail address of this account is not verified yet');
     }
@@ -159,6 +161,7 @@ export class AuthService {
       } as const;
     });
     if ('reused' in outcome && outcome.reused) {
+      await this.revokeSessionEverywhere(outcome.reused.familyId);
       this.logger.warn({
         msg: 'refresh token reuse detected; family revoked',
         userId: outcome.reused.userId,
@@ -204,10 +207,26 @@ export class AuthService {
         await this.cache.revokeToken(claims.jti, claims.exp);
       return;
     }
-    await this.dataSource.transaction(async (manager) => {
+    const familyId = await this.dataSource.transaction(async (manager) => {
       const row = await manager.findOneBy(RefreshTokenEntity, { tokenHash: sha256(dto.token) });
       if (row) await this.revokeFamily(manager, row.familyId);
+      return row?.familyId ?? null;
     });
+    if (familyId) await this.revokeSessionEverywhere(familyId);
+  }
+
+  /** After the family's refresh tokens are revoked in the database: its access tokens too. */
+  private async revokeSessionEverywhere(familyId: string): Promise<void> {
+    try {
+      await this.cache.revokeSession(familyId);
+    } catch (err) {
+      // This process already refuses them; others learn of it when Redis is back or at expiry.
+      this.logger.error({
+        msg: 'could not publish a revoked sign-in',
+        familyId,
+        err: (err as Error).message,
+      });
+    }
   }
 
   me(principal: Principal): MeDto {
@@ -275,7 +294,8 @@ export class AuthService {
   ): Promise<TokenResponseDto> {
     const now = new Date();
     const scope = scopes.join(' ');
-    const claims: Record<string, unknown> = { role: subject.role, scope };
+    // sid: the sign-in, so that revoking it (reuse, POST /auth/revoke) refuses its access tokens.
+    const claims: Record<string, unknown> = { role: subject.role, scope, sid: familyId };
     if (clientId) claims.cid = clientId;
     const accessToken = sign(claims, this.keys.signKey, {
       algorithm: this.keys.algorithm,

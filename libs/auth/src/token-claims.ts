@@ -10,6 +10,12 @@ export interface AccessTokenClaims {
   aud: string | string[];
   /** The API client the token was issued through. */
   cid?: string;
+  /**
+   * The sign-in (refresh-token family) the token belongs to: revoking the sign-in (refresh-token
+   * reuse, POST /auth/revoke of its refresh token) refuses its access tokens at once. Tokens
+   * issued before this claim existed have none.
+   */
+  sid?: string;
 }
 
 /**
@@ -27,5 +33,6 @@ export function claimsProblem(payload: unknown, nowSeconds: number, skewSeconds:
   if (typeof c.sub !== 'string' || !c.sub) return 'token has no subject';
   if (typeof c.jti !== 'string' || !c.jti) return 'token has no id';
   if (typeof c.scope !== 'string') return 'token has no scope';
+  if (c.sid !== undefined && (typeof c.sid !== 'string' || !c.sid)) return 'token has a malformed session id';
   return null;
 }

@@ -17,3 +17,4 @@ export * from './http/time';
 export * from './http/exception.filter';
 export * from './http/fastify-options';
 export * from './metrics/metrics.service';
+export * from './metrics/metrics-access';

@@ -4,7 +4,8 @@ import { BlockList, isIP } from 'node:net';
 /**
  * Where a webhook may not point (SSRF defence): loopback, private, carrier-grade NAT, link-local
  * (which holds the cloud metadata endpoints such as 169.254.169.254), multicast, reserved and
- * documentation ranges, in IPv4 and IPv6; IPv4-mapped IPv6 addresses are judged by their IPv4.
+ * documentation ranges, in IPv4 and IPv6. An IPv6 address that embeds an IPv4 address (see
+ * embeddedIPv4) is judged by that IPv4 address, however it is spelt.
  */
 const BLOCKED = new BlockList();
 for (const [net, prefix] of [
@@ -28,7 +29,7 @@ for (const [net, prefix] of [
 for (const [net, prefix] of [
   ['::', 128],
   ['::1', 128],
-  ['64:ff9b::', 96],
+  ['64:ff9b:1::', 48], // local-use NAT64 (RFC 8215)
   ['100::', 64],
   ['2001:db8::', 32],
   ['fc00::', 7],
@@ -45,22 +46,57 @@ export class UnsafeTargetError extends Error {
   }
 }
 
+/** The eight 16-bit groups of an IPv6 address (any spelling, zone id dropped), or null. */
+export function ipv6Groups(address: string): number[] | null {
+  let text = address.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
+  if (isIP(text) !== 6) return null;
+  // A trailing dotted quad is two groups.
+  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (quad) {
+    const [a, b, c, d] = quad.slice(1).map(Number);
+    text = `${text.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const halves = text.split('::');
+  const head = halves[0] ? halves[0].split(':') : [];
+  const tail = halves.length > 1 && halves[1] ? halves[1].split(':') : [];
+  const fill = halves.length > 1 ? 8 - head.length - tail.length : 0;
+  const groups = [...head, ...Array<string>(fill).fill('0'), ...tail].map((g) => parseInt(g, 16));
+  return groups.length === 8 && groups.every((g) => g >= 0 && g <= 0xffff) ? groups : null;
+}
+
+function quadOf(hi: number, lo: number): string {
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+/**
+ * The IPv4 addresses an IPv6 address carries, whichever way it is spelt: IPv4-compatible
+ * (::/96, e.g. `::127.0.0.1` = `::7f00:1`), IPv4-mapped (::ffff:0:0/96), IPv4-translated
+ * (::ffff:0:0:0/96), NAT64 (64:ff9b::/96), 6to4 (2002::/16) and Teredo (2001::/32, server and
+ * de-obfuscated client). Empty for an address that embeds none.
+ */
+export function embeddedIPv4(groups: number[]): string[] {
+  const [g0, g1, g2, g3, g4, g5, g6, g7] = groups;
+  const zeroUpTo = (n: number): boolean => groups.slice(0, n).every((g) => g === 0);
+  if (zeroUpTo(6)) return [quadOf(g6, g7)]; // compatible (also :: and ::1: 0.0.0.0/8)
+  if (zeroUpTo(5) && g5 === 0xffff) return [quadOf(g6, g7)]; // mapped
+  if (zeroUpTo(4) && g4 === 0xffff && g5 === 0) return [quadOf(g6, g7)]; // translated
+  if (g0 === 0x64 && g1 === 0xff9b && groups.slice(2, 6).every((g) => g === 0)) return [quadOf(g6, g7)];
+  if (g0 === 0x2002) return [quadOf(g1, g2)]; // 6to4
+  if (g0 === 0x2001 && g1 === 0) return [quadOf(g2, g3), quadOf(g6 ^ 0xffff, g7 ^ 0xffff)]; // Teredo
+  return [];
+}
+
 /** True for an address a webhook must not reach. */
 export function isBlockedAddress(address: string): boolean {
   const unbracketed = address.replace(/^\[|\]$/g, '');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(unbracketed);
-  if (mapped) return BLOCKED.check(mapped[1], 'ipv4');
   const family = isIP(unbracketed);
   if (family === 4) return BLOCKED.check(unbracketed, 'ipv4');
   if (family === 6) {
-    // ::ffff:7f00:1 style (hex) mapped addresses
-    const hexMapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(unbracketed);
-    if (hexMapped) {
-      const hi = parseInt(hexMapped[1], 16);
-      const lo = parseInt(hexMapped[2], 16);
-      return BLOCKED.check(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`, 'ipv4');
-    }
-    return BLOCKED.check(unbracketed, 'ipv6');
+    const groups = ipv6Groups(unbracketed);
+    if (!groups) return true;
+    const v4 = embeddedIPv4(groups);
+    if (v4.length) return v4.some((a) => BLOCKED.check(a, 'ipv4'));
+    return BLOCKED.check(groups.map((g) => g.toString(16)).join(':'), 'ipv6');
   }
   return true; // not an address at all: refuse rather than guess
 }

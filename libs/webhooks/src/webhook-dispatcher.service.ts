@@ -20,6 +20,8 @@ import { WebhookEntity } from './webhook.entity';
 import { webhookBody } from './webhooks.service';
 
 export const USER_AGENT = 'OpenClaw-CoCode-Webhooks/2.0';
+/** An attempt's lease is WEBHOOKS_TIMEOUT_MS and this. */
+const LEASE_MARGIN_SECONDS = 5;
 
 type Outcome = 'succeeded' | 'retrying' | 'failed' | 'skipped';
 
@@ -74,12 +76,13 @@ export class WebhookDispatcher {
   /** One attempt of one delivery. */
   async deliver(deliveryId: string): Promise<Outcome> {
     const cfg = this.config.webhooks;
-    // Take a lease: of two jobs for one delivery (a retry and a redelivery), one sends.
+    // Take a lease: of two jobs for one delivery (a retry and a redelivery), one sends. A worker
+    // that dies mid-attempt leaves the lease to lapse, and the sweep hands the delivery on.
     const [claimed]: [Array<{ attempts: number }>, number] = await this.dataSource.query(
       `UPDATE webhook_deliveries SET attempts = attempts + 1, locked_until = now() + make_interval(secs => $2), updated_at = now()
         WHERE id = $1 AND status IN ('pending', 'retrying') AND (locked_until IS NULL OR locked_until < now())
         RETURNING attempts`,
-      [deliveryId, Math.ceil(cfg.timeoutMs / 1000) + 30],
+      [deliveryId, this.leaseSeconds],
     );
     if (!claimed.length) return 'skipped';
     const attempt = claimed[0].attempts;
@@ -203,18 +206,51 @@ export class WebhookDispatcher {
   }
 
   /**
-   * Re-queues deliveries whose next attempt is overdue (the process died between recording a
-   * failure and scheduling the retry). Job ids make a duplicate harmless.
+   * How long an attempt holds its delivery: the request's timeout and a little. An attempt
+   * always ends (or records its outcome) within it, so a lapsed lease means its worker died.
+   */
+  get leaseSeconds(): number {
+    return Math.ceil(this.config.webhooks.timeoutMs / 1000) + LEASE_MARGIN_SECONDS;
+  }
+
+  /**
+   * The sweep (every WEBHOOKS_SWEEP_INTERVAL_MS, and at start): takes over deliveries whose
+   * attempt's lease lapsed (its worker was killed mid-attempt: the attempt is recorded as lost
+   * and the next one queued at once, so at-least-once, never a silent stall), and re-queues
+   * deliveries whose next attempt is overdue with no attempt running (the process died between
+   * recording a failure and scheduling the retry, or the job was lost). Job ids make a duplicate
+   * harmless; the lease makes two jobs for one delivery send once.
    */
   async resumeOverdue(): Promise<number> {
+    const [lapsed]: [Array<{ id: string; attempts: number }>, number] = await this.dataSource.query(
+      `UPDATE webhook_deliveries SET locked_until = NULL, updated_at = now()
+        WHERE id IN (SELECT id FROM webhook_deliveries
+                      WHERE status IN ('pending', 'retrying') AND locked_until < now()
+                      ORDER BY locked_until LIMIT 500 FOR UPDATE SKIP LOCKED)
+          AND locked_until < now()
+        RETURNING id, attempts`,
+    );
+    for (const d of lapsed) {
+      await this.dataSource.manager.insert(WebhookAttemptEntity, {
+        deliveryId: d.id,
+        attempt: d.attempts,
+        requestHeaders: {},
+        responseStatus: null,
+        durationMs: 0,
+        responseExcerpt: null,
+        error: 'the worker making this attempt stopped before it finished; the next attempt was queued',
+      });
+      this.logger.warn({ msg: 'webhook delivery taken over from a lost worker', deliveryId: d.id });
+      await this.scheduleAttempt(d.id, d.attempts + 1, 0);
+    }
     const overdue: Array<{ id: string; attempts: number }> = await this.dataSource.query(
       `SELECT id, attempts FROM webhook_deliveries
         WHERE status IN ('pending', 'retrying') AND next_attempt_at < now() - interval '30 seconds'
-          AND (locked_until IS NULL OR locked_until < now())
+          AND locked_until IS NULL
         ORDER BY next_attempt_at LIMIT 500`,
     );
     for (const d of overdue) await this.scheduleAttempt(d.id, d.attempts + 1, 0);
-    return overdue.length;
+    return lapsed.length + overdue.length;
   }
 
   private async scheduleAttempt(deliveryId: string, attempt: number, delayMs: number): Promise<void> {

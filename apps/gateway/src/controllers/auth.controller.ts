@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Ip, Post } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   Authenticated,
@@ -25,8 +25,8 @@ export class AuthController {
   @ApiConsumes('application/json', 'application/x-www-form-urlencoded')
   @ApiBody({ type: TokenRequestDto })
   @ApiOkResponse({ type: TokenResponseDto })
-  token(@Body() body: unknown): Promise<TokenResponseDto> {
-    return this.auth.token(body);
+  token(@Body() body: unknown, @Ip() ip: string): Promise<TokenResponseDto> {
+    return this.auth.token(body, ip);
   }
 
   @Post('refresh')

@@ -1,9 +1,9 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '@app/auth';
-import { BackingServicesHealth, MetricsService, OperationsEndpoints } from '@app/core';
+import { AppConfig, BackingServicesHealth, MetricsService, OperationsEndpoints } from '@app/core';
 import { FastifyReply } from 'fastify';
 
 @ApiTags('operations')
@@ -12,8 +12,13 @@ import { FastifyReply } from 'fastify';
 export class OperationsController {
   private readonly ops: OperationsEndpoints;
 
-  constructor(health: HealthCheckService, services: BackingServicesHealth, metrics: MetricsService) {
-    this.ops = new OperationsEndpoints(health, services, metrics);
+  constructor(
+    health: HealthCheckService,
+    services: BackingServicesHealth,
+    metrics: MetricsService,
+    config: AppConfig,
+  ) {
+    this.ops = new OperationsEndpoints(health, services, metrics, config.metrics);
   }
 
   @Get('health/live')
@@ -34,7 +39,10 @@ export class OperationsController {
   @Get('metrics')
   @Public()
   @ApiExcludeEndpoint()
-  metrics(@Res() reply: FastifyReply): Promise<void> {
-    return this.ops.prometheus(reply);
+  metrics(
+    @Res() reply: FastifyReply,
+    @Headers('authorization') authorization: string | undefined,
+  ): Promise<void> {
+    return this.ops.prometheus(reply, authorization);
   }
 }

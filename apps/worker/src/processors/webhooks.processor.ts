@@ -1,10 +1,8 @@
 import { Processor } from '@nestjs/bullmq';
 import { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { MetricsService, QueueName } from '@app/core';
+import { AppConfig, MetricsService, QueueName } from '@app/core';
 import { WebhookDispatcher } from '@app/webhooks';
 import { JobHandlers, JobProcessor } from './job-processor';
-
-const RESUME_EVERY_MS = 30_000;
 
 @Processor(QueueName.Webhooks)
 export class WebhooksProcessor
@@ -20,17 +18,20 @@ export class WebhooksProcessor
 
   constructor(
     private readonly dispatcher: WebhookDispatcher,
+    private readonly config: AppConfig,
     metrics: MetricsService,
   ) {
     super(metrics);
   }
 
+  /** The sweep: at start (a restarted worker takes over what it left at once) and every interval. */
   onModuleInit(): void {
-    this.timer = setInterval(() => {
+    const sweep = () =>
       this.dispatcher
         .resumeOverdue()
         .catch((err: Error) => this.logger.warn(`resuming overdue deliveries failed: ${err.message}`));
-    }, RESUME_EVERY_MS);
+    void sweep();
+    this.timer = setInterval(() => void sweep(), this.config.webhooks.sweepIntervalMs);
     this.timer.unref();
   }
 

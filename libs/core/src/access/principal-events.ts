@@ -4,7 +4,11 @@ import { LiveEvents } from '../redis/live-events';
 export const PRINCIPAL_CHANNEL = 'auth:invalidate';
 
 export type PrincipalChange =
-  { kind: 'user'; id: string } | { kind: 'client'; id: string } | { kind: 'token'; id: string; exp: number };
+  | { kind: 'user'; id: string }
+  | { kind: 'client'; id: string }
+  | { kind: 'token'; id: string; exp: number }
+  /** A sign-in (refresh-token family, the access tokens' `sid`) revoked until `exp`. */
+  | { kind: 'session'; id: string; exp: number };
 
 /**
  * Tells every gateway that a user, an API client or a token changed, so cached principals are

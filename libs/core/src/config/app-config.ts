@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import type { MetricsAccess } from '../metrics/metrics-access';
 
 export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512' | 'RS256' | 'ES256';
 const JWT_ALGORITHMS: readonly JwtAlgorithm[] = ['HS256', 'HS384', 'HS512', 'RS256', 'ES256'];
@@ -10,6 +11,8 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export class AppConfig {
   env: 'development' | 'test' | 'production';
   http: { host: string; port: number; publicBaseUrl: string; trustProxy: boolean };
+  /** GET /metrics on the gateway and worker ports: METRICS_TOKEN, or open in development only. */
+  metrics: MetricsAccess;
   worker: { port: number; concurrency: number };
   database: { url: string; poolSize: number; runMigrations: boolean };
   redis: { url: string; prefix: string };
@@ -29,7 +32,12 @@ export class AppConfig {
     refreshTtlDays: number;
     principalCacheMs: number;
     maxConcurrentHashes: number;
+    /** Failed password logins per account and IP within the window. */
     loginFailureLimit: number;
+    /** ... per account from any IP. */
+    loginAccountFailureLimit: number;
+    /** ... per IP over all accounts. */
+    loginIpFailureLimit: number;
     loginFailureWindowSeconds: number;
     emailVerificationTtlHours: number;
   };
@@ -89,6 +97,8 @@ export class AppConfig {
     /** A webhook failing without a success for this long is disabled. */
     disableAfterSeconds: number;
     concurrency: number;
+    /** How often the worker takes over deliveries whose attempt's lease lapsed (and overdue ones). */
+    sweepIntervalMs: number;
   };
   deployments: {
     /** Deployments run at once per worker (each holds its slot for its whole plan). */
@@ -312,6 +322,13 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
     return limits;
   };
 
+  const metricsAccess = (): MetricsAccess => {
+    const token = str('METRICS_TOKEN') || null;
+    if (token !== null && (token.length < 16 || /\s/.test(token)))
+      problems.push('METRICS_TOKEN must be at least 16 characters without spaces');
+    return { token, open: token === null && nodeEnv === 'development' };
+  };
+
   const config: AppConfig = {
     env: nodeEnv,
     http: {
@@ -323,6 +340,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
       ),
       trustProxy: bool('TRUST_PROXY', false),
     },
+    metrics: metricsAccess(),
     worker: { port: int('WORKER_PORT', 3001, 0, 65535), concurrency: int('WORKER_CONCURRENCY', 5, 1, 100) },
     database: {
       url: url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/cocode', ['postgres:', 'postgresql:']),
@@ -349,6 +367,8 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
       principalCacheMs: int('AUTH_PRINCIPAL_CACHE_MS', 1000, 0, 60000),
       maxConcurrentHashes: int('AUTH_MAX_CONCURRENT_HASHES', 4, 1, 64),
       loginFailureLimit: int('AUTH_LOGIN_FAILURE_LIMIT', 10, 1, 1000),
+      loginAccountFailureLimit: int('AUTH_LOGIN_ACCOUNT_FAILURE_LIMIT', 100, 1, 100000),
+      loginIpFailureLimit: int('AUTH_LOGIN_IP_FAILURE_LIMIT', 50, 1, 100000),
       loginFailureWindowSeconds: int('AUTH_LOGIN_FAILURE_WINDOW_SECONDS', 900, 1, 86400),
       emailVerificationTtlHours: int('EMAIL_VERIFICATION_TTL_HOURS', 48, 1, 720),
     },
@@ -405,6 +425,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
       retryBaseMs: int('WEBHOOKS_RETRY_BASE_MS', 60000, 10, 3600000),
       disableAfterSeconds: int('WEBHOOKS_DISABLE_AFTER_SECONDS', 3 * 86400, 1, 30 * 86400),
       concurrency: int('WEBHOOKS_CONCURRENCY', 50, 1, 1000),
+      sweepIntervalMs: int('WEBHOOKS_SWEEP_INTERVAL_MS', 5000, 100, 600000),
     },
     deployments: {
       concurrency: int('DEPLOY_CONCURRENCY', 10, 1, 100),

@@ -1,5 +1,6 @@
 import { HealthCheckService } from '@nestjs/terminus';
 import { FastifyReply } from 'fastify';
+import { assertMetricsAllowed, MetricsAccess } from '../metrics/metrics-access';
 import { MetricsService } from '../metrics/metrics.service';
 import { BackingServicesHealth } from './health.indicators';
 
@@ -9,6 +10,7 @@ export class OperationsEndpoints {
     private readonly health: HealthCheckService,
     private readonly services: BackingServicesHealth,
     private readonly metrics: MetricsService,
+    private readonly metricsAccess: MetricsAccess,
   ) {}
 
   live(): { status: 'ok'; uptimeSeconds: number } {
@@ -20,7 +22,9 @@ export class OperationsEndpoints {
     return this.health.check([() => this.services.database(), () => this.services.redisCheck(), ...extra]);
   }
 
-  async prometheus(reply: FastifyReply): Promise<void> {
+  /** Only for METRICS_TOKEN (or anyone in development without one): see assertMetricsAllowed. */
+  async prometheus(reply: FastifyReply, authorization: string | undefined): Promise<void> {
+    assertMetricsAllowed(this.metricsAccess, authorization);
     const { contentType, body } = await this.metrics.render();
     await reply.type(contentType).send(body);
   }

@@ -17,7 +17,8 @@ const URL_RULE = {
 /**
  * `{type: "webhook", url, secret?}`: every step is a POST of `{id, type: "deployment.step",
  * createdAt, data}` signed like webhook deliveries (Standard Webhooks and X-Hub-Signature-256,
- * with the secret shown once at creation); a 2xx answer is success. Redirects are not followed;
+ * with the secret shown once at creation) with X-Deploy-Step, X-Deploy-Action and
+ * X-Deploy-Step-Attempt headers; a 2xx answer is success. Redirects are not followed;
  * private addresses are refused unless WEBHOOKS_ALLOW_PRIVATE=true, at creation and at connect.
  */
 @Injectable()
@@ -74,6 +75,9 @@ export class WebhookTarget implements DeployTarget {
       'user-agent': DEPLOY_USER_AGENT,
       'x-deploy-step': request.step.name,
       'x-deploy-action': request.step.action,
+      // A step can run again (health-check retries, a re-run after a lost worker): receivers
+      // must be idempotent per step and can tell the runs apart by this (and the id's suffix).
+      'x-deploy-step-attempt': String(request.attempt),
       ...signWebhook(target.secret ?? '', id, Math.floor(Date.now() / 1000), body),
     };
     try {
