@@ -185,6 +185,11 @@ export class TestSystem {
     this.http = request(this.gateway.url);
   }
 
+  /** The environment the gateway runs with (its database, Redis and prefix), for CLI tools. */
+  get gatewayEnv(): NodeJS.ProcessEnv {
+    return { ...this.env };
+  }
+
   /** One more gateway process on the same database and Redis prefix, as a second replica behind a load balancer. */
   async startGateway(): Promise<{ url: string; http: TestAgent }> {
     const port = await freePort();
