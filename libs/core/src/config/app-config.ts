@@ -9,7 +9,14 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 /** The whole configuration, validated once at start-up. Nothing else reads process.env. */
 export class AppConfig {
   env: 'development' | 'test' | 'production';
-  http: { host: string; port: number; publicBaseUrl: string; trustProxy: boolean };
+  http: {
+    host: string;
+    port: number;
+    publicBaseUrl: string;
+    /** PUBLIC_BASE_URL was set (publicBaseUrl is otherwise a guess: http://localhost:PORT). */
+    publicBaseUrlSet?: boolean;
+    trustProxy: boolean;
+  };
   worker: { port: number; concurrency: number };
   database: { url: string; poolSize: number; runMigrations: boolean };
   redis: { url: string; prefix: string };
@@ -321,6 +328,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
         /\/$/,
         '',
       ),
+      publicBaseUrlSet: Boolean(env.PUBLIC_BASE_URL),
       trustProxy: bool('TRUST_PROXY', false),
     },
     worker: { port: int('WORKER_PORT', 3001, 0, 65535), concurrency: int('WORKER_CONCURRENCY', 5, 1, 100) },
