@@ -3,7 +3,8 @@ import { bucketKey } from '@app/ratelimit/rate-limit-keys';
 import type { Response } from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { eventually, expectEnvelope, SEED_RATE_LIMITS, TestSystem } from '../support/system';
-import { TcpProxy } from '../support/tcp-proxy';
+import { REDIS_URL } from '../support/env';
+import { proxyFor } from '../support/tcp-proxy';
 
 const POLICY_FREE = '"minute";q=60;w=60, "hour";q=1000;w=3600';
 
@@ -328,14 +329,15 @@ describe('rate limits across gateways, in flight and per IP (small limits)', () 
 });
 
 describe('rate limits while Redis is unreachable', () => {
-  const redisProxy = new TcpProxy('127.0.0.1', 6379);
+  // TEST_REDIS_URL's server and database, through a proxy the test can cut.
+  const { proxy: redisProxy, via } = proxyFor(REDIS_URL, 6379);
   let system: TestSystem;
 
   beforeAll(async () => {
     await redisProxy.start();
     system = await TestSystem.start({
       worker: false,
-      redisUrl: `redis://127.0.0.1:${redisProxy.port}`,
+      redisUrl: via(),
       env: { ...SEED_RATE_LIMITS, RATE_LIMIT_FREE_PER_MINUTE: '3', RATE_LIMIT_FREE_PER_HOUR: '100' },
     });
   });
