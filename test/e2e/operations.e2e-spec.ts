@@ -1,14 +1,15 @@
 import { expectEnvelope, METRICS_TOKEN, TestSystem } from '../support/system';
-import { TcpProxy } from '../support/tcp-proxy';
+import { PG_BASE } from '../support/env';
+import { proxyFor } from '../support/tcp-proxy';
 
 describe('operations: health, request ids, error envelope, backing services down', () => {
-  const pgProxy = new TcpProxy('127.0.0.1', 5432);
+  const { proxy: pgProxy, via } = proxyFor(PG_BASE, 5432);
   let system: TestSystem;
 
   beforeAll(async () => {
     await pgProxy.start();
     system = await TestSystem.start({
-      databaseUrl: (db) => `postgres://postgres@127.0.0.1:${pgProxy.port}/${db}`,
+      databaseUrl: (db) => `${via()}/${db}`,
     });
   });
   afterAll(async () => {

@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import Redis from 'ioredis';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,4 +26,21 @@ export function sandboxTmpDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   chmodSync(dir, 0o755);
   return dir;
+}
+
+/** Deletes the keys matching `pattern` (SCAN, not KEYS: other suites share the server). */
+export async function deleteKeys(redis: Redis, pattern: string): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}
+
+/** The start time in a run id (its first 8 base-36 digits: Date.now() at global setup). */
+export function runStartedAt(runId: string): number {
+  return parseInt(runId.slice(0, 8), 36);
 }

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { PG_BASE, ROOT, STATE_FILE } from './env';
+import Redis from 'ioredis';
+import { deleteKeys, PG_BASE, REDIS_URL, ROOT, runStartedAt, STATE_FILE } from './env';
 
 /** Builds one migrated template database per run; every test file copies it (CREATE DATABASE ... TEMPLATE). */
 export default async function globalSetup(): Promise<void> {
@@ -29,5 +30,23 @@ export default async function globalSetup(): Promise<void> {
     }
   }
   await admin.end();
+  // The same for Redis: keys of runs older than two hours (e2e:<runId>:<tag>:...).
+  const redis = new Redis(REDIS_URL);
+  try {
+    const stale = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', 'e2e:*', 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        // A run id is 9+ characters (an older harness used a bare 8-hex tag: left alone).
+        const run = key.split(':')[1] ?? '';
+        if (/^[0-9a-z]{9,}$/.test(run) && runStartedAt(run) < cutoff) stale.add(run);
+      }
+    } while (cursor !== '0');
+    for (const run of stale) await deleteKeys(redis, `e2e:${run}:*`);
+  } finally {
+    redis.disconnect();
+  }
   writeFileSync(STATE_FILE, JSON.stringify({ runId, templateDb }));
 }

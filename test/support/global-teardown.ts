@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { Client } from 'pg';
-import { PG_BASE, readState, STATE_FILE } from './env';
+import Redis from 'ioredis';
+import { deleteKeys, PG_BASE, readState, REDIS_URL, STATE_FILE } from './env';
 
 export default async function globalTeardown(): Promise<void> {
   const { runId } = readState();
@@ -13,5 +14,8 @@ export default async function globalTeardown(): Promise<void> {
     await admin.query(`DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`).catch(() => undefined);
   }
   await admin.end();
+  // Keys of test files that did not reach their own stop() (killed, or failed to boot).
+  const redis = new Redis(REDIS_URL);
+  await deleteKeys(redis, `e2e:${runId}:*`).finally(() => redis.disconnect());
   rmSync(STATE_FILE, { force: true });
 }

@@ -8,7 +8,7 @@ import { Client } from 'pg';
 import request from 'supertest';
 import TestAgent from 'supertest/lib/agent';
 import { GATEWAY_ONLY_SETTINGS } from '../../libs/core/src/config/app-config';
-import { PG_BASE, readState, REDIS_URL, ROOT } from './env';
+import { deleteKeys, PG_BASE, readState, REDIS_URL, ROOT } from './env';
 
 export const CLIENT_ID = 'e2e_client';
 export const CLIENT_SECRET = 'e2e_client_secret_0123456789';
@@ -144,7 +144,8 @@ export class TestSystem {
   private constructor(private readonly options: SystemOptions) {
     const tag = randomBytes(4).toString('hex');
     this.dbName = `cocode_e2e_${tag}_${readState().runId}`;
-    this.prefix = `e2e:${tag}`;
+    // The run id first: global teardown removes a run's keys that a killed file left behind.
+    this.prefix = `e2e:${readState().runId}:${tag}`;
   }
 
   static async start(options: SystemOptions = {}): Promise<TestSystem> {
@@ -193,6 +194,11 @@ export class TestSystem {
     this.http = request(this.gateway.url);
   }
 
+  /** The environment the gateway runs with (its database, Redis and prefix), for CLI tools. */
+  get gatewayEnv(): NodeJS.ProcessEnv {
+    return { ...this.env };
+  }
+
   /** One more gateway process on the same database and Redis prefix, as a second replica behind a load balancer. */
   async startGateway(): Promise<{ url: string; http: TestAgent }> {
     const port = await freePort();
@@ -223,11 +229,10 @@ export class TestSystem {
     ]);
     await this.pg?.end().catch(() => undefined);
     await Promise.all([...this.queues.values()].map((q) => q.close().catch(() => undefined)));
-    if (this.redisClient) {
-      const keys = await this.redisClient.keys(`${this.prefix}:*`);
-      if (keys.length) await this.redisClient.del(...keys);
-      this.redisClient.disconnect();
-    }
+    // Everything the system wrote to Redis is under its prefix: remove it, also when the test
+    // itself never looked at Redis.
+    await deleteKeys(this.redis, `${this.prefix}:*`);
+    this.redisClient?.disconnect();
     const admin = new Client({ connectionString: `${PG_BASE}/postgres` });
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS "${this.dbName}" WITH (FORCE)`);

@@ -1,5 +1,21 @@
 import { createServer, Server, Socket, connect } from 'node:net';
 
+/**
+ * A proxy in front of the server of `url` (TEST_PG_URL, TEST_REDIS_URL), and `url` rewritten to go
+ * through it, keeping its user, password, database and path.
+ */
+export function proxyFor(url: string, defaultPort: number): { proxy: TcpProxy; via: () => string } {
+  const target = new URL(url);
+  const proxy = new TcpProxy(target.hostname, Number(target.port || defaultPort));
+  const via = () => {
+    const u = new URL(url);
+    u.hostname = '127.0.0.1';
+    u.port = String(proxy.port);
+    return u.toString().replace(/\/$/, '');
+  };
+  return { proxy, via };
+}
+
 /** A TCP proxy on loopback that a test can cut, to see how the system behaves when PostgreSQL or Redis goes away. */
 export class TcpProxy {
   private server: Server | null = null;

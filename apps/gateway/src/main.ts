@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { BootstrapService } from '@app/auth';
+import { BootstrapService, formatCredentials } from '@app/auth';
 import { ConfigError, createRootLogger, getConfig, runMigrations } from '@app/core';
+import pino from 'pino';
 import { createGateway } from './http/create-gateway';
 
 async function main(): Promise<void> {
@@ -21,9 +22,14 @@ async function main(): Promise<void> {
   }
   if (config.database.runMigrations) await runMigrations(config, (msg) => logger.info(msg));
   const app = await createGateway(config, logger);
-  await app.get(BootstrapService).run();
+  const generated = await app.get(BootstrapService).run();
   await app.listen({ port: config.http.port, host: config.http.host });
   logger.info({ msg: 'gateway ready', url: await app.getUrl(), startupMs: Date.now() - started });
+  // Last, so that nothing logged at start pushes them out of sight. Through the log's own stream
+  // (stdout), so that they come after the lines pino has buffered, not before.
+  const frame = formatCredentials(generated);
+  if (frame)
+    (logger as unknown as Record<symbol, NodeJS.WritableStream>)[pino.symbols.streamSym].write(frame);
 }
 
 main().catch((err: unknown) => {

@@ -24,7 +24,13 @@ export class BootstrapService {
     private readonly config: AppConfig,
   ) {}
 
-  async run(): Promise<void> {
+  /**
+   * Returns the generated credentials, for the caller to show once the process is ready (after
+   * everything else it logs at start, so they are not lost among other lines): see
+   * formatCredentials.
+   */
+  async run(): Promise<string[]> {
+    const generated: string[] = [];
     await withAdvisoryLock(this.dataSource, BOOTSTRAP_LOCK_KEY, () =>
       this.uow.run(async (tx) => {
         const b = this.config.bootstrap;
@@ -40,7 +46,7 @@ export class BootstrapService {
           });
           this.logger.log({ msg: 'bootstrap admin created', userId: admin.id, username: admin.username });
           if (!b.adminPassword)
-            this.announce(`Generated bootstrap admin password for "${admin.username}": ${password}`);
+            generated.push(`admin user:      ${admin.username}`, `admin password:  ${password}`);
         }
         if (b.clientId && (await tx.manager.exists(ApiClientEntity, { where: { id: b.clientId } }))) return;
         if (!admin && !b.clientId) return;
@@ -57,14 +63,28 @@ export class BootstrapService {
           null,
         );
         this.logger.log({ msg: 'bootstrap API client created', clientId: id });
-        if (!b.clientSecret)
-          this.announce(`Generated bootstrap API client: client_id=${id} client_secret=${secret}`);
+        if (!b.clientSecret) generated.push(`client_id:       ${id}`, `client_secret:   ${secret}`);
       }),
     );
+    return generated;
   }
+}
 
-  /** Shown once on stderr, not through the JSON log (which must never carry secrets). */
-  private announce(line: string): void {
-    process.stderr.write(`\n*** ${line}\n*** Store it now: it is not shown again.\n\n`);
-  }
+/**
+ * The generated bootstrap credentials in a frame, for stderr (never the JSON log, which must not
+ * carry secrets). Empty when nothing was generated.
+ */
+export function formatCredentials(lines: string[]): string {
+  if (lines.length === 0) return '';
+  const body = [
+    'Generated on this first start (the database was empty):',
+    '',
+    ...lines,
+    '',
+    'Store them now: they are not shown again.',
+    'Forgot the password? npm run admin -- reset-password',
+  ];
+  const width = Math.max(...body.map((l) => l.length));
+  const rule = `+${'-'.repeat(width + 2)}+`;
+  return ['', rule, ...body.map((l) => `| ${l.padEnd(width)} |`), rule, ''].join('\n') + '\n';
 }

@@ -23,7 +23,9 @@ export function installRateLimitHooks(fastify: FastifyInstance, limiter: RateLim
     ) => {
       const limited = request as unknown as LimitedRequest;
       if (limited.rateLimit !== null || !request.url.startsWith('/v2/')) return done(null, payload);
-      limiter
+      // peek() failures are swallowed (the headers are optional) and done() always runs: nothing
+      // is left to reject, which `void` states.
+      void limiter
         .peek(bucketKey(trackerOf(limited)), limiter.policies.of(limited.user))
         .then((outcome) => outcome && applyRateLimitHeaders(reply, outcome))
         .catch(() => undefined)

@@ -4,7 +4,12 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig, AppError } from '@app/core';
 
 // OWASP's argon2id baseline: 19 MiB, 2 iterations, 1 lane (~5 ms here).
-const OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 };
+export const PASSWORD_HASH_OPTIONS = {
+  algorithm: Algorithm.Argon2id,
+  memoryCost: 19456,
+  timeCost: 2,
+  parallelism: 1,
+};
 
 /**
  * argon2id with a cap on hashes in flight: a flood of logins queues (bounded) instead of
@@ -25,12 +30,12 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return this.limited(() => hash(password, OPTIONS));
+    return this.limited(() => hash(password, PASSWORD_HASH_OPTIONS));
   }
 
   /** Verifies against the stored hash, or a dummy one when there is no user. */
   verify(storedHash: string | null, password: string): Promise<boolean> {
-    this.dummyHash ??= hash(randomBytes(16).toString('hex'), OPTIONS);
+    this.dummyHash ??= hash(randomBytes(16).toString('hex'), PASSWORD_HASH_OPTIONS);
     return this.limited(async () => {
       try {
         return (await verify(storedHash ?? (await this.dummyHash)!, password)) && storedHash !== null;

@@ -78,7 +78,7 @@ export async function createGateway(config: AppConfig, logger: Pino): Promise<Ne
     }),
   );
   app.enableShutdownHooks();
-  setupSwagger(app, config.http.publicBaseUrl);
+  setupSwagger(app, config.http.publicBaseUrlSet ? config.http.publicBaseUrl : undefined);
   await app.init();
   assertEveryRouteHasAccessRule(app);
   await installQueueDashboard(app);

@@ -102,8 +102,12 @@ function addErrorResponses(document: OpenAPIObject): void {
   }
 }
 
-/** Swagger UI at /docs, the OpenAPI 3 document at /docs-json. */
-export function setupSwagger(app: INestApplication, publicBaseUrl: string): void {
+/**
+ * Swagger UI at /docs, the OpenAPI 3 document at /docs-json. The server is PUBLIC_BASE_URL when it
+ * is set, else "/": relative to wherever the page was loaded from (localhost, 127.0.0.1, a LAN
+ * name), so "Try it out" calls the same origin and CORS never gets in the way.
+ */
+export function setupSwagger(app: INestApplication, publicBaseUrl?: string): void {
   const config = new DocumentBuilder()
     .setTitle('OpenClaw CoCode API')
     .setDescription(
@@ -111,7 +115,7 @@ export function setupSwagger(app: INestApplication, publicBaseUrl: string): void
         '`Authorization: Bearer <token>`. Errors use one envelope: `{error:{code,message,details,requestId,timestamp}}`.',
     )
     .setVersion('2.0')
-    .addServer(publicBaseUrl)
+    .addServer(publicBaseUrl ?? '/')
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .build();
   const document = SwaggerModule.createDocument(app, config);

@@ -10,7 +10,14 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 /** The whole configuration, validated once at start-up. Nothing else reads process.env. */
 export class AppConfig {
   env: 'development' | 'test' | 'production';
-  http: { host: string; port: number; publicBaseUrl: string; trustProxy: boolean };
+  http: {
+    host: string;
+    port: number;
+    publicBaseUrl: string;
+    /** PUBLIC_BASE_URL was set (publicBaseUrl is otherwise a guess: http://localhost:PORT). */
+    publicBaseUrlSet?: boolean;
+    trustProxy: boolean;
+  };
   /** GET /metrics on the gateway and worker ports: METRICS_TOKEN, or open in development only. */
   metrics: MetricsAccess;
   worker: { port: number; concurrency: number };
@@ -338,6 +345,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
         /\/$/,
         '',
       ),
+      publicBaseUrlSet: Boolean(env.PUBLIC_BASE_URL),
       trustProxy: bool('TRUST_PROXY', false),
     },
     metrics: metricsAccess(),

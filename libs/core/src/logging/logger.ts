@@ -24,6 +24,19 @@ export function createRootLogger(level: string, app: string): Logger {
   });
 }
 
+/**
+ * Nest's own start-up chatter: one line per module, controller and route (~200 at start). Written
+ * at debug, so that the default level (info) shows what a user needs: the ready lines, warnings,
+ * and the generated bootstrap credentials.
+ */
+export const FRAMEWORK_CONTEXTS: ReadonlySet<string> = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestApplication',
+]);
+
 /** Nest's LoggerService on pino; every line carries the current request (or job) id. */
 export class PinoLoggerService implements LoggerService {
   constructor(private readonly root: Logger) {}
@@ -52,7 +65,8 @@ export class PinoLoggerService implements LoggerService {
   }
 
   log(message: unknown, ...params: unknown[]): void {
-    this.write('info', message, this.split(params).context);
+    const { context } = this.split(params);
+    this.write(context && FRAMEWORK_CONTEXTS.has(context) ? 'debug' : 'info', message, context);
   }
   error(message: unknown, ...params: unknown[]): void {
     const { context, stack } = this.split(params);

@@ -1,0 +1,97 @@
+// `npm run admin -- reset-password [--username NAME] [--password PASSWORD]`: sets a user's
+// password (the bootstrap admin's by default) straight in the database. For the administrator who
+// lost it: BOOTSTRAP_ADMIN_PASSWORD only applies on the first start, with an empty database.
+// Without --password a strong one is generated and printed. Every token the user holds dies (as
+// with PUT /v2/users/me/password), and the change is in the audit log. Reads .env like npm start.
+import 'reflect-metadata';
+import { hash } from '@node-rs/argon2';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import Redis from 'ioredis';
+import { Client } from 'pg';
+import { getConfig } from '../../core/src/config/app-config';
+import { PRINCIPAL_CHANNEL } from '../../core/src/access/principal-events';
+import { newId, newSecret } from '../../core/src/ids';
+import { PASSWORD_HASH_OPTIONS, PASSWORD_RULE, PASSWORD_RULE_MESSAGE } from './password-hasher';
+
+const USAGE = 'usage: npm run admin -- reset-password [--username NAME] [--password PASSWORD]\n';
+
+export async function resetPassword(args: string[]): Promise<string> {
+  const { values } = parseArgs({
+    args,
+    options: { username: { type: 'string' }, password: { type: 'string' } },
+    strict: true,
+  });
+  const config = getConfig();
+  const username = values.username ?? config.bootstrap.adminUsername;
+  const password = values.password ?? `${newSecret(12)}Aa1`;
+  if (!PASSWORD_RULE.test(password)) throw new Error(PASSWORD_RULE_MESSAGE);
+  const passwordHash = await hash(password, PASSWORD_HASH_OPTIONS);
+  const pg = new Client({ connectionString: config.database.url });
+  await pg.connect();
+  let userId: string;
+  try {
+    await pg.query('BEGIN');
+    const updated = await pg.query<{ id: string }>(
+      `UPDATE users SET password_hash = $1, tokens_valid_after = now(), updated_at = now()
+        WHERE lower(username) = lower($2) AND deleted_at IS NULL RETURNING id`,
+      [passwordHash, username],
+    );
+    if (updated.rowCount !== 1) throw new Error(`no user "${username}" in ${redact(config.database.url)}`);
+    userId = updated.rows[0].id;
+    await pg.query(
+      `INSERT INTO audit_logs (id, actor_id, action, target_type, target_id, details)
+       VALUES ($1, NULL, 'user.password_reset', 'user', $2, $3)`,
+      [newId('audit'), userId, JSON.stringify({ via: 'npm run admin -- reset-password' })],
+    );
+    await pg.query('COMMIT');
+  } catch (err) {
+    await pg.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    await pg.end();
+  }
+  // Running gateways drop their cached principal of this user (tokens issued before now die).
+  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    await redis.publish(
+      `${config.redis.prefix}:${PRINCIPAL_CHANNEL}`,
+      JSON.stringify({ kind: 'user', id: userId }),
+    );
+  } catch {
+    // Without Redis the gateways' caches expire on their own.
+  } finally {
+    redis.disconnect();
+  }
+  return values.password
+    ? `password of "${username}" (${userId}) reset\n`
+    : `password of "${username}" (${userId}) reset; the new password: ${password}\n`;
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const env = join(process.cwd(), '.env');
+  if (existsSync(env)) process.loadEnvFile(env);
+  const [command, ...rest] = argv;
+  if (command !== 'reset-password') {
+    process.stderr.write(USAGE);
+    return 64; // EX_USAGE
+  }
+  process.stdout.write(await resetPassword(rest));
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`admin: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+      process.exit(1);
+    },
+  );
+}
