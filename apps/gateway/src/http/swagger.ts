@@ -103,7 +103,7 @@ function addErrorResponses(document: OpenAPIObject): void {
 }
 
 /** Swagger UI at /docs, the OpenAPI 3 document at /docs-json. */
-export function setupSwagger(app: INestApplication, publicBaseUrl: string): void {
+export function setupSwagger(app: INestApplication, publicBaseUrl: string): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('OpenClaw CoCode API')
     .setDescription(
@@ -120,4 +120,5 @@ export function setupSwagger(app: INestApplication, publicBaseUrl: string): void
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },
   });
+  return document;
 }
