@@ -146,6 +146,27 @@ describe('bad input: 4xx in the envelope, never 500, nothing half-written', () =
     });
   });
 
+  it('refuses story points in exponent form with 422, not a TypeError (found by the fuzz suite)', async () => {
+    const task = await system.http
+      .post(`/v2/projects/${project.id}/tasks`)
+      .auth(admin, { type: 'bearer' })
+      .send({ type: 'task', title: 'points' })
+      .expect(201);
+    for (const storyPoints of [1e-323, 1e-7]) {
+      const res = await system.http
+        .put(`/v2/tasks/${task.body.id}`)
+        .auth(admin, { type: 'bearer' })
+        .send({ storyPoints });
+      expect(res.status).toBe(422);
+      expect(fieldsOf(res.body)).toEqual(['storyPoints']);
+    }
+    await system.http
+      .put(`/v2/tasks/${task.body.id}`)
+      .auth(admin, { type: 'bearer' })
+      .send({ storyPoints: 2.5 })
+      .expect(200);
+  });
+
   it('refuses a JSON document nested 3,000 levels deep with 400 before validation', async () => {
     const res = await raw('post', '/v2/projects', '{"name":' + '['.repeat(3000) + ']'.repeat(3000) + '}');
     expect(res.status).toBe(400);
