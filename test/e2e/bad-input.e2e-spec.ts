@@ -46,6 +46,15 @@ describe('bad input: 4xx in the envelope, never 500, nothing half-written', () =
       expectEnvelope(res.body, 'NOT_FOUND');
     });
 
+    it('answers 404 in the envelope for a path id too long to be one, 400 for a broken encoding', async () => {
+      const long = await system.http.get(`/v2/projects/${'a'.repeat(2000)}`).auth(admin, { type: 'bearer' });
+      expect(long.status).toBe(404);
+      expectEnvelope(long.body, 'NOT_FOUND');
+      const broken = await system.http.get('/v2/projects/prj_%E0%A4%A').auth(admin, { type: 'bearer' });
+      expect(broken.status).toBe(400);
+      expectEnvelope(broken.body, 'INVALID_REQUEST');
+    });
+
     it('answers 422 for a NUL byte in a query parameter', async () => {
       const res = await system.http.get('/v2/projects?search=%00').auth(admin, { type: 'bearer' });
       expect(res.status).toBe(422);
