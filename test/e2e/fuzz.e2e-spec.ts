@@ -120,6 +120,7 @@ describe('fuzz: every documented operation, valid and invalid input', () => {
             fc.constantFrom(
               ...BAD_STRINGS,
               'a'.repeat(2000),
+              '%00',
               '..',
               '%',
               ' ',
