@@ -140,6 +140,20 @@ describe('bad input: 4xx in the envelope, never 500, nothing half-written', () =
       expect(res.body.description).toBeNull();
     });
 
+    it('takes null as "clear" for a user\'s department and avatar', async () => {
+      await system.http
+        .put(`/v2/users/${adminId}`)
+        .auth(admin, { type: 'bearer' })
+        .send({ department: 'R&D', avatar: 'https://example.com/a.png' })
+        .expect(200);
+      const res = await system.http
+        .put(`/v2/users/${adminId}`)
+        .auth(admin, { type: 'bearer' })
+        .send({ department: null, avatar: null })
+        .expect(200);
+      expect(res.body).toMatchObject({ department: null, avatar: null });
+    });
+
     it('refuses a body that is JSON null, an array or a string (422)', async () => {
       for (const text of ['null', '[]', '"x"', '1']) {
         const res = await raw('put', `/v2/projects/${project.id}`, text);
