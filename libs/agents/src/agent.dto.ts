@@ -93,6 +93,10 @@ export class AgentInfoDto {
   @ApiProperty({ description: 'Whether the caller may activate it' }) canActivate: boolean;
 }
 
+export class AgentListDto {
+  @ApiProperty({ type: [AgentInfoDto] }) data: AgentInfoDto[];
+}
+
 export class ActivationAcceptedDto {
   @ApiProperty({ example: 'act_prod2026031401' }) activationId: string;
   @ApiProperty({ enum: AGENT_TYPES }) agentType: AgentType;

@@ -49,6 +49,14 @@ describe('claimsProblem', () => {
       expect(claimsProblem(claims({ exp: NOW - SKEW }), NOW, SKEW)).toBe('token has expired');
     });
 
+    it.each([1e20, 8.64e12 + 1])('refuses an exp past the last time a Date can hold (%p)', (exp) => {
+      expect(claimsProblem(claims({ exp }), NOW, SKEW)).toBe('token expiry is out of range');
+    });
+
+    it('accepts an exp at the last time a Date can hold', () => {
+      expect(claimsProblem(claims({ exp: 8.64e12 }), NOW, SKEW)).toBeNull();
+    });
+
     it('accepts a token that expired within the clock skew', () => {
       expect(claimsProblem(claims({ exp: NOW - SKEW + 1 }), NOW, SKEW)).toBeNull();
     });

@@ -18,6 +18,9 @@ export interface AccessTokenClaims {
   sid?: string;
 }
 
+/** The largest time a JavaScript Date can represent, in seconds. */
+const MAX_TIME_SECONDS = 8.64e12;
+
 /**
  * Checks jsonwebtoken leaves to the caller: it accepts a token with no `exp` at all and does not
  * look at `iat`. Returns why the claims are unacceptable, or null.
@@ -27,6 +30,8 @@ export function claimsProblem(payload: unknown, nowSeconds: number, skewSeconds:
   const c = payload as Partial<AccessTokenClaims>;
   if (typeof c.exp !== 'number' || !Number.isFinite(c.exp)) return 'token has no expiry';
   if (c.exp <= nowSeconds - skewSeconds) return 'token has expired';
+  // Beyond what a Date can hold (year 275760): new Date(exp * 1000) would be an Invalid Date.
+  if (c.exp > MAX_TIME_SECONDS) return 'token expiry is out of range';
   if (typeof c.iat !== 'number' || !Number.isFinite(c.iat)) return 'token has no issue time';
   if (c.iat > nowSeconds + skewSeconds) return 'token was issued in the future';
   if (c.exp <= c.iat) return 'token expires before it was issued';

@@ -18,3 +18,6 @@ export * from './http/exception.filter';
 export * from './http/fastify-options';
 export * from './metrics/metrics.service';
 export * from './metrics/metrics-access';
+export * from './http/input-checks';
+export * from './http/input-validation.pipe';
+export * from './http/json-body-parser';

@@ -70,11 +70,12 @@ export class UpdateProjectDto {
   @MaxLength(200)
   name?: string;
 
-  @ApiPropertyOptional()
+  /** null clears it */
+  @ApiPropertyOptional({ nullable: true, type: String })
   @IsOptional()
   @IsString()
   @MaxLength(10000)
-  description?: string;
+  description?: string | null;
 
   @ApiPropertyOptional({ enum: ProjectVisibility })
   @IsOptional()

@@ -15,6 +15,7 @@ import {
   MaxLength,
   Min,
   ValidateIf,
+  ValidateBy,
 } from 'class-validator';
 import { TaskHistoryEntity } from './task-history.entity';
 import { TASK_STATUSES, TaskStatus } from './task-workflow';
@@ -24,6 +25,20 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 const enumMessage = (name: string, values: readonly string[]) => ({
   message: `${name} must be one of ${values.join(', ')}`,
 });
+
+/**
+ * class-validator's maxDecimalPlaces reads the digits after "." of String(value) and throws a
+ * TypeError (a 500) on a number printed in exponent form, such as 1e-323.
+ */
+function AtMostTwoDecimals() {
+  return ValidateBy({
+    name: 'maxDecimalPlaces',
+    validator: {
+      validate: (value: unknown) => typeof value === 'number' && /^-?\d+(\.\d{1,2})?$/.test(String(value)),
+      defaultMessage: (args) => `${args?.property ?? 'value'} must have at most 2 decimal places`,
+    },
+  });
+}
 
 export class CreateTaskDto {
   @ApiProperty({ enum: TASK_TYPES, example: 'story' })
@@ -58,7 +73,8 @@ export class CreateTaskDto {
 
   @ApiPropertyOptional({ example: 5 })
   @IsOptional()
-  @IsNumber({ maxDecimalPlaces: 2 })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @AtMostTwoDecimals()
   @Min(0)
   @Max(1000)
   storyPoints?: number;
@@ -114,7 +130,8 @@ export class UpdateTaskDto {
 
   @ApiPropertyOptional({ nullable: true, type: Number })
   @ValidateIf((_, v) => v !== null && v !== undefined)
-  @IsNumber({ maxDecimalPlaces: 2 })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @AtMostTwoDecimals()
   @Min(0)
   @Max(1000)
   storyPoints?: number | null;
@@ -226,11 +243,22 @@ export class TaskDto {
   @ApiProperty({ example: '2026-03-14T11:30:00Z' }) updatedAt: string;
 }
 
+/** Any JSON value or null (a history entry records whichever field changed). */
+const ANY_JSON = [
+  { type: 'string', nullable: true },
+  { type: 'number', nullable: true },
+  { type: 'boolean', nullable: true },
+  { type: 'array', items: {}, nullable: true },
+  { type: 'object', nullable: true },
+];
+
 export class TaskHistoryEntryDto {
   @ApiProperty() id: string;
   @ApiProperty({ example: 'status' }) field: string;
-  @ApiProperty({ nullable: true, example: 'todo' }) from: unknown;
-  @ApiProperty({ nullable: true, example: 'in_progress' }) to: unknown;
+  /** The field's value before the change: a string, number, boolean, list or object */
+  @ApiProperty({ example: 'todo', anyOf: ANY_JSON }) from: unknown;
+  /** The field's value after the change */
+  @ApiProperty({ example: 'in_progress', anyOf: ANY_JSON }) to: unknown;
   @ApiProperty({ nullable: true, type: String }) comment: string | null;
   @ApiProperty({ nullable: true, type: String }) changedBy: string | null;
   @ApiProperty() changedAt: string;

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { iso, PageQueryDto } from '@app/core';
 import { IsBranchName, IsGitUrl, redactUrl } from '@app/pipelines';
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -120,8 +120,7 @@ export class RunTestSuiteDto {
   /** Given to the command as TEST_PARALLEL */
   @ApiPropertyOptional({ default: 4, minimum: 1, maximum: 64 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt()
+  @IsInt() // a JSON number: no conversion, or `true` would become 1
   @Min(1)
   @Max(64)
   parallel?: number;

@@ -95,21 +95,23 @@ export class UpdateUserDto {
   @IsEnum(Role, { message: `role must be one of ${Object.values(Role).join(', ')}` })
   role?: Role;
 
-  @ApiPropertyOptional({ example: '架构组' })
+  /** null clears it */
+  @ApiPropertyOptional({ example: '架构组', nullable: true, type: String })
   @IsOptional()
   @Transform(trim)
   @IsString()
   @MaxLength(100)
-  department?: string;
+  department?: string | null;
 
-  @ApiPropertyOptional()
+  /** null clears it */
+  @ApiPropertyOptional({ nullable: true, type: String })
   @IsOptional()
   @IsUrl(
     { protocols: ['http', 'https'], require_protocol: true },
     { message: 'avatar must be an http(s) URL' },
   )
   @MaxLength(500)
-  avatar?: string;
+  avatar?: string | null;
 
   /** Admin only */
   @ApiPropertyOptional({ enum: [UserStatus.Active, UserStatus.Inactive, UserStatus.Suspended] })

@@ -63,11 +63,12 @@ export class CreateWebhookDto {
   @MaxLength(40)
   projectId?: string;
 
-  @ApiPropertyOptional()
+  /** null clears it */
+  @ApiPropertyOptional({ nullable: true, type: String })
   @IsOptional()
   @IsString()
   @MaxLength(500)
-  description?: string;
+  description?: string | null;
 }
 
 export class UpdateWebhookDto {

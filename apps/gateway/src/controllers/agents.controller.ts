@@ -9,6 +9,7 @@ import {
   AgentEventRecord,
   AgentEvents,
   AgentInfoDto,
+  AgentListDto,
   AgentsService,
   ListActivationsQueryDto,
   TERMINAL_STATUSES,
@@ -32,7 +33,7 @@ export class AgentsController {
   @Get()
   @RequirePermissions(Permission.AgentsRead)
   @ApiOperation({ summary: 'The eight agents, their steps, and who may activate each' })
-  @ApiOkResponse({ type: [AgentInfoDto] })
+  @ApiOkResponse({ type: AgentListDto })
   list(@CurrentUser() principal: Principal): { data: AgentInfoDto[] } {
     return { data: this.agents.definitions(principal) };
   }

@@ -1,18 +1,20 @@
-import { RequestMethod, ValidationPipe } from '@nestjs/common';
+import { RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import {
   AllExceptionsFilter,
   AppConfig,
   fastifyOptions,
+  InputValidationPipe,
+  installJsonBodyParser,
   MetricsService,
   PinoLoggerService,
   RequestContext,
-  validationException,
 } from '@app/core';
 import { installRateLimitHooks, RateLimiter } from '@app/ratelimit';
 import { Logger as Pino } from 'pino';
 import { GatewayModule } from '../gateway.module';
+import { DocumentedQueryInterceptor } from './documented-query.interceptor';
 import { installQueueDashboard } from './queue-dashboard';
 import { assertEveryRouteHasAccessRule } from './route-rules';
 import { setupSwagger } from './swagger';
@@ -68,18 +70,13 @@ export async function createGateway(config: AppConfig, logger: Pino): Promise<Ne
     ],
   });
   app.useGlobalFilters(new AllExceptionsFilter());
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      exceptionFactory: validationException,
-      validationError: { target: false, value: false },
-    }),
-  );
+  app.useGlobalPipes(new InputValidationPipe());
   app.enableShutdownHooks();
-  setupSwagger(app, config.http.publicBaseUrlSet ? config.http.publicBaseUrl : undefined);
+  const document = setupSwagger(app, config.http.publicBaseUrlSet ? config.http.publicBaseUrl : undefined);
+  app.useGlobalInterceptors(new DocumentedQueryInterceptor(document));
   await app.init();
+  // After init: Nest registers its own JSON parser there, and this one replaces it.
+  installJsonBodyParser(fastify);
   assertEveryRouteHasAccessRule(app);
   await installQueueDashboard(app);
   return app;

@@ -107,7 +107,7 @@ function addErrorResponses(document: OpenAPIObject): void {
  * is set, else "/": relative to wherever the page was loaded from (localhost, 127.0.0.1, a LAN
  * name), so "Try it out" calls the same origin and CORS never gets in the way.
  */
-export function setupSwagger(app: INestApplication, publicBaseUrl?: string): void {
+export function setupSwagger(app: INestApplication, publicBaseUrl?: string): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('OpenClaw CoCode API')
     .setDescription(
@@ -124,4 +124,5 @@ export function setupSwagger(app: INestApplication, publicBaseUrl?: string): voi
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },
   });
+  return document;
 }
