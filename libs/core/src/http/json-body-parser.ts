@@ -23,6 +23,7 @@ export function installJsonBodyParser(fastify: FastifyInstance, maxDepth = MAX_J
         undefined,
       );
     }
-    parse(request, text, done);
+    // Fastify's parser answers through `done`; its typing also allows a promise, which carries nothing.
+    void parse(request, text, done);
   });
 }
