@@ -3,7 +3,6 @@ export * from './git-checkout';
 export * from './glob';
 export * from './lease/job-leases';
 export * from './lease/lapsed-leases';
-export * from './process-runner';
 export * from './runner.module';
 export * from './sandbox/bwrap-args';
 export * from './sandbox/sandbox';

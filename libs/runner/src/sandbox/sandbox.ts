@@ -18,7 +18,7 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
-import { killProcessGroup, runProcess } from '../process-runner';
+import { killProcessGroup, runProcess } from './process-runner';
 import { BwrapPlan, bwrapArgs, ETC_ALLOWED, RootEntry, SANDBOX_WORKSPACE } from './bwrap-args';
 import { Cgroups, JobCgroup } from './cgroups';
 import { diskUsage } from './disk-usage';

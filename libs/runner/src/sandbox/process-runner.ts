@@ -1,3 +1,5 @@
+// The Sandbox's own spawner (bubblewrap, or the host with SANDBOX=none): not exported from
+// @app/runner, so a job can start a process only through Sandbox.run.
 import { ChildProcess, spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 
