@@ -16,7 +16,14 @@ import {
   Tx,
   UnitOfWork,
 } from '@app/core';
-import { ProjectAccess, ProjectAccessService } from '@app/projects';
+import {
+  accessOf,
+  PROJECT_ACCESS_COLUMNS,
+  ProjectAccess,
+  projectAccessJoin,
+  ProjectAccessRow,
+  ProjectAccessService,
+} from '@app/projects';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -31,7 +38,7 @@ import {
 import { BuildLogService, BuildLogStreamItem } from './build-log.service';
 import { BuildSlots } from './build-slots';
 import { BuildStage, CHECKOUT_STAGE, FINISHED_BUILD_STATUSES } from './build.entity';
-import { ACCESS_COLUMNS, accessOf, PipelinesService } from './pipelines.service';
+import { PipelinesService } from './pipelines.service';
 import { buildProgress, estimateStartDelayMs, typicalDurationSeconds } from './queue-estimate';
 
 /** Triggers take this PostgreSQL advisory lock so queue positions are exact under concurrency. */
@@ -290,12 +297,11 @@ export class BuildsService {
     buildId: string,
     lock = false,
   ): Promise<{ row: BuildRow; access: ProjectAccess }> {
-    const text = `SELECT ${BUILD_COLUMNS}, ${ACCESS_COLUMNS}
-        FROM builds b JOIN projects p ON p.id = b.project_id
-        LEFT JOIN project_members m ON m.project_id = b.project_id AND m.user_id = $2
+    const text = `SELECT ${BUILD_COLUMNS}, ${PROJECT_ACCESS_COLUMNS}
+        FROM builds b ${projectAccessJoin('b', '$2')}
        WHERE b.id = $1${lock ? ' FOR UPDATE OF b' : ''}`;
     const values = [buildId, actor.userId];
-    const rows: Array<BuildRow & Parameters<typeof accessOf>[1]> = tx
+    const rows: Array<BuildRow & ProjectAccessRow> = tx
       ? await tx.manager.query(text, values)
       : await this.sql.rows(text, values);
     const r = rows[0];

@@ -13,17 +13,18 @@ import {
   Sql,
   Tx,
   UnitOfWork,
+  uniqueViolation,
 } from '@app/core';
 import {
+  accessOf,
+  PROJECT_ACCESS_COLUMNS,
   ProjectAccess,
+  projectAccessJoin,
+  ProjectAccessRow,
   ProjectAccessService,
-  ProjectEntity,
-  ProjectStatus,
-  ProjectVisibility,
 } from '@app/projects';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { QueryFailedError } from 'typeorm';
 import { StageDefinition } from './pipeline.entity';
 import {
   CreatePipelineDto,
@@ -42,30 +43,6 @@ export interface LoadedPipeline {
   row: PipelineRow;
   access: ProjectAccess;
 }
-
-type AccessRow = {
-  p_key: string;
-  p_visibility: ProjectVisibility;
-  p_status: ProjectStatus;
-  p_owner_id: string;
-  member_role: 'owner' | 'member' | null;
-};
-
-/** The project part of a row joined with projects and the caller's membership. */
-export function accessOf(projectId: string, r: AccessRow): ProjectAccess {
-  return {
-    project: {
-      id: projectId,
-      key: r.p_key,
-      visibility: r.p_visibility,
-      status: r.p_status,
-      ownerId: r.p_owner_id,
-    } as ProjectEntity,
-    memberRole: r.member_role,
-  };
-}
-
-export const ACCESS_COLUMNS = `p.key AS p_key, p.visibility AS p_visibility, p.status AS p_status, p.owner_id AS p_owner_id, m.role AS member_role`;
 
 /**
  * Pipelines of projects. They run commands on the workers, so only roles with pipelines:write
@@ -190,12 +167,11 @@ export class PipelinesService {
     pipelineId: string,
     lock = false,
   ): Promise<LoadedPipeline> {
-    const text = `SELECT ${COLUMNS}, ${ACCESS_COLUMNS}
-        FROM pipelines pl JOIN projects p ON p.id = pl.project_id
-        LEFT JOIN project_members m ON m.project_id = pl.project_id AND m.user_id = $2
+    const text = `SELECT ${COLUMNS}, ${PROJECT_ACCESS_COLUMNS}
+        FROM pipelines pl ${projectAccessJoin('pl', '$2')}
        WHERE pl.id = $1${lock ? ' FOR UPDATE OF pl' : ''}`;
     const values = [pipelineId, actor.userId];
-    const rows: Array<PipelineRow & AccessRow> = tx
+    const rows: Array<PipelineRow & ProjectAccessRow> = tx
       ? await tx.manager.query(text, values)
       : await this.sql.rows(text, values);
     const r = rows[0];
@@ -228,7 +204,7 @@ export class PipelinesService {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505')
+      if (uniqueViolation(err) !== null)
         throw AppError.conflict(`A pipeline named "${name}" already exists in this project`, { name });
       throw err;
     }

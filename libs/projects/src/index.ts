@@ -6,3 +6,4 @@ export * from './project.dto';
 export * from './project.entity';
 export * from './projects.module';
 export * from './projects.service';
+export * from './project-access.sql';

@@ -14,9 +14,10 @@ import {
   skipTake,
   Tx,
   UnitOfWork,
+  uniqueViolation,
 } from '@app/core';
 import { AuditLogService, UserEntity } from '@app/users';
-import { DataSource, EntityManager, In, IsNull, QueryFailedError } from 'typeorm';
+import { DataSource, EntityManager, In, IsNull } from 'typeorm';
 import { ProjectAccess, ProjectAccessService } from './project-access.service';
 import { ProjectMemberEntity } from './project-member.entity';
 import { ProjectStatsEntity } from './project-stats.entity';
@@ -84,10 +85,7 @@ export class ProjectsService {
         await this.outbox.publish(tx, 'project.created', { project: dtoOut, createdBy: actor.userId }, id);
       });
     } catch (err) {
-      if (
-        err instanceof QueryFailedError &&
-        (err.driverError as { constraint?: string }).constraint === 'projects_key_key'
-      ) {
+      if (uniqueViolation(err, 'projects_key_key') !== null) {
         throw AppError.conflict(`A project with key ${dto.key} already exists`, { field: 'key' });
       }
       throw err;

@@ -17,12 +17,13 @@ import {
   UnitOfWork,
 } from '@app/core';
 import {
+  accessOf,
+  PROJECT_ACCESS_COLUMNS,
   ProjectAccess,
+  projectAccessJoin,
+  ProjectAccessRow,
   ProjectAccessService,
-  ProjectEntity,
   ProjectStatsService,
-  ProjectStatus,
-  ProjectVisibility,
 } from '@app/projects';
 import { DataSource, EntityManager } from 'typeorm';
 import { TaskHistoryEntity } from './task-history.entity';
@@ -311,35 +312,15 @@ export class TasksService {
     lock = false,
   ): Promise<LoadedTask> {
     const ref = this.parseRef(taskRef);
-    const rows: Array<
-      TaskRow & {
-        p_key: string;
-        p_visibility: ProjectVisibility;
-        p_status: ProjectStatus;
-        p_owner_id: string;
-        member_role: 'owner' | 'member' | null;
-      }
-    > = await this.read(
+    const rows: Array<TaskRow & ProjectAccessRow> = await this.read(
       manager,
-      `SELECT ${COLUMNS}, p.key AS p_key, p.visibility AS p_visibility, p.status AS p_status, p.owner_id AS p_owner_id, m.role AS member_role
-           FROM tasks t JOIN projects p ON p.id = t.project_id
-           LEFT JOIN project_members m ON m.project_id = t.project_id AND m.user_id = $2
+      `SELECT ${COLUMNS}, ${PROJECT_ACCESS_COLUMNS}
+           FROM tasks t ${projectAccessJoin('t', '$2')}
           WHERE ${'id' in ref ? 't.id' : 't.key'} = $1${lock ? ' FOR UPDATE OF t' : ''}`,
       ['id' in ref ? ref.id : ref.key, actor.userId],
     );
     const r = rows[0];
-    const access: ProjectAccess | null = r
-      ? {
-          project: {
-            id: r.project_id,
-            key: r.p_key,
-            visibility: r.p_visibility,
-            status: r.p_status,
-            ownerId: r.p_owner_id,
-          } as ProjectEntity,
-          memberRole: r.member_role,
-        }
-      : null;
+    const access: ProjectAccess | null = r ? accessOf(r.project_id, r) : null;
     // Invisible is indistinguishable from missing.
     if (!r || !access || !this.access.canSee(actor, access)) throw AppError.notFound('task', taskRef);
     return { row: r, access };

@@ -15,10 +15,16 @@ import {
   Sql,
   Tx,
   UnitOfWork,
+  uniqueViolation,
 } from '@app/core';
-import { ACCESS_COLUMNS, accessOf } from '@app/pipelines';
-import { ProjectAccess, ProjectAccessService } from '@app/projects';
-import { QueryFailedError } from 'typeorm';
+import {
+  accessOf,
+  PROJECT_ACCESS_COLUMNS,
+  ProjectAccess,
+  projectAccessJoin,
+  ProjectAccessRow,
+  ProjectAccessService,
+} from '@app/projects';
 import { FINISHED_RUN_STATUSES } from './test-run.entity';
 import {
   CreateTestSuiteDto,
@@ -40,8 +46,6 @@ import {
   TestSuiteRow,
 } from './test-suite.dto';
 import { reportPathProblem, workingDirectoryProblem } from './working-directory';
-
-type AccessRow = Parameters<typeof accessOf>[1];
 
 /**
  * Test suites and their runs, as the API serves them. Suites run commands on the workers, so
@@ -102,7 +106,7 @@ export class TestsService {
         );
         return mapSuiteRow(row);
       } catch (err) {
-        if (err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505')
+        if (uniqueViolation(err) !== null)
           throw AppError.conflict(`A test suite named "${dto.name}" already exists in this project`, {
             name: dto.name,
           });
@@ -209,12 +213,11 @@ export class TestsService {
     actor: Principal,
     suiteId: string,
   ): Promise<{ row: TestSuiteRow; access: ProjectAccess }> {
-    const text = `SELECT ${SUITE_COLUMNS}, ${ACCESS_COLUMNS}
-        FROM test_suites s JOIN projects p ON p.id = s.project_id
-        LEFT JOIN project_members m ON m.project_id = s.project_id AND m.user_id = $2
+    const text = `SELECT ${SUITE_COLUMNS}, ${PROJECT_ACCESS_COLUMNS}
+        FROM test_suites s ${projectAccessJoin('s', '$2')}
        WHERE s.id = $1${tx ? ' FOR SHARE OF s' : ''}`;
     const values = [suiteId, actor.userId];
-    const rows: Array<TestSuiteRow & AccessRow> = tx
+    const rows: Array<TestSuiteRow & ProjectAccessRow> = tx
       ? await tx.manager.query(text, values)
       : await this.sql.rows(text, values);
     const r = rows[0];
@@ -224,10 +227,9 @@ export class TestsService {
   }
 
   private async runVisible(actor: Principal, runId: string): Promise<TestRunRow> {
-    const rows = await this.sql.rows<TestRunRow & AccessRow>(
-      `SELECT ${RUN_COLUMNS}, ${ACCESS_COLUMNS}
-         FROM test_runs r JOIN projects p ON p.id = r.project_id
-         LEFT JOIN project_members m ON m.project_id = r.project_id AND m.user_id = $2
+    const rows = await this.sql.rows<TestRunRow & ProjectAccessRow>(
+      `SELECT ${RUN_COLUMNS}, ${PROJECT_ACCESS_COLUMNS}
+         FROM test_runs r ${projectAccessJoin('r', '$2')}
         WHERE r.id = $1`,
       [runId, actor.userId],
     );

@@ -17,9 +17,10 @@ import {
   Sql,
   Tx,
   UnitOfWork,
+  uniqueViolation,
 } from '@app/core';
 import { MailService } from '@app/mail';
-import { QueryFailedError, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 import { AuditLogService } from './audit-log.service';
 import { PasswordHasher } from './password-hasher';
 import {
@@ -404,8 +405,8 @@ export class UsersService {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof QueryFailedError && (err.driverError as { code?: string }).code === '23505') {
-        const constraint = String((err.driverError as { constraint?: string }).constraint ?? '');
+      const constraint = uniqueViolation(err);
+      if (constraint !== null) {
         const field = constraint.includes('email')
           ? 'email'
           : constraint.includes('username')

@@ -5,3 +5,5 @@ export * from './snake-naming.strategy';
 export * from './sql';
 export * from './sql-list';
 export * from './unit-of-work';
+export * from './database-errors';
+export * from './database-pool';

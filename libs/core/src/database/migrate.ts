@@ -2,6 +2,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source-options';
+import { PgError, pgErrorCode } from './database-errors';
 
 /** Creates the database named in DATABASE_URL when it is missing (first start on a new machine). */
 export async function ensureDatabase(databaseUrl: string): Promise<void> {
@@ -25,8 +26,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   } catch (err) {
     // Created by a concurrent starter (the gateway and the worker start together): 42P04, or a
     // unique violation on pg_database when both CREATE at the same instant.
-    const code = (err as { code?: string }).code;
-    if (code !== '42P04' && code !== '23505') throw err;
+    const code = pgErrorCode(err);
+    if (code !== PgError.DuplicateDatabase && code !== PgError.UniqueViolation) throw err;
   } finally {
     await admin.end();
   }

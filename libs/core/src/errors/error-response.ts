@@ -1,5 +1,5 @@
 import { HttpException } from '@nestjs/common';
-import { QueryFailedError } from 'typeorm';
+import { PgError, pgErrorCode, uniqueViolation, violatedConstraint } from '../database/database-errors';
 import { AppError } from './app-error';
 import { ErrorCode } from './error-code';
 
@@ -118,8 +118,6 @@ function internalError(requestId: string): AppError {
   );
 }
 
-const pgCode = (err: QueryFailedError): string | undefined => (err.driverError as { code?: string })?.code;
-
 /** The one mapping from anything thrown to the seed's error envelope. */
 export function toErrorResponse(exception: unknown, requestId: string): ErrorResponse {
   let error: AppError;
@@ -142,14 +140,12 @@ export function toErrorResponse(exception: unknown, requestId: string): ErrorRes
   } else if (isUnavailableError(exception)) {
     error = AppError.unavailable('A backing service (database or Redis) is unavailable; retry shortly');
     unexpected = true;
-  } else if (exception instanceof QueryFailedError && pgCode(exception) === '23505') {
-    error = AppError.conflict('Resource already exists', {
-      constraint: (exception.driverError as { constraint?: string }).constraint,
-    });
-  } else if (exception instanceof QueryFailedError && pgCode(exception) === '23503') {
+  } else if (uniqueViolation(exception) !== null) {
+    error = AppError.conflict('Resource already exists', { constraint: violatedConstraint(exception) });
+  } else if (pgErrorCode(exception) === PgError.ForeignKeyViolation) {
     // A foreign key still points at the row (e.g. deleting a user who owns projects).
     error = AppError.conflict('The resource is still referenced by others', {
-      constraint: (exception.driverError as { constraint?: string }).constraint,
+      constraint: violatedConstraint(exception),
     });
   } else if (
     exception &&
