@@ -20,9 +20,12 @@ export function chooseRollbackTarget(
   targetVersion?: string,
 ): { version: string; deploymentId: string } {
   if (current.status !== 'succeeded' && current.status !== 'failed')
-    throw AppError.conflict(`A ${current.status} deployment cannot be rolled back`, {
-      status: current.status,
-    });
+    throw AppError.conflict(
+      `Only a succeeded or failed deployment can be rolled back (this one is ${current.status})`,
+      {
+        status: current.status,
+      },
+    );
   const startedAt = current.startedAt!.getTime();
   const later = history.find((d) => d.id !== current.id && d.startedAt && d.startedAt.getTime() > startedAt);
   if (later)
