@@ -247,6 +247,10 @@ describe('bad input: 4xx in the envelope, never 500, nothing half-written', () =
       { field: 'expand', message: 'expand is not an accepted query parameter', code: 'unknown_field' },
     ]);
     await system.http.get(`/v2/projects/${project.id}?expand=all`).expect(401);
+    // A caller the route refuses hears 403 first, whatever the query says.
+    const viewer = await system.userWithRole('viewer');
+    const refused = await system.http.get('/v2/audit-logs?expand=all').auth(viewer.token, { type: 'bearer' });
+    expect(refused.status).toBe(403);
   });
 
   describe('an empty body with Content-Type: application/json is no body', () => {

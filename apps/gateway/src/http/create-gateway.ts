@@ -14,7 +14,7 @@ import {
 import { installRateLimitHooks, RateLimiter } from '@app/ratelimit';
 import { Logger as Pino } from 'pino';
 import { GatewayModule } from '../gateway.module';
-import { DocumentedQueryInterceptor } from './documented-query.interceptor';
+import { DocumentedQueryGuard } from './documented-query.guard';
 import { installQueueDashboard } from './queue-dashboard';
 import { assertEveryRouteHasAccessRule } from './route-rules';
 import { setupSwagger } from './swagger';
@@ -73,7 +73,8 @@ export async function createGateway(config: AppConfig, logger: Pino): Promise<Ne
   app.useGlobalPipes(new InputValidationPipe());
   app.enableShutdownHooks();
   const document = setupSwagger(app, config.http.publicBaseUrlSet ? config.http.publicBaseUrl : undefined);
-  app.useGlobalInterceptors(new DocumentedQueryInterceptor(document));
+  // After the APP_GUARDs (access, rate limit): unknown query parameters are judged last.
+  app.useGlobalGuards(new DocumentedQueryGuard(document));
   await app.init();
   // After init: Nest registers its own JSON parser there, and this one replaces it.
   installJsonBodyParser(fastify);
