@@ -88,8 +88,9 @@ export class SchemaKit {
   constructor(private readonly document: OpenApiDocument) {
     this.ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
     this.closedAjv = addFormats(new Ajv({ strict: false, allErrors: true }));
-    this.ajv.addSchema({ components: document.components ?? {} }, 'doc');
-    this.closedAjv.addSchema({ components: close(document.components ?? {}) }, 'doc');
+    const components = nullables(document.components ?? {});
+    this.ajv.addSchema({ components }, 'doc');
+    this.closedAjv.addSchema({ components: close(components) }, 'doc');
   }
 
   resolve(schema: Schema): Schema {
@@ -111,7 +112,10 @@ export class SchemaKit {
     let v = this.cache.get(key);
     if (!v) {
       const rebased = JSON.parse(
-        JSON.stringify(closed ? close(schema) : schema).replace(/"#\/components/g, '"doc#/components'),
+        JSON.stringify(closed ? close(nullables(schema)) : nullables(schema)).replace(
+          /"#\/components/g,
+          '"doc#/components',
+        ),
       );
       v = (closed ? this.closedAjv : this.ajv).compile(rebased);
       this.cache.set(key, v);
@@ -125,8 +129,9 @@ export class SchemaKit {
     return v(value) ? null : this.ajv.errorsText(v.errors);
   }
 
+  /** Null if the value matches (responses too: a property the document does not name is an error). */
   responseProblem(schema: Schema, value: unknown): string | null {
-    const v = this.validator(schema, false);
+    const v = this.validator(schema, true);
     return v(value) ? null : this.ajv.errorsText(v.errors);
   }
 
@@ -293,6 +298,20 @@ function close<T>(value: T): T {
   if (out.properties && typeof out.properties === 'object' && out.additionalProperties === undefined)
     out.additionalProperties = false;
   return out as T;
+}
+
+/**
+ * OpenAPI 3.0's `nullable: true` as JSON Schema: the schema or null. ajv reads `nullable` only
+ * next to `type`, so `{nullable, enum}` refused null and `{nullable, allOf: [$ref]}` too.
+ */
+function nullables<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => nullables(v)) as T;
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = nullables(v);
+  if (out.nullable !== true) return out as T;
+  delete out.nullable;
+  return { anyOf: [out, { type: 'null' }] } as T;
 }
 
 /** Percent-encodes every byte of the UTF-8 form (lone surrogates become U+FFFD, as a client would send). */

@@ -92,7 +92,7 @@ export class StageDto {
   commands: string[];
 
   /** The whole stage is killed (with everything it started) after this long; default BUILDS_STAGE_TIMEOUT_SECONDS */
-  @ApiPropertyOptional({ example: 600, minimum: 1, maximum: 86400 })
+  @ApiPropertyOptional({ type: 'integer', example: 600, minimum: 1, maximum: 86400 })
   @IsOptional()
   @IsInt()
   @Min(1)

@@ -78,7 +78,7 @@ export class CreateTestSuiteDto {
   reportPath: string;
 
   /** The command (and everything it started) is killed after this long; default TESTS_TIMEOUT_SECONDS */
-  @ApiPropertyOptional({ example: 1800, minimum: 1, maximum: 86400 })
+  @ApiPropertyOptional({ type: 'integer', example: 1800, minimum: 1, maximum: 86400 })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -118,7 +118,7 @@ export class RunTestSuiteDto {
   browsers?: string[];
 
   /** Given to the command as TEST_PARALLEL */
-  @ApiPropertyOptional({ default: 4, minimum: 1, maximum: 64 })
+  @ApiPropertyOptional({ type: 'integer', default: 4, minimum: 1, maximum: 64 })
   @IsOptional()
   @IsInt() // a JSON number: no conversion, or `true` would become 1
   @Min(1)

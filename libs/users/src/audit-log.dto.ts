@@ -8,11 +8,11 @@ export class ListAuditLogsQueryDto extends PageQueryDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(40) actorId?: string;
   @ApiPropertyOptional({ example: 'user' }) @IsOptional() @IsString() @MaxLength(32) targetType?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(64) targetId?: string;
-  @ApiPropertyOptional({ description: 'From this instant (inclusive), ISO 8601' })
+  @ApiPropertyOptional({ format: 'date-time', description: 'From this instant (inclusive), ISO 8601' })
   @IsOptional()
   @IsISO8601()
   from?: string;
-  @ApiPropertyOptional({ description: 'Before this instant, ISO 8601' })
+  @ApiPropertyOptional({ format: 'date-time', description: 'Before this instant, ISO 8601' })
   @IsOptional()
   @IsISO8601()
   to?: string;

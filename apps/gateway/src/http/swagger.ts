@@ -107,6 +107,22 @@ function addErrorResponses(document: OpenAPIObject): void {
  * is set, else "/": relative to wherever the page was loaded from (localhost, 127.0.0.1, a LAN
  * name), so "Try it out" calls the same origin and CORS never gets in the way.
  */
+/**
+ * The swagger plugin's class-validator shim turns `@IsIn(values, { each: true })` on an array into
+ * an `enum` on the array itself (which no array can match) next to the items' own enum: keep the
+ * enum on the items only.
+ */
+function arrayEnumsOnItems(node: unknown): void {
+  if (Array.isArray(node)) return node.forEach(arrayEnumsOnItems);
+  if (!node || typeof node !== 'object') return;
+  const schema = node as { type?: unknown; enum?: unknown[]; items?: { enum?: unknown[] } };
+  if (schema.type === 'array' && schema.enum && schema.items) {
+    schema.items.enum ??= schema.enum;
+    delete schema.enum;
+  }
+  Object.values(node).forEach(arrayEnumsOnItems);
+}
+
 export function setupSwagger(app: INestApplication, publicBaseUrl?: string): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle('OpenClaw CoCode API')
@@ -119,6 +135,7 @@ export function setupSwagger(app: INestApplication, publicBaseUrl?: string): Ope
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .build();
   const document = SwaggerModule.createDocument(app, config);
+  arrayEnumsOnItems(document);
   addErrorResponses(document);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',

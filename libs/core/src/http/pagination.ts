@@ -1,11 +1,11 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 
 export const MAX_PAGE_SIZE = 100;
 
 export class PageQueryDto {
-  @ApiPropertyOptional({ default: 1, minimum: 1, description: 'Page number, from 1' })
+  @ApiPropertyOptional({ type: 'integer', default: 1, minimum: 1, description: 'Page number, from 1' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -13,6 +13,7 @@ export class PageQueryDto {
   page: number = 1;
 
   @ApiPropertyOptional({
+    type: 'integer',
     default: 20,
     minimum: 1,
     maximum: MAX_PAGE_SIZE,
@@ -32,12 +33,12 @@ export class PageQueryDto {
 }
 
 export class PaginationDto {
-  page: number;
-  pageSize: number;
-  totalItems: number;
-  totalPages: number;
-  hasNextPage: boolean;
-  hasPrevPage: boolean;
+  @ApiProperty({ type: 'integer', example: 1 }) page: number;
+  @ApiProperty({ type: 'integer', example: 20 }) pageSize: number;
+  @ApiProperty({ type: 'integer', example: 156 }) totalItems: number;
+  @ApiProperty({ type: 'integer', example: 8 }) totalPages: number;
+  @ApiProperty({ example: true }) hasNextPage: boolean;
+  @ApiProperty({ example: false }) hasPrevPage: boolean;
 }
 
 export interface Page<T> {
