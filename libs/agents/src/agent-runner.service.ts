@@ -4,7 +4,7 @@ import { ProjectStatsService } from '@app/projects';
 import { JobLeases, LeasedJob, Renewal } from '@app/runner';
 import { ActivationProgressFields, ActivationsRepository } from './activations.repository';
 import { AgentActivationEntity, StepState } from './agent-activation.entity';
-import { AGENTS } from './agent-definitions';
+import { AGENTS } from './definitions';
 import { AgentEvents } from './agent-events.service';
 import { StepContext } from './agent-input';
 import { ProjectDocumentsRepository } from './project-documents.repository';

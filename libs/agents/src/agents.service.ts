@@ -14,7 +14,7 @@ import {
 import { ProjectAccessService } from '@app/projects';
 import { TasksService } from '@app/tasks';
 import { ActivationsRepository } from './activations.repository';
-import { AGENTS } from './agent-definitions';
+import { AGENTS } from './definitions';
 import { AgentActivationEntity, StepState } from './agent-activation.entity';
 import { AgentEvents } from './agent-events.service';
 import { ACTIVATION_PERMISSION } from './agent-permissions';
