@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { iso, LiveEvents, Sql } from '@app/core';
+import { iso, LiveEvents } from '@app/core';
 import { AgentEventType } from './agent-event.entity';
+import { AgentEventsRepository } from './agent-events.repository';
 
 export interface AgentEventRecord {
   id: string;
@@ -19,7 +20,7 @@ const channelOf = (activationId: string) => `agents:events:${activationId}`;
 @Injectable()
 export class AgentEvents {
   constructor(
-    private readonly sql: Sql,
+    private readonly rows: AgentEventsRepository,
     private readonly live: LiveEvents,
   ) {}
 
@@ -36,15 +37,7 @@ export class AgentEvents {
     activationId: string,
     events: Array<{ type: AgentEventType; data: Record<string, unknown> }>,
   ): Promise<AgentEventRecord[]> {
-    const values: unknown[] = [activationId];
-    const tuples = events.map((e) => {
-      values.push(e.type, JSON.stringify(e.data));
-      return `($1, $${values.length - 1}, $${values.length}::jsonb, clock_timestamp())`;
-    });
-    const rows = await this.sql.rows<{ id: string; created_at: Date }>(
-      `INSERT INTO agent_activation_events (activation_id, type, data, created_at) VALUES ${tuples.join(', ')} RETURNING id, created_at`,
-      values,
-    );
+    const rows = await this.rows.insertMany(activationId, events);
     const records = rows.map((row, i) => ({
       id: String(row.id),
       type: events[i].type,
@@ -61,16 +54,7 @@ export class AgentEvents {
     afterId: string | null,
     types?: AgentEventType[],
   ): Promise<AgentEventRecord[]> {
-    const rows = await this.sql.rows<{
-      id: string;
-      type: AgentEventType;
-      data: Record<string, unknown>;
-      created_at: Date;
-    }>(
-      `SELECT id, type, data, created_at FROM agent_activation_events
-        WHERE activation_id = $1 AND id > $2 ${types ? 'AND type = ANY($3)' : ''} ORDER BY id`,
-      types ? [activationId, afterId ?? '0', types] : [activationId, afterId ?? '0'],
-    );
+    const rows = await this.rows.since(activationId, afterId ?? '0', types);
     return rows.map((r) => ({ id: String(r.id), type: r.type, data: r.data, createdAt: iso(r.created_at) }));
   }
 

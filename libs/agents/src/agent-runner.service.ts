@@ -1,11 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AppConfig, newId, OutboxService, QueueName, QueueRegistry, Sql, UnitOfWork } from '@app/core';
+import { AppConfig, OutboxService, QueueName, QueueRegistry, UnitOfWork } from '@app/core';
 import { ProjectStatsService } from '@app/projects';
 import { JobLeases, LeasedJob, Renewal } from '@app/runner';
+import { ActivationProgressFields, ActivationsRepository } from './activations.repository';
 import { AgentActivationEntity, StepState } from './agent-activation.entity';
-import { AGENTS } from './agent-definitions';
+import { AGENTS } from './definitions';
 import { AgentEvents } from './agent-events.service';
 import { StepContext } from './agent-input';
+import { ProjectDocumentsRepository } from './project-documents.repository';
 import { ProviderError } from './providers/llm-provider';
 import { Providers } from './providers/providers';
 
@@ -25,7 +27,8 @@ export class AgentRunner {
   private readonly leases = new JobLeases('activation', this.logger);
 
   constructor(
-    private readonly sql: Sql,
+    private readonly activations: ActivationsRepository,
+    private readonly documents: ProjectDocumentsRepository,
     private readonly uow: UnitOfWork,
     private readonly events: AgentEvents,
     private readonly providers: Providers,
@@ -52,16 +55,7 @@ export class AgentRunner {
   async run(activationId: string): Promise<RunOutcome> {
     this.leases.assertRunning();
     const leaseMs = this.config.agents.leaseMs;
-    const [claimed] = await this.sql.rows<AgentActivationEntity>(
-      `UPDATE agent_activations
-          SET status = 'processing', locked_until = now() + make_interval(secs => $2::float / 1000), runs = runs + 1,
-              started_at = COALESCE(started_at, now()), updated_at = now()
-        WHERE id = $1 AND status IN ('queued', 'processing') AND (locked_until IS NULL OR locked_until < now())
-        RETURNING id, agent_type AS "agentType", task_id AS "taskId", project_id AS "projectId", requested_by AS "requestedBy",
-                  input, config, notify_on_complete AS "notifyOnComplete", provider, steps, intermediate_results AS "intermediateResults",
-                  tokens_used AS "tokensUsed", model_used AS "modelUsed", cancel_requested AS "cancelRequested", runs, started_at AS "startedAt"`,
-      [activationId, leaseMs],
-    );
+    const claimed = await this.activations.claim(activationId, leaseMs);
     if (!claimed) return 'skipped';
     return this.leases.hold(claimed.id, { ms: leaseMs, renew: () => this.renew(claimed.id) }, (job) =>
       this.execute(claimed, job),
@@ -153,20 +147,14 @@ export class AgentRunner {
         return 'failed';
       }
       // Database or Redis trouble: free the lease so the retry (or another worker) can resume at once.
-      await this.sql
-        .rows(`UPDATE agent_activations SET locked_until = NULL WHERE id = $1`, [a.id])
-        .catch(() => undefined);
+      await this.activations.dropLease(a.id).catch(() => undefined);
       throw err;
     }
   }
 
   /** Renews the lease; a cancel asked while a model call is in flight is heard here. */
   private async renew(id: string): Promise<Renewal> {
-    const [r] = await this.sql.rows<{ cancel_requested: boolean }>(
-      `UPDATE agent_activations SET locked_until = now() + make_interval(secs => $2::float / 1000) WHERE id = $1 RETURNING cancel_requested`,
-      [id, this.config.agents.leaseMs],
-    );
-    return r?.cancel_requested ? 'cancelled' : 'held';
+    return (await this.activations.renew(id, this.config.agents.leaseMs)) ? 'cancelled' : 'held';
   }
 
   /**
@@ -174,12 +162,7 @@ export class AgentRunner {
    * Job ids carry the run count, so a duplicate is harmless.
    */
   async resumeOrphans(): Promise<number> {
-    const orphans = await this.sql.rows<{ id: string; runs: number }>(
-      `SELECT id, runs FROM agent_activations
-        WHERE (status = 'processing' AND (locked_until IS NULL OR locked_until < now()))
-           OR (status = 'queued' AND created_at < now() - interval '5 minutes')
-        ORDER BY updated_at LIMIT 200`,
-    );
+    const orphans = await this.activations.orphans();
     for (const o of orphans) {
       await this.queues
         .get(QueueName.Agents)
@@ -192,19 +175,12 @@ export class AgentRunner {
     return Math.round((100 * steps.filter((s) => s.status === 'completed').length) / steps.length);
   }
 
-  private async cancelRequested(id: string): Promise<boolean> {
-    const [r] = await this.sql.rows<{ cancel_requested: boolean }>(
-      `SELECT cancel_requested FROM agent_activations WHERE id = $1`,
-      [id],
-    );
-    return Boolean(r?.cancel_requested);
+  private cancelRequested(id: string): Promise<boolean> {
+    return this.activations.cancelRequested(id);
   }
 
   private async handBack(id: string, runs: number): Promise<RunOutcome> {
-    await this.sql.rows(
-      `UPDATE agent_activations SET locked_until = NULL, updated_at = now() WHERE id = $1`,
-      [id],
-    );
+    await this.activations.handBack(id);
     await this.queues
       .get(QueueName.Agents)
       .add('agent.run', { activationId: id }, { jobId: `${id}-handback-${runs}` });
@@ -216,32 +192,8 @@ export class AgentRunner {
     await this.events.append(id, 'log', { level, message });
   }
 
-  private async save(
-    id: string,
-    fields: Partial<
-      Pick<
-        AgentActivationEntity,
-        'steps' | 'currentStep' | 'progress' | 'intermediateResults' | 'tokensUsed' | 'modelUsed'
-      >
-    >,
-  ): Promise<void> {
-    const columns: Record<string, string> = {
-      steps: 'steps',
-      currentStep: 'current_step',
-      progress: 'progress',
-      intermediateResults: 'intermediate_results',
-      tokensUsed: 'tokens_used',
-      modelUsed: 'model_used',
-    };
-    const entries = Object.entries(fields);
-    const sets = entries.map(([k], i) => `${columns[k]} = $${i + 2}`).join(', ');
-    const values = entries.map(([k, v]) =>
-      k === 'steps' || k === 'intermediateResults' ? JSON.stringify(v) : v,
-    );
-    await this.sql.rows(`UPDATE agent_activations SET ${sets}, updated_at = now() WHERE id = $1`, [
-      id,
-      ...values,
-    ]);
+  private async save(id: string, fields: ActivationProgressFields): Promise<void> {
+    await this.activations.save(id, fields);
   }
 
   private async finish(
@@ -255,12 +207,7 @@ export class AgentRunner {
         ? { ...s, status: status === 'cancelled' ? ('cancelled' as const) : s.status }
         : s,
     );
-    await this.sql.rows(
-      `UPDATE agent_activations SET status = $2, steps = $3, error = $4, current_step = NULL, locked_until = NULL,
-              completed_at = now(), execution_ms = (extract(epoch FROM now() - started_at) * 1000)::int, updated_at = now()
-        WHERE id = $1`,
-      [id, status, JSON.stringify(done), error],
-    );
+    await this.activations.finish(id, status, done, error);
   }
 
   private async complete(
@@ -272,36 +219,24 @@ export class AgentRunner {
   ): Promise<void> {
     const outcome = AGENTS[a.agentType].assemble(ctx);
     await this.uow.run(async (tx) => {
-      const [[row]]: [Array<{ execution_ms: number }>, number] = await tx.manager.query(
-        `UPDATE agent_activations SET status = 'completed', output = $2, files = $3, intermediate_results = $4, tokens_used = $5, model_used = $6,
-                progress = 100, current_step = NULL, locked_until = NULL, completed_at = now(),
-                execution_ms = (extract(epoch FROM now() - started_at) * 1000)::int, updated_at = now()
-          WHERE id = $1 AND status = 'processing' RETURNING execution_ms`,
-        [
-          a.id,
-          JSON.stringify(outcome.output),
-          JSON.stringify(outcome.files),
-          JSON.stringify(results),
-          tokens,
-          model,
-        ],
-      );
-      const document = await tx.manager.query(
-        `INSERT INTO project_documents (id, project_id, task_id, activation_id, kind, title, format, content, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (activation_id) DO NOTHING RETURNING id`,
-        [
-          newId('document'),
-          a.projectId,
-          a.taskId,
-          a.id,
-          outcome.document.kind,
-          outcome.document.title.slice(0, 300),
-          ctx.outputFormat,
-          outcome.document.content,
-          a.requestedBy,
-        ],
-      );
-      if (document.length && outcome.document.kind === 'prd')
+      const row = await this.activations.complete(tx.manager, a.id, {
+        output: outcome.output,
+        files: outcome.files,
+        results,
+        tokens,
+        model,
+      });
+      const documentId = await this.documents.insertOnce(tx.manager, {
+        projectId: a.projectId,
+        taskId: a.taskId,
+        activationId: a.id,
+        kind: outcome.document.kind,
+        title: outcome.document.title.slice(0, 300),
+        format: ctx.outputFormat,
+        content: outcome.document.content,
+        createdBy: a.requestedBy,
+      });
+      if (documentId !== undefined && outcome.document.kind === 'prd')
         await this.stats.adjust(tx, a.projectId, { totalPrds: +1 });
       if (a.notifyOnComplete) {
         await this.outbox.publish(
@@ -312,7 +247,7 @@ export class AgentRunner {
             agentType: a.agentType,
             taskId: a.taskId,
             status: 'completed',
-            documentId: document[0]?.id ?? null,
+            documentId: documentId ?? null,
             metrics: { executionTime: row?.execution_ms ?? null, tokensUsed: tokens, model },
           },
           a.projectId,

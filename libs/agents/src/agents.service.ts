@@ -7,15 +7,14 @@ import {
   newId,
   OutboxService,
   Page,
-  pageClause,
   pageOf,
   Principal,
-  Sql,
   UnitOfWork,
 } from '@app/core';
 import { ProjectAccessService } from '@app/projects';
 import { TasksService } from '@app/tasks';
-import { AGENTS } from './agent-definitions';
+import { ActivationsRepository } from './activations.repository';
+import { AGENTS } from './definitions';
 import { AgentActivationEntity, StepState } from './agent-activation.entity';
 import { AgentEvents } from './agent-events.service';
 import { ACTIVATION_PERMISSION } from './agent-permissions';
@@ -31,6 +30,7 @@ import {
   ListDocumentsQueryDto,
   ProjectDocumentDto,
 } from './agent.dto';
+import { ProjectDocumentRow, ProjectDocumentsRepository } from './project-documents.repository';
 import { Providers } from './providers/providers';
 
 /** Seconds a step takes when there is no history yet, per provider. */
@@ -40,7 +40,8 @@ const DEFAULT_STEP_SECONDS = { anthropic: 20, template: 1 };
 export class AgentsService {
   constructor(
     private readonly uow: UnitOfWork,
-    private readonly sql: Sql,
+    private readonly activations: ActivationsRepository,
+    private readonly documentRows: ProjectDocumentsRepository,
     private readonly tasks: TasksService,
     private readonly access: ProjectAccessService,
     private readonly outbox: OutboxService,
@@ -83,24 +84,19 @@ export class AgentsService {
     await this.uow.run(async (tx) => {
       // Activating writes to the project: a member whose role may activate this agent.
       await this.access.writable(actor, task.projectId, ACTIVATION_PERMISSION[type], tx.manager);
-      await tx.manager.query(
-        `INSERT INTO agent_activations (id, agent_type, task_id, project_id, requested_by, status, input, config,
-                                        notify_on_complete, provider, steps, estimated_completion_at)
-         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11)`,
-        [
-          id,
-          type,
-          task.id,
-          task.projectId,
-          actor.userId,
-          JSON.stringify(dto.input),
-          JSON.stringify(dto.config ?? {}),
-          dto.notifyOnComplete ?? true,
-          provider,
-          JSON.stringify(steps),
-          estimatedCompletionAt,
-        ],
-      );
+      await this.activations.insert(tx.manager, {
+        id,
+        type,
+        taskId: task.id,
+        projectId: task.projectId,
+        requestedBy: actor.userId,
+        input: dto.input,
+        config: dto.config ?? {},
+        notifyOnComplete: dto.notifyOnComplete ?? true,
+        provider,
+        steps,
+        estimatedCompletionAt,
+      });
       await this.outbox.enqueue(tx, 'agent.run', { activationId: id });
     });
     return {
@@ -115,21 +111,14 @@ export class AgentsService {
 
   async list(actor: Principal, query: ListActivationsQueryDto): Promise<Page<ActivationSummaryDto>> {
     const where = this.access.restrictToVisible(new Conditions(), actor);
-    if (query.taskId) {
-      const task = await this.tasks.get(actor, query.taskId);
-      where.and((v) => `a.task_id = ${v(task.id)}`);
-    }
-    if (query.agentType) where.and((v) => `a.agent_type = ${v(query.agentType)}`);
-    if (query.status) where.and((v) => `a.status = ${v(query.status)}`);
-    const { rows, total } = await this.sql.page<Record<string, never>>(
-      `a.id, a.agent_type, a.task_id, a.project_id, a.status, a.progress, a.current_step, a.requested_by, a.provider,
-       a.error, a.created_at, a.completed_at`,
-      'FROM agent_activations a JOIN projects p ON p.id = a.project_id',
+    const taskId = query.taskId ? (await this.tasks.get(actor, query.taskId)).id : undefined;
+    const { rows, total } = await this.activations.page(
       where,
-      pageClause(query, 'a.created_at', 'a.id'),
+      { taskId, agentType: query.agentType, status: query.status },
+      query,
     );
     return pageOf(
-      rows.map((r: Record<string, never>) => ({
+      rows.map((r) => ({
         activationId: r.id,
         agentType: r.agent_type,
         taskId: r.task_id,
@@ -140,8 +129,8 @@ export class AgentsService {
         requestedBy: r.requested_by,
         provider: r.provider,
         error: r.error,
-        createdAt: iso(r.created_at as Date),
-        completedAt: iso(r.completed_at as Date | null),
+        createdAt: iso(r.created_at),
+        completedAt: iso(r.completed_at),
       })),
       total,
       query,
@@ -215,20 +204,10 @@ export class AgentsService {
   async cancel(actor: Principal, activationId: string): Promise<ActivationSummaryDto> {
     const a = await this.visible(actor, activationId);
     await this.access.writable(actor, a.projectId, ACTIVATION_PERMISSION[a.agentType]);
-    const [updated]: [Array<{ status: string }>, number] = await this.uow.run((tx) =>
-      tx.manager.query(
-        `UPDATE agent_activations
-            SET cancel_requested = true,
-                status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
-                completed_at = CASE WHEN status = 'queued' THEN now() ELSE completed_at END,
-                updated_at = now()
-          WHERE id = $1 AND status IN ('queued', 'processing') RETURNING status`,
-        [a.id],
-      ),
-    );
-    if (!updated.length)
+    const updated = await this.uow.run((tx) => this.activations.requestCancel(tx.manager, a.id));
+    if (updated === undefined)
       throw AppError.conflict(`The activation is already ${a.status}`, { status: a.status });
-    if (updated[0].status === 'cancelled')
+    if (updated === 'cancelled')
       await this.events.append(a.id, 'cancelled', { status: 'cancelled', message: '已取消' });
     else await this.events.append(a.id, 'log', { level: 'warn', message: '已请求取消' });
     return this.summary(await this.visible(actor, a.id));
@@ -240,14 +219,7 @@ export class AgentsService {
     query: ListDocumentsQueryDto,
   ): Promise<Page<ProjectDocumentDto>> {
     const { project } = await this.access.readable(actor, projectId);
-    const where = new Conditions().and((v) => `project_id = ${v(project.id)}`);
-    if (query.kind) where.and((v) => `kind = ${v(query.kind)}`);
-    const { rows, total } = await this.sql.page<Record<string, never>>(
-      'id, project_id, task_id, activation_id, kind, title, format, created_by, created_at',
-      'FROM project_documents',
-      where,
-      pageClause(query, 'created_at', 'id'),
-    );
+    const { rows, total } = await this.documentRows.page(project.id, query.kind, query);
     return pageOf(
       rows.map((r) => this.mapDocument(r)),
       total,
@@ -257,24 +229,14 @@ export class AgentsService {
 
   async document(actor: Principal, projectId: string, documentId: string): Promise<ProjectDocumentDto> {
     const { project } = await this.access.readable(actor, projectId);
-    const [row] = await this.sql.rows<Record<string, never>>(
-      `SELECT * FROM project_documents WHERE id = $1 AND project_id = $2`,
-      [documentId, project.id],
-    );
+    const row = await this.documentRows.find(project.id, documentId);
     if (!row) throw AppError.notFound('document', documentId);
     return { ...this.mapDocument(row), content: row.content };
   }
 
   /** The activation if the caller may see its project; 404 otherwise. */
   async visible(actor: Principal, activationId: string): Promise<AgentActivationEntity> {
-    const [row] = await this.sql.rows<AgentActivationEntity>(
-      `SELECT id, agent_type AS "agentType", task_id AS "taskId", project_id AS "projectId", requested_by AS "requestedBy", status,
-              steps, progress, current_step AS "currentStep", intermediate_results AS "intermediateResults", output, files, error,
-              tokens_used AS "tokensUsed", model_used AS "modelUsed", execution_ms AS "executionMs", provider,
-              created_at AS "createdAt", completed_at AS "completedAt"
-         FROM agent_activations WHERE id = $1`,
-      [activationId],
-    );
+    const row = await this.activations.find(activationId);
     if (!row) throw AppError.notFound('activation', activationId);
     await this.access.readable(actor, row.projectId).catch(() => {
       throw AppError.notFound('activation', activationId);
@@ -299,7 +261,7 @@ export class AgentsService {
     };
   }
 
-  private mapDocument(r: Record<string, never>): ProjectDocumentDto {
+  private mapDocument(r: ProjectDocumentRow): ProjectDocumentDto {
     return {
       id: r.id,
       projectId: r.project_id,
@@ -309,7 +271,7 @@ export class AgentsService {
       title: r.title,
       format: r.format,
       createdBy: r.created_by,
-      createdAt: iso(r.created_at as Date),
+      createdAt: iso(r.created_at),
     };
   }
 
@@ -340,13 +302,7 @@ export class AgentsService {
   }
 
   private async computeEstimate(type: AgentType, provider: 'anthropic' | 'template'): Promise<number> {
-    const [row] = await this.sql.rows<{ avg: string | null }>(
-      `SELECT avg(execution_ms) AS avg FROM (SELECT execution_ms FROM agent_activations
-        WHERE agent_type = $1 AND provider = $2 AND status = 'completed' ORDER BY completed_at DESC LIMIT 20) recent`,
-      [type, provider],
-    );
-    return row.avg
-      ? Math.ceil(Number(row.avg) / 1000)
-      : AGENTS[type].steps.length * DEFAULT_STEP_SECONDS[provider];
+    const avg = await this.activations.recentAverageMs(type, provider);
+    return avg ? Math.ceil(Number(avg) / 1000) : AGENTS[type].steps.length * DEFAULT_STEP_SECONDS[provider];
   }
 }

@@ -1,4 +1,4 @@
-import { AGENTS } from './agent-definitions';
+import { AGENTS } from './definitions';
 import { featuresOf, requirementOf, StepContext } from './agent-input';
 import { AGENT_TYPES } from './agent-types';
 import { AnthropicProvider } from './providers/anthropic.provider';

@@ -1,5 +1,5 @@
 export * from './agent-activation.entity';
-export * from './agent-definitions';
+export * from './definitions';
 export * from './agent-event.entity';
 export * from './agent-events.service';
 export * from './agent-input';

@@ -4,6 +4,7 @@ import { PrincipalEvents } from './access/principal-events';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { BackingServicesHealth } from './health/health.indicators';
+import { HealthRepository } from './health/health.repository';
 import { IdempotencyModule } from './idempotency/idempotency.module';
 import { MetricsService } from './metrics/metrics.service';
 import { OutboxModule } from './outbox/outbox.module';
@@ -22,7 +23,7 @@ import { RedisModule } from './redis/redis.module';
     IdempotencyModule,
     TerminusModule,
   ],
-  providers: [BackingServicesHealth, PrincipalEvents, MetricsService],
+  providers: [HealthRepository, BackingServicesHealth, PrincipalEvents, MetricsService],
   exports: [
     ConfigModule,
     DatabaseModule,

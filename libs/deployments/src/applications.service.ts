@@ -1,16 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import {
-  AppError,
-  Conditions,
-  newId,
-  Page,
-  pageClause,
-  pageOf,
-  Permission,
-  Principal,
-  Sql,
-  UnitOfWork,
-} from '@app/core';
+import { AppError, Conditions, newId, Page, pageOf, Permission, Principal, UnitOfWork } from '@app/core';
 import { ProjectAccess, ProjectAccessService } from '@app/projects';
 import { AuditLogService } from '@app/users';
 import { EntityManager } from 'typeorm';
@@ -23,9 +12,8 @@ import {
   ListApplicationsQueryDto,
   mapApplication,
 } from './application.dto';
+import { ApplicationsRepository } from './applications.repository';
 import { DeployTargets } from './targets/deploy-targets';
-
-const COLUMNS = `a.id, a.project_id, a.name, a.description, a.target_type, a.target_config, a.created_by, a.created_at, a.updated_at`;
 
 export interface VisibleApplication {
   row: ApplicationRow;
@@ -44,7 +32,7 @@ export class ApplicationsService {
     private readonly access: ProjectAccessService,
     private readonly targets: DeployTargets,
     private readonly audit: AuditLogService,
-    private readonly sql: Sql,
+    private readonly applications: ApplicationsRepository,
   ) {}
 
   async create(actor: Principal, dto: CreateApplicationDto): Promise<CreatedApplicationDto> {
@@ -57,21 +45,16 @@ export class ApplicationsService {
         Permission.ApplicationsWrite,
         tx.manager,
       );
-      const [inserted]: ApplicationRow[] = await tx.manager.query(
-        `INSERT INTO applications AS a (id, project_id, name, description, target_type, target_config, target_secret, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (project_id, name) DO NOTHING RETURNING ${COLUMNS}`,
-        [
-          id,
-          project.id,
-          dto.name,
-          dto.description ?? null,
-          target.type,
-          target.config,
-          target.secret,
-          actor.userId,
-        ],
-      );
+      const inserted = await this.applications.insert(tx.manager, {
+        id,
+        projectId: project.id,
+        name: dto.name,
+        description: dto.description ?? null,
+        targetType: target.type,
+        targetConfig: target.config,
+        targetSecret: target.secret,
+        createdBy: actor.userId,
+      });
       if (!inserted)
         throw AppError.conflict('This project already has an application of that name', { name: dto.name });
       await this.audit.record(tx, {
@@ -90,13 +73,7 @@ export class ApplicationsService {
 
   async list(actor: Principal, query: ListApplicationsQueryDto): Promise<Page<ApplicationDto>> {
     const where = this.access.restrictToVisible(new Conditions(), actor);
-    if (query.projectId) where.and((v) => `a.project_id = ${v(query.projectId)}`);
-    const { rows, total } = await this.sql.page<ApplicationRow>(
-      COLUMNS,
-      'FROM applications a JOIN projects p ON p.id = a.project_id',
-      where,
-      pageClause(query, 'a.created_at', 'a.id'),
-    );
+    const { rows, total } = await this.applications.page(where, query.projectId, query);
     const environments = await this.environments(rows.map((r) => r.id));
     return pageOf(
       rows.map((r) => mapApplication(r, environments)),
@@ -116,10 +93,7 @@ export class ApplicationsService {
     applicationId: string,
     manager?: EntityManager,
   ): Promise<VisibleApplication> {
-    const text = `SELECT ${COLUMNS} FROM applications a WHERE a.id = $1`;
-    const [row]: ApplicationRow[] = manager
-      ? await manager.query(text, [applicationId])
-      : await this.sql.rows(text, [applicationId]);
+    const row = await this.applications.find(applicationId, manager);
     const access = row ? await this.access.readable(actor, row.project_id, manager).catch(() => null) : null;
     if (!row || !access) throw AppError.notFound('application', applicationId);
     return { row, access };
@@ -127,10 +101,6 @@ export class ApplicationsService {
 
   private environments(ids: string[]): Promise<ApplicationEnvironmentRow[]> {
     if (!ids.length) return Promise.resolve([]);
-    return this.sql.rows<ApplicationEnvironmentRow>(
-      `SELECT application_id, environment, live_version, live_colour, live_deployment_id, updated_at
-         FROM application_environments WHERE application_id = ANY($1)`,
-      [ids],
-    );
+    return this.applications.environments(ids);
   }
 }

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import {
   AppConfig,
   jobIdFor,
@@ -11,15 +10,14 @@ import {
   QueueName,
   QueueReconciler,
   QueueRegistry,
-  Sql,
   Tx,
   UnitOfWork,
 } from '@app/core';
-import { JobLeases, LeasedJob, Renewal, sweepLapsed } from '@app/runner';
-import { DataSource } from 'typeorm';
-import { DeploymentRow, DeploymentStepRow, DEPLOYMENT_COLUMNS } from './deployment.dto';
-import { Colour, nextMove, PlannedStep, planFor, StepState } from './deployment-plan';
-import { deploymentView } from './deployment-views';
+import { JobLeases, LeasedJob, Renewal } from '@app/runner';
+import { ApplicationsRepository, LiveVersion } from './applications.repository';
+import { DeploymentRow } from './deployment.dto';
+import { nextMove, PlannedStep, planFor, StepState } from './deployment-plan';
+import { DeploymentsRepository } from './deployments.repository';
 import { StepOutcome, StoredTarget } from './targets/deploy-target';
 import { DeployTargets } from './targets/deploy-targets';
 
@@ -42,11 +40,6 @@ interface RunContext {
 /** A step as recorded, with why it failed. */
 type StepRecord = StepState & { error: string | null };
 
-const STEP_COLUMNS = `deployment_id, position, name, action, phase, percent, colour, version, status, attempts, output, error, started_at, finished_at`;
-
-/** Deployments whose worker stopped renewing their lease: the sweep has them resumed. */
-const LAPSED_DEPLOYMENTS = { table: 'deployments', running: 'in_progress', limit: 100 };
-
 /**
  * The worker side of deployments. One deployment at a time per application and environment:
  * `start` takes the oldest queued one (rollbacks first) under the application_environments row
@@ -61,8 +54,8 @@ export class DeploymentRunner implements OnModuleDestroy {
   private readonly leases = new JobLeases('deployment', this.logger);
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly sql: Sql,
+    private readonly deployments: DeploymentsRepository,
+    private readonly applications: ApplicationsRepository,
     private readonly uow: UnitOfWork,
     private readonly outbox: OutboxService,
     private readonly queues: QueueRegistry,
@@ -96,21 +89,9 @@ export class DeploymentRunner implements OnModuleDestroy {
     const token = newSecret(16);
     const id = await this.uow.run(async (tx) => {
       const live = await this.lockEnvironment(tx, applicationId, environment);
-      const [next]: Array<Pick<DeploymentRow, 'id' | 'version' | 'strategy'>> = await tx.manager.query(
-        `SELECT q.id, q.version, q.strategy FROM deployments q
-          WHERE q.application_id = $1 AND q.environment = $2 AND q.status = 'queued'
-            AND NOT EXISTS (SELECT 1 FROM deployments r
-                             WHERE r.application_id = $1 AND r.environment = $2 AND r.status = 'in_progress')
-          ORDER BY q.rollback_of IS NOT NULL DESC, q.queued_at, q.id LIMIT 1 FOR UPDATE OF q`,
-        [applicationId, environment],
-      );
+      const next = await this.deployments.nextQueued(tx.manager, applicationId, environment);
       if (!next) return null;
-      await tx.manager.query(
-        `UPDATE deployments SET status = 'in_progress', started_at = now(), previous_version = $2, previous_colour = $3,
-                runs = 1, lease_token = $4, locked_until = now() + make_interval(secs => $5), updated_at = now()
-          WHERE id = $1`,
-        [next.id, live.version, live.colour, token, cfg.leaseSeconds],
-      );
+      await this.deployments.markStarted(tx.manager, next.id, live, token, cfg.leaseSeconds);
       const plan = planFor(next.strategy, {
         version: next.version,
         rollingBatches: cfg.rollingBatches,
@@ -127,12 +108,8 @@ export class DeploymentRunner implements OnModuleDestroy {
   async resume(deploymentId: string): Promise<boolean> {
     this.leases.assertRunning();
     const token = newSecret(16);
-    const claimed: [unknown[], number] = await this.dataSource.query(
-      `UPDATE deployments SET runs = runs + 1, lease_token = $2, locked_until = now() + make_interval(secs => $3), updated_at = now()
-        WHERE id = $1 AND status = 'in_progress' AND locked_until < now() RETURNING id`,
-      [deploymentId, token, this.config.deployments.leaseSeconds],
-    );
-    if (!claimed[0].length) return false;
+    if (!(await this.deployments.claimLapsed(deploymentId, token, this.config.deployments.leaseSeconds)))
+      return false;
     this.logger.warn({ msg: 'resuming a deployment whose worker was lost', deploymentId });
     await this.execute(deploymentId, token);
     return true;
@@ -145,7 +122,8 @@ export class DeploymentRunner implements OnModuleDestroy {
    */
   async sweep(): Promise<{ resumed: number; started: number }> {
     const queue = this.queues.get(QueueName.Deployments);
-    const resumed = await sweepLapsed(this.sql, LAPSED_DEPLOYMENTS, async (id) => {
+    // Deployments whose worker stopped renewing their lease are resumed.
+    const resumed = await this.deployments.sweepLapsed(async (id) => {
       await queue.add('deployment.resume', { deploymentId: id });
       return true;
     });
@@ -159,34 +137,19 @@ export class DeploymentRunner implements OnModuleDestroy {
 
   /** The start a queued deployment needs, if it is its environment's next and nothing runs or just ended there. */
   private async startNeeded(tx: Tx, deploymentId: string): Promise<JobNeed<'deployment.start'> | null> {
-    const [row]: Array<{ application_id: string; environment: string }> = await tx.manager.query(
-      `SELECT application_id, environment FROM deployments WHERE id = $1 AND status = 'queued'`,
-      [deploymentId],
-    );
+    const row = await this.deployments.queuedEnvironment(tx.manager, deploymentId);
     if (!row) return null;
-    const env = [row.application_id, row.environment];
+    const env = [row.application_id, row.environment] as const;
     // The lock start and finish take: nothing starts or ends there while the job is looked for.
-    await tx.manager.query(
-      `INSERT INTO application_environments (application_id, environment) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-      env,
-    );
-    const [locked]: unknown[] = await tx.manager.query(
-      `SELECT 1 FROM application_environments WHERE application_id = $1 AND environment = $2 FOR UPDATE SKIP LOCKED`,
-      env,
-    );
-    if (!locked) return null;
-    const queued: Array<{ id: string }> = await tx.manager.query(
-      `SELECT id FROM deployments WHERE application_id = $1 AND environment = $2 AND status = 'queued'
-        ORDER BY rollback_of IS NOT NULL DESC, queued_at, id LIMIT 20`,
-      env,
-    );
+    await this.applications.ensureEnvironment(tx.manager, ...env);
+    if (!(await this.applications.tryLockEnvironment(tx.manager, ...env))) return null;
+    const queued = await this.deployments.queuedIn(tx.manager, ...env);
     if (queued[0]?.id !== deploymentId) return null;
     // The one running there enqueues the start when it finishes; one that just did may not be relayed yet.
-    const [last]: Array<{ id: string; running: boolean; recent: boolean }> = await tx.manager.query(
-      `SELECT id, status = 'in_progress' AS running, finished_at > now() - make_interval(secs => $3) AS recent
-         FROM deployments WHERE application_id = $1 AND environment = $2 AND started_at IS NOT NULL
-        ORDER BY status = 'in_progress' DESC, finished_at DESC NULLS LAST LIMIT 1`,
-      [...env, this.config.queues.reconcileAfterSeconds],
+    const last = await this.deployments.lastStarted(
+      tx.manager,
+      ...env,
+      this.config.queues.reconcileAfterSeconds,
     );
     if (last?.running || last?.recent) return null;
     return {
@@ -225,10 +188,7 @@ export class DeploymentRunner implements OnModuleDestroy {
         if (move.kind === 'abort') {
           await this.uow.run(async (tx) => {
             await this.assertLease(tx, ctx);
-            await tx.manager.query(
-              `UPDATE deployment_steps SET status = 'skipped' WHERE deployment_id = $1 AND name = ANY($2)`,
-              [deploymentId, move.skip],
-            );
+            await this.deployments.skipSteps(tx.manager, deploymentId, move.skip);
             if (move.restore) await this.insertSteps(tx, deploymentId, steps.length, [move.restore]);
           });
           continue;
@@ -253,14 +213,7 @@ export class DeploymentRunner implements OnModuleDestroy {
     const tries = step.action === 'health-check' ? cfg.healthCheckAttempts : 1;
     let outcome: StepOutcome = { ok: false, output: '', error: 'not run' };
     for (let i = 1; i <= tries; i++) {
-      const [[marked]]: [Array<{ attempts: number }>, number] = await this.dataSource.query(
-        `UPDATE deployment_steps s SET status = 'running', attempts = s.attempts + 1, started_at = ${i === 1 ? 'now()' : 's.started_at'},
-                finished_at = NULL, error = NULL
-           FROM deployments d
-          WHERE s.deployment_id = $1 AND s.name = $2 AND d.id = s.deployment_id AND d.lease_token = $3
-          RETURNING s.attempts`,
-        [ctx.deployment.id, step.name, ctx.token],
-      );
+      const marked = await this.deployments.markStepRunning(ctx.deployment.id, step.name, ctx.token, i === 1);
       if (!marked) throw new LeaseLost(ctx.deployment.id);
       if (step.action === 'health-check') {
         // The new version soaks before each check.
@@ -295,20 +248,11 @@ export class DeploymentRunner implements OnModuleDestroy {
     }
     const error =
       outcome.ok || tries === 1 ? outcome.error : `failed ${tries} health checks: ${outcome.error}`;
-    const [[recorded]]: [unknown[], number] = await this.dataSource.query(
-      `UPDATE deployment_steps s SET status = $4, finished_at = now(), output = $5, error = $6
-         FROM deployments d
-        WHERE s.deployment_id = $1 AND s.name = $2 AND d.id = s.deployment_id AND d.lease_token = $3
-        RETURNING 1`,
-      [
-        ctx.deployment.id,
-        step.name,
-        ctx.token,
-        outcome.ok ? 'succeeded' : 'failed',
-        outcome.output || null,
-        error,
-      ],
-    );
+    const recorded = await this.deployments.recordStep(ctx.deployment.id, step.name, ctx.token, {
+      status: outcome.ok ? 'succeeded' : 'failed',
+      output: outcome.output || null,
+      error,
+    });
     if (!recorded) throw new LeaseLost(ctx.deployment.id);
   }
 
@@ -317,13 +261,7 @@ export class DeploymentRunner implements OnModuleDestroy {
     const message = `the worker running it was lost ${ctx.deployment.runs - 1} times`;
     await this.uow.run(async (tx) => {
       await this.assertLease(tx, ctx);
-      await tx.manager.query(
-        `UPDATE deployment_steps SET status = 'failed', finished_at = now(), error = $2
-          WHERE deployment_id = $1 AND position = (
-            SELECT position FROM deployment_steps WHERE deployment_id = $1 AND status IN ('running', 'pending')
-             ORDER BY status = 'running' DESC, position LIMIT 1)`,
-        [ctx.deployment.id, message],
-      );
+      await this.deployments.failCurrentStep(tx.manager, ctx.deployment.id, message);
     });
     this.logger.warn({ msg: 'failing a deployment', deploymentId: ctx.deployment.id, reason: message });
   }
@@ -331,24 +269,24 @@ export class DeploymentRunner implements OnModuleDestroy {
   private async finish(ctx: RunContext, outcome: 'succeeded' | 'failed', steps: StepRecord[]): Promise<void> {
     const d = ctx.deployment;
     await this.uow.run(async (tx) => {
-      await this.lockEnvironment(tx, d.application_id, d.environment);
-      const [updated]: [unknown[], number] = await tx.manager.query(
-        `UPDATE deployments SET status = $3, failure_reason = $4, finished_at = now(), lease_token = NULL,
-                locked_until = NULL, updated_at = now()
-          WHERE id = $1 AND lease_token = $2 AND status = 'in_progress' RETURNING id`,
-        [d.id, ctx.token, outcome, outcome === 'failed' ? failureReason(steps) : null],
+      await this.applications.lockEnvironment(tx.manager, d.application_id, d.environment);
+      const finished = await this.deployments.finish(
+        tx.manager,
+        d.id,
+        ctx.token,
+        outcome,
+        outcome === 'failed' ? failureReason(steps) : null,
       );
-      if (!updated.length) throw new LeaseLost(d.id);
+      if (!finished) throw new LeaseLost(d.id);
       if (outcome === 'succeeded') {
         const switched = steps.find((s) => s.phase === 'rollout' && s.action === 'switch')?.colour ?? null;
-        await tx.manager.query(
-          `UPDATE application_environments
-              SET live_version = $3, live_colour = COALESCE($4, live_colour), live_deployment_id = $5, updated_at = now()
-            WHERE application_id = $1 AND environment = $2`,
-          [d.application_id, d.environment, d.version, switched, d.id],
-        );
+        await this.applications.setLive(tx.manager, d.application_id, d.environment, {
+          version: d.version,
+          colour: switched,
+          deploymentId: d.id,
+        });
       }
-      const view = await deploymentView((text, values) => tx.manager.query(text, values), d.id);
+      const view = await this.deployments.view(d.id, tx.manager);
       await this.outbox.publish(
         tx,
         outcome === 'succeeded' ? 'deployment.success' : 'deployment.failed',
@@ -359,11 +297,7 @@ export class DeploymentRunner implements OnModuleDestroy {
         d.project_id,
       );
       // The next one waiting in this environment.
-      const [waiting] = await tx.manager.query(
-        `SELECT 1 FROM deployments WHERE application_id = $1 AND environment = $2 AND status = 'queued' LIMIT 1`,
-        [d.application_id, d.environment],
-      );
-      if (waiting)
+      if (await this.deployments.hasQueued(tx.manager, d.application_id, d.environment))
         await this.outbox.enqueue(
           tx,
           'deployment.start',
@@ -377,21 +311,9 @@ export class DeploymentRunner implements OnModuleDestroy {
   // ---- storage ------------------------------------------------------------------------------------
 
   private async load(deploymentId: string, token: string, signal: AbortSignal): Promise<RunContext> {
-    const [deployment]: DeploymentRow[] = await this.dataSource.query(
-      `SELECT ${DEPLOYMENT_COLUMNS} FROM deployments d WHERE d.id = $1 AND d.lease_token = $2`,
-      [deploymentId, token],
-    );
+    const deployment = await this.deployments.leased(deploymentId, token);
     if (!deployment) throw new LeaseLost(deploymentId);
-    const [app]: Array<{
-      id: string;
-      name: string;
-      target_type: string;
-      target_config: Record<string, unknown>;
-      target_secret: string | null;
-    }> = await this.dataSource.query(
-      `SELECT id, name, target_type, target_config, target_secret FROM applications WHERE id = $1`,
-      [deployment.application_id],
-    );
+    const app = (await this.applications.target(deployment.application_id))!;
     return {
       deployment,
       application: { id: app.id, name: app.name },
@@ -402,10 +324,7 @@ export class DeploymentRunner implements OnModuleDestroy {
   }
 
   private async steps(deploymentId: string): Promise<StepRecord[]> {
-    const rows: DeploymentStepRow[] = await this.dataSource.query(
-      `SELECT ${STEP_COLUMNS} FROM deployment_steps WHERE deployment_id = $1 ORDER BY position`,
-      [deploymentId],
-    );
+    const rows = await this.deployments.steps(deploymentId);
     return rows.map((r) => ({
       name: r.name,
       action: r.action,
@@ -419,63 +338,26 @@ export class DeploymentRunner implements OnModuleDestroy {
   }
 
   private async insertSteps(tx: Tx, deploymentId: string, from: number, steps: PlannedStep[]): Promise<void> {
-    await tx.manager.query(
-      `INSERT INTO deployment_steps (deployment_id, position, name, action, phase, percent, colour, version, status)
-       SELECT $1, $2 + s.ord, s.name, s.action, s.phase, s.percent, s.colour, s.version, 'pending'
-         FROM unnest($3::varchar[], $4::varchar[], $5::varchar[], $6::int[], $7::varchar[], $8::varchar[])
-              WITH ORDINALITY AS s(name, action, phase, percent, colour, version, ord)`,
-      [
-        deploymentId,
-        from,
-        steps.map((s) => s.name),
-        steps.map((s) => s.action),
-        steps.map((s) => s.phase),
-        steps.map((s) => s.percent),
-        steps.map((s) => s.colour),
-        steps.map((s) => s.version),
-      ],
-    );
+    await this.deployments.insertSteps(tx.manager, deploymentId, from, steps);
   }
 
   /** The environment's row, locked: it serialises starting and finishing there. */
-  private async lockEnvironment(
-    tx: Tx,
-    applicationId: string,
-    environment: string,
-  ): Promise<{ version: string | null; colour: Colour | null }> {
-    await tx.manager.query(
-      `INSERT INTO application_environments (application_id, environment) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-      [applicationId, environment],
-    );
-    const [row]: Array<{ live_version: string | null; live_colour: Colour | null }> = await tx.manager.query(
-      `SELECT live_version, live_colour FROM application_environments WHERE application_id = $1 AND environment = $2 FOR UPDATE`,
-      [applicationId, environment],
-    );
-    return { version: row.live_version, colour: row.live_colour };
+  private lockEnvironment(tx: Tx, applicationId: string, environment: string): Promise<LiveVersion> {
+    return this.applications.lockEnvironment(tx.manager, applicationId, environment);
   }
 
   private async assertLease(tx: Tx, ctx: RunContext): Promise<void> {
-    const [held] = await tx.manager.query(
-      `SELECT 1 FROM deployments WHERE id = $1 AND lease_token = $2 FOR UPDATE`,
-      [ctx.deployment.id, ctx.token],
-    );
-    if (!held) throw new LeaseLost(ctx.deployment.id);
+    if (!(await this.deployments.holdsLease(tx.manager, ctx.deployment.id, ctx.token)))
+      throw new LeaseLost(ctx.deployment.id);
   }
 
   private async renew(deploymentId: string, token: string): Promise<Renewal> {
-    const [rows]: [unknown[], number] = await this.dataSource.query(
-      `UPDATE deployments SET locked_until = now() + make_interval(secs => $3)
-        WHERE id = $1 AND lease_token = $2 AND status = 'in_progress' RETURNING id`,
-      [deploymentId, token, this.config.deployments.leaseSeconds],
-    );
-    return rows.length ? 'held' : 'lost';
+    const held = await this.deployments.renew(deploymentId, token, this.config.deployments.leaseSeconds);
+    return held ? 'held' : 'lost';
   }
 
   private async release(deploymentId: string, token: string): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE deployments SET locked_until = now() - interval '1 second' WHERE id = $1 AND lease_token = $2 AND status = 'in_progress'`,
-      [deploymentId, token],
-    );
+    await this.deployments.release(deploymentId, token);
   }
 }
 

@@ -190,11 +190,6 @@ export class DeploymentDto {
   @ApiProperty() updatedAt: string;
 }
 
-/** Deployment columns as the service's SQL selects them. */
-export const DEPLOYMENT_COLUMNS = `d.id, d.application_id, d.project_id, d.environment, d.version, d.strategy, d.status,
-  d.requested_by, d.rollback_of, d.rollback_reason, d.rolled_back_by, d.previous_version, d.previous_colour,
-  d.failure_reason, d.runs, d.created_at, d.queued_at, d.started_at, d.finished_at, d.updated_at`;
-
 export interface DeploymentRow {
   id: string;
   application_id: string;

@@ -5,11 +5,13 @@ import { ProjectsModule } from '@app/projects';
 import { UsersModule } from '@app/users';
 import { ApplicationEnvironmentEntity } from './application-environment.entity';
 import { ApplicationEntity } from './application.entity';
+import { ApplicationsRepository } from './applications.repository';
 import { ApplicationsService } from './applications.service';
 import { DeploymentApprovalEntity } from './deployment-approval.entity';
 import { DeploymentRunner } from './deployment-runner.service';
 import { DeploymentStepEntity } from './deployment-step.entity';
 import { DeploymentEntity } from './deployment.entity';
+import { DeploymentsRepository } from './deployments.repository';
 import { DeploymentsService } from './deployments.service';
 import { DEPLOY_TARGETS, DeployTarget } from './targets/deploy-target';
 import { DeployTargets } from './targets/deploy-targets';
@@ -36,6 +38,8 @@ const TARGET_KINDS = [ScriptTarget, WebhookTarget];
     ...TARGET_KINDS,
     { provide: DEPLOY_TARGETS, useFactory: (...kinds: DeployTarget[]) => kinds, inject: TARGET_KINDS },
     DeployTargets,
+    ApplicationsRepository,
+    DeploymentsRepository,
     ApplicationsService,
     DeploymentsService,
     DeploymentRunner,

@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import {
   AppConfig,
   DomainEvent,
@@ -10,14 +9,13 @@ import {
   Tx,
   UnitOfWork,
 } from '@app/core';
-import { DataSource } from 'typeorm';
 import { retryDelayMs, parseRetryAfter } from './retry-schedule';
-import { WebhookAttemptEntity } from './webhook-attempt.entity';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDeliveryEntity } from './webhook-delivery.entity';
 import { postWebhook, WebhookResponse } from './webhook-http';
 import { signWebhook } from './webhook-signer';
-import { WebhookEntity } from './webhook.entity';
 import { webhookBody } from './webhooks.service';
+import { DeliveryWebhook, WebhooksRepository } from './webhooks.repository';
 
 export const USER_AGENT = 'OpenClaw-CoCode-Webhooks/2.0';
 /** An attempt's lease is WEBHOOKS_TIMEOUT_MS and this. */
@@ -35,7 +33,8 @@ export class WebhookDispatcher {
   private readonly logger = new Logger(WebhookDispatcher.name);
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly webhooks: WebhooksRepository,
+    private readonly deliveries: WebhookDeliveriesRepository,
     private readonly uow: UnitOfWork,
     private readonly outbox: OutboxService,
     private readonly queues: QueueRegistry,
@@ -45,24 +44,16 @@ export class WebhookDispatcher {
   /** One delivery per webhook subscribed to the event (global ones, and the event's project's). Safe to repeat. */
   async fanout(event: DomainEvent): Promise<number> {
     return this.uow.run(async (tx) => {
-      const targets: Array<{ id: string }> = await tx.manager.query(
-        `SELECT id FROM webhooks
-          WHERE active AND events @> ARRAY[$1]::text[] AND (project_id IS NULL OR project_id = $2)
-            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = webhooks.id AND d.event_id = $3)`,
-        [event.type, event.projectId, event.id],
-      );
+      const targets = await this.webhooks.subscribersWithoutDelivery(tx.manager, event);
       if (!targets.length) return 0;
       // One INSERT for all deliveries and one for their jobs, however many subscribers.
       const body = webhookBody(event);
       const ids = targets.map(() => newId('delivery'));
-      const values: unknown[] = [event.id, event.type, body];
-      const rows = targets.map((t, i) => {
-        values.push(ids[i], t.id);
-        return `($${values.length - 1}, $${values.length}, $1, $2, $3, 'pending', 0, now())`;
-      });
-      await tx.manager.query(
-        `INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, body, status, attempts, next_attempt_at) VALUES ${rows.join(', ')}`,
-        values,
+      await this.deliveries.insertPending(
+        tx.manager,
+        event,
+        body,
+        targets.map((t, i) => ({ id: ids[i], webhookId: t.id })),
       );
       await this.outbox.enqueueMany(
         tx,
@@ -78,27 +69,10 @@ export class WebhookDispatcher {
     const cfg = this.config.webhooks;
     // Take a lease: of two jobs for one delivery (a retry and a redelivery), one sends. A worker
     // that dies mid-attempt leaves the lease to lapse, and the sweep hands the delivery on.
-    const [claimed]: [Array<{ attempts: number }>, number] = await this.dataSource.query(
-      `UPDATE webhook_deliveries SET attempts = attempts + 1, locked_until = now() + make_interval(secs => $2), updated_at = now()
-        WHERE id = $1 AND status IN ('pending', 'retrying') AND (locked_until IS NULL OR locked_until < now())
-        RETURNING attempts`,
-      [deliveryId, this.leaseSeconds],
-    );
-    if (!claimed.length) return 'skipped';
-    const attempt = claimed[0].attempts;
-    const delivery = await this.dataSource.manager.findOneByOrFail(WebhookDeliveryEntity, { id: deliveryId });
-    const webhook = await this.dataSource.manager.findOne(WebhookEntity, {
-      where: { id: delivery.webhookId },
-      select: {
-        id: true,
-        url: true,
-        secret: true,
-        active: true,
-        projectId: true,
-        failingSince: true,
-        events: true,
-      },
-    });
+    const attempt = await this.deliveries.claim(deliveryId, this.leaseSeconds);
+    if (attempt === undefined) return 'skipped';
+    const delivery = await this.deliveries.get(deliveryId);
+    const webhook = await this.webhooks.forDelivery(delivery.webhookId);
     if (!webhook || !webhook.active) {
       await this.finish(deliveryId, { status: 'failed', lastStatusCode: null, nextAttemptAt: null });
       return 'failed';
@@ -129,7 +103,7 @@ export class WebhookDispatcher {
     } catch (err) {
       error = (err as Error).message.slice(0, 1000);
     }
-    await this.dataSource.manager.insert(WebhookAttemptEntity, {
+    await this.deliveries.insertAttempt({
       deliveryId,
       attempt,
       requestHeaders: headers,
@@ -142,25 +116,21 @@ export class WebhookDispatcher {
     const status = response?.status ?? null;
     if (status !== null && status >= 200 && status < 300) {
       await this.uow.run(async (tx) => {
-        await tx.manager.update(
-          WebhookDeliveryEntity,
-          { id: deliveryId },
+        await this.deliveries.update(
+          deliveryId,
           { status: 'succeeded', lastStatusCode: status, nextAttemptAt: null, lockedUntil: null },
+          tx.manager,
         );
-        await tx.manager.update(
-          WebhookEntity,
-          { id: webhook.id },
-          { lastSuccessAt: new Date(), failingSince: null },
-        );
+        await this.webhooks.update(webhook.id, { lastSuccessAt: new Date(), failingSince: null }, tx.manager);
       });
       return 'succeeded';
     }
     if (status === 410) {
       await this.uow.run(async (tx) => {
-        await tx.manager.update(
-          WebhookDeliveryEntity,
-          { id: deliveryId },
+        await this.deliveries.update(
+          deliveryId,
           { status: 'failed', lastStatusCode: status, nextAttemptAt: null, lockedUntil: null },
+          tx.manager,
         );
         await this.disable(tx, webhook, 'the receiver answered 410 Gone');
       });
@@ -171,10 +141,10 @@ export class WebhookDispatcher {
     const failingForMs = Date.now() - failingSince.getTime();
     if (failingForMs >= cfg.disableAfterSeconds * 1000) {
       await this.uow.run(async (tx) => {
-        await tx.manager.update(
-          WebhookDeliveryEntity,
-          { id: deliveryId },
+        await this.deliveries.update(
+          deliveryId,
           { status: 'failed', lastStatusCode: status, nextAttemptAt: null, lockedUntil: null },
+          tx.manager,
         );
         const hours = Math.round(failingForMs / 3600_000);
         await this.disable(
@@ -185,8 +155,7 @@ export class WebhookDispatcher {
       });
       return 'failed';
     }
-    if (!webhook.failingSince)
-      await this.dataSource.manager.update(WebhookEntity, { id: webhook.id }, { failingSince });
+    if (!webhook.failingSince) await this.webhooks.update(webhook.id, { failingSince });
     if (attempt >= cfg.maxAttempts) {
       await this.finish(deliveryId, { status: 'failed', lastStatusCode: status, nextAttemptAt: null });
       return 'failed';
@@ -222,16 +191,9 @@ export class WebhookDispatcher {
    * harmless; the lease makes two jobs for one delivery send once.
    */
   async resumeOverdue(): Promise<number> {
-    const [lapsed]: [Array<{ id: string; attempts: number }>, number] = await this.dataSource.query(
-      `UPDATE webhook_deliveries SET locked_until = NULL, updated_at = now()
-        WHERE id IN (SELECT id FROM webhook_deliveries
-                      WHERE status IN ('pending', 'retrying') AND locked_until < now()
-                      ORDER BY locked_until LIMIT 500 FOR UPDATE SKIP LOCKED)
-          AND locked_until < now()
-        RETURNING id, attempts`,
-    );
+    const lapsed = await this.deliveries.releaseLapsed();
     for (const d of lapsed) {
-      await this.dataSource.manager.insert(WebhookAttemptEntity, {
+      await this.deliveries.insertAttempt({
         deliveryId: d.id,
         attempt: d.attempts,
         requestHeaders: {},
@@ -243,12 +205,7 @@ export class WebhookDispatcher {
       this.logger.warn({ msg: 'webhook delivery taken over from a lost worker', deliveryId: d.id });
       await this.scheduleAttempt(d.id, d.attempts + 1, 0);
     }
-    const overdue: Array<{ id: string; attempts: number }> = await this.dataSource.query(
-      `SELECT id, attempts FROM webhook_deliveries
-        WHERE status IN ('pending', 'retrying') AND next_attempt_at < now() - interval '30 seconds'
-          AND locked_until IS NULL
-        ORDER BY next_attempt_at LIMIT 500`,
-    );
+    const overdue = await this.deliveries.overdue();
     for (const d of overdue) await this.scheduleAttempt(d.id, d.attempts + 1, 0);
     return lapsed.length + overdue.length;
   }
@@ -263,19 +220,15 @@ export class WebhookDispatcher {
     deliveryId: string,
     fields: Pick<WebhookDeliveryEntity, 'status' | 'lastStatusCode' | 'nextAttemptAt'>,
   ): Promise<void> {
-    await this.dataSource.manager.update(
-      WebhookDeliveryEntity,
-      { id: deliveryId },
-      { ...fields, lockedUntil: null },
-    );
+    await this.deliveries.update(deliveryId, { ...fields, lockedUntil: null });
   }
 
   /** Switches a webhook off, says why, and tells the other subscribers (webhook.disabled). */
-  private async disable(tx: Tx, webhook: WebhookEntity, reason: string): Promise<void> {
-    await tx.manager.update(
-      WebhookEntity,
-      { id: webhook.id },
+  private async disable(tx: Tx, webhook: DeliveryWebhook, reason: string): Promise<void> {
+    await this.webhooks.update(
+      webhook.id,
       { active: false, disabledReason: reason, disabledAt: new Date() },
+      tx.manager,
     );
     await this.outbox.publish(
       tx,

@@ -6,6 +6,8 @@ import { WebhookAttemptEntity } from './webhook-attempt.entity';
 import { WebhookDeliveryEntity } from './webhook-delivery.entity';
 import { WebhookDispatcher } from './webhook-dispatcher.service';
 import { WebhookEntity } from './webhook.entity';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { WebhooksRepository } from './webhooks.repository';
 import { WebhooksService } from './webhooks.service';
 
 @Module({
@@ -14,7 +16,7 @@ import { WebhooksService } from './webhooks.service';
     ProjectsModule,
     UsersModule,
   ],
-  providers: [WebhooksService, WebhookDispatcher],
+  providers: [WebhooksRepository, WebhookDeliveriesRepository, WebhooksService, WebhookDispatcher],
   exports: [WebhooksService, WebhookDispatcher],
 })
 export class WebhooksModule {}

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import {
   AppConfig,
   AppError,
@@ -15,9 +14,9 @@ import {
 } from '@app/core';
 import { ProjectAccessService } from '@app/projects';
 import { AuditLogService } from '@app/users';
-import { DataSource, EntityManager } from 'typeorm';
+import { EntityManager } from 'typeorm';
 import { assertSafeUrl, UnsafeTargetError } from './address-guard';
-import { WebhookAttemptEntity } from './webhook-attempt.entity';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { WebhookDeliveryEntity } from './webhook-delivery.entity';
 import {
   CreatedWebhookDto,
@@ -32,6 +31,7 @@ import {
 } from './webhook.dto';
 import { WebhookEntity } from './webhook.entity';
 import { newWebhookSecret } from './webhook-signer';
+import { WebhooksRepository } from './webhooks.repository';
 
 /** The body every receiver gets: {id, type, createdAt, data}. */
 export function webhookBody(event: { id: string; type: string; occurredAt: string; data: unknown }): string {
@@ -46,7 +46,8 @@ export function webhookBody(event: { id: string; type: string; occurredAt: strin
 @Injectable()
 export class WebhooksService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly webhooks: WebhooksRepository,
+    private readonly deliveryRows: WebhookDeliveriesRepository,
     private readonly uow: UnitOfWork,
     private readonly access: ProjectAccessService,
     private readonly outbox: OutboxService,
@@ -65,7 +66,7 @@ export class WebhooksService {
     const secret = dto.secret ?? newWebhookSecret();
     const id = newId('webhook');
     const webhook = await this.uow.run(async (tx) => {
-      await tx.manager.insert(WebhookEntity, {
+      await this.webhooks.insert(tx.manager, {
         id,
         url: dto.url,
         events: dto.events,
@@ -82,28 +83,21 @@ export class WebhooksService {
         targetId: id,
         details: { url: dto.url, events: dto.events, projectId: dto.projectId ?? null },
       });
-      return tx.manager.findOneByOrFail(WebhookEntity, { id });
+      return this.webhooks.get(id, tx.manager);
     });
     return { ...mapWebhook(webhook), secret };
   }
 
   async list(actor: Principal, query: ListWebhooksQueryDto): Promise<Page<WebhookDto>> {
-    const qb = this.dataSource.manager.createQueryBuilder(WebhookEntity, 'w');
-    if (!actor.can(Permission.WebhooksAdmin)) {
-      qb.where('w.project_id IN (SELECT project_id FROM project_members WHERE user_id = :me)', {
-        me: actor.userId,
-      });
-    }
-    if (query.projectId) qb.andWhere('w.project_id = :projectId', { projectId: query.projectId });
-    if (query.event) qb.andWhere('w.events @> ARRAY[:event]::text[]', { event: query.event });
-    if (query.active !== undefined) qb.andWhere('w.active = :active', { active: query.active });
-    const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
-    const [rows, total] = await qb
-      .orderBy('w.created_at', order)
-      .addOrderBy('w.id', order)
-      .skip((query.page - 1) * query.pageSize)
-      .take(query.pageSize)
-      .getManyAndCount();
+    const [rows, total] = await this.webhooks.page(
+      {
+        memberId: actor.can(Permission.WebhooksAdmin) ? undefined : actor.userId,
+        projectId: query.projectId,
+        event: query.event,
+        active: query.active,
+      },
+      query,
+    );
     return pageOf(rows.map(mapWebhook), total, query);
   }
 
@@ -127,7 +121,7 @@ export class WebhooksService {
           Object.assign(changes, { disabledReason: null, disabledAt: null, failingSince: null });
       }
       if (Object.keys(changes).length) {
-        await tx.manager.update(WebhookEntity, { id: webhookId }, changes);
+        await this.webhooks.update(webhookId, changes, tx.manager);
         const { secret: _secret, ...logged } = changes;
         await this.audit.record(tx, {
           actorId: actor.userId,
@@ -137,14 +131,14 @@ export class WebhooksService {
           details: { ...logged, secretChanged: dto.secret !== undefined },
         });
       }
-      return mapWebhook(await tx.manager.findOneByOrFail(WebhookEntity, { id: webhookId }));
+      return mapWebhook(await this.webhooks.get(webhookId, tx.manager));
     });
   }
 
   async remove(actor: Principal, webhookId: string): Promise<void> {
     await this.uow.run(async (tx) => {
       await this.manageable(actor, webhookId, tx.manager);
-      await tx.manager.delete(WebhookEntity, { id: webhookId });
+      await this.webhooks.delete(webhookId, tx.manager);
       await this.audit.record(tx, {
         actorId: actor.userId,
         action: 'webhook.deleted',
@@ -160,12 +154,7 @@ export class WebhooksService {
     query: ListDeliveriesQueryDto,
   ): Promise<Page<WebhookDeliveryDto>> {
     await this.visible(actor, webhookId);
-    const [rows, total] = await this.dataSource.manager.findAndCount(WebhookDeliveryEntity, {
-      where: { webhookId, ...(query.status ? { status: query.status } : {}) },
-      order: { createdAt: query.sortOrder === 'asc' ? 'ASC' : 'DESC', id: 'ASC' },
-      skip: (query.page - 1) * query.pageSize,
-      take: query.pageSize,
-    });
+    const [rows, total] = await this.deliveryRows.page(webhookId, query.status, query);
     return pageOf(
       rows.map((d) => mapDelivery(d)),
       total,
@@ -175,15 +164,9 @@ export class WebhooksService {
 
   async delivery(actor: Principal, webhookId: string, deliveryId: string): Promise<WebhookDeliveryDto> {
     await this.visible(actor, webhookId);
-    const delivery = await this.dataSource.manager.findOneBy(WebhookDeliveryEntity, {
-      id: deliveryId,
-      webhookId,
-    });
+    const delivery = await this.deliveryRows.find(webhookId, deliveryId);
     if (!delivery) throw AppError.notFound('delivery', deliveryId);
-    const attempts = await this.dataSource.manager.find(WebhookAttemptEntity, {
-      where: { deliveryId },
-      order: { attempt: 'ASC', id: 'ASC' },
-    });
+    const attempts = await this.deliveryRows.attempts(deliveryId);
     return mapDelivery(delivery, attempts);
   }
 
@@ -191,12 +174,12 @@ export class WebhooksService {
   async redeliver(actor: Principal, webhookId: string, deliveryId: string): Promise<WebhookDeliveryDto> {
     return this.uow.run(async (tx) => {
       await this.manageable(actor, webhookId, tx.manager);
-      const delivery = await tx.manager.findOneBy(WebhookDeliveryEntity, { id: deliveryId, webhookId });
+      const delivery = await this.deliveryRows.find(webhookId, deliveryId, tx.manager);
       if (!delivery) throw AppError.notFound('delivery', deliveryId);
-      await tx.manager.update(
-        WebhookDeliveryEntity,
-        { id: deliveryId },
+      await this.deliveryRows.update(
+        deliveryId,
         { status: 'pending', nextAttemptAt: new Date() },
+        tx.manager,
       );
       await this.outbox.enqueue(tx, 'webhook.deliver', { deliveryId });
       await this.audit.record(tx, {
@@ -206,7 +189,7 @@ export class WebhooksService {
         targetId: webhookId,
         details: { deliveryId },
       });
-      return mapDelivery(await tx.manager.findOneByOrFail(WebhookDeliveryEntity, { id: deliveryId }));
+      return mapDelivery(await this.deliveryRows.get(deliveryId, tx.manager));
     });
   }
 
@@ -232,7 +215,7 @@ export class WebhooksService {
     event: { id: string; type: string; occurredAt: string; data: unknown },
   ): Promise<WebhookDeliveryEntity> {
     const id = newId('delivery');
-    await tx.manager.insert(WebhookDeliveryEntity, {
+    await this.deliveryRows.insert(tx.manager, {
       id,
       webhookId,
       eventId: event.id,
@@ -243,7 +226,7 @@ export class WebhooksService {
       nextAttemptAt: new Date(),
     });
     await this.outbox.enqueue(tx, 'webhook.deliver', { deliveryId: id });
-    return tx.manager.findOneByOrFail(WebhookDeliveryEntity, { id });
+    return this.deliveryRows.get(id, tx.manager);
   }
 
   private async checkUrl(url: string): Promise<void> {
@@ -263,7 +246,7 @@ export class WebhooksService {
     webhookId: string,
     manager?: EntityManager,
   ): Promise<WebhookEntity> {
-    const webhook = await (manager ?? this.dataSource.manager).findOneBy(WebhookEntity, { id: webhookId });
+    const webhook = await this.webhooks.find(webhookId, manager);
     if (!webhook) throw AppError.notFound('webhook', webhookId);
     if (actor.can(Permission.WebhooksAdmin)) return webhook;
     if (webhook.projectId) {

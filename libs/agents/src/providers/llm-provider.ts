@@ -1,5 +1,5 @@
 import { StepContext } from '../agent-input';
-import { AgentDefinition, StepDefinition } from '../agent-definitions';
+import { AgentDefinition, StepDefinition } from '../definitions';
 
 export interface StepRequest {
   agent: AgentDefinition;

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { RedisService } from '../redis/redis.service';
+import { HealthRepository } from './health.repository';
 
 const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
   Promise.race([
@@ -17,14 +16,14 @@ const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
 export class BackingServicesHealth {
   constructor(
     private readonly indicator: HealthIndicatorService,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly health: HealthRepository,
     private readonly redis: RedisService,
   ) {}
 
   async database() {
     const check = this.indicator.check('database');
     try {
-      await withTimeout(this.dataSource.query('SELECT 1'), 2000);
+      await withTimeout(this.health.ping(), 2000);
       return check.up();
     } catch (err) {
       return check.down({ message: (err as Error).message });

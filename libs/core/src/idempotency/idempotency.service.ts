@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { AppError } from '../errors/app-error';
+import { IdempotencyRepository } from './idempotency.repository';
 
 export type IdempotencyClaim =
   { kind: 'claimed' } | { kind: 'replay'; status: number; body: unknown; headers: Record<string, string> };
@@ -29,7 +28,7 @@ export function requestFingerprint(method: string, path: string, body: unknown):
 @Injectable()
 export class IdempotencyService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly keys: IdempotencyRepository,
     private readonly config: AppConfig,
   ) {}
 
@@ -37,25 +36,12 @@ export class IdempotencyService {
   async claim(principal: string, key: string, hash: string): Promise<IdempotencyClaim> {
     const { ttlHours, lockSeconds } = this.config.idempotency;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const inserted: unknown[] = await this.dataSource.query(
-        `INSERT INTO idempotency_keys (principal, key, request_hash, state, locked_until, expires_at)
-         VALUES ($1, $2, $3, 'processing', now() + make_interval(secs => $4), now() + make_interval(hours => $5))
-         ON CONFLICT (principal, key) DO NOTHING RETURNING key`,
-        [principal, key, hash, lockSeconds, ttlHours],
-      );
-      if (inserted.length) return { kind: 'claimed' };
-      const [row] = await this.dataSource.query(
-        `SELECT request_hash, state, response_status, response_body, response_headers,
-                locked_until < now() AS lock_expired, expires_at < now() AS expired
-           FROM idempotency_keys WHERE principal = $1 AND key = $2`,
-        [principal, key],
-      );
+      if (await this.keys.insertClaim(principal, key, hash, lockSeconds, ttlHours))
+        return { kind: 'claimed' };
+      const row = await this.keys.find(principal, key);
       if (!row) continue; // deleted meanwhile: try to claim again
       if (row.expired) {
-        await this.dataSource.query(
-          `DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND expires_at < now()`,
-          [principal, key],
-        );
+        await this.keys.deleteIfExpired(principal, key);
         continue;
       }
       if (row.request_hash !== hash) {
@@ -84,13 +70,7 @@ export class IdempotencyService {
         });
       }
       // The first attempt died (crash) without finishing: take the key over.
-      // (TypeORM answers UPDATE with [rows, rowCount].)
-      const [taken]: [unknown[], number] = await this.dataSource.query(
-        `UPDATE idempotency_keys SET locked_until = now() + make_interval(secs => $3)
-          WHERE principal = $1 AND key = $2 AND state = 'processing' AND locked_until < now() RETURNING key`,
-        [principal, key, lockSeconds],
-      );
-      if (taken.length) return { kind: 'claimed' };
+      if (await this.keys.takeOver(principal, key, lockSeconds)) return { kind: 'claimed' };
     }
     throw AppError.conflict('A request with this Idempotency-Key is still being processed', {
       idempotencyKey: key,
@@ -104,23 +84,15 @@ export class IdempotencyService {
     body: unknown,
     headers: Record<string, string>,
   ): Promise<void> {
-    await this.dataSource.query(
-      `UPDATE idempotency_keys SET state = 'completed', response_status = $3, response_body = $4, response_headers = $5
-        WHERE principal = $1 AND key = $2`,
-      [principal, key, status, JSON.stringify(body ?? null), JSON.stringify(headers)],
-    );
+    await this.keys.complete(principal, key, status, body, headers);
   }
 
   /** A failed request frees its key so the client can retry with it. */
   async release(principal: string, key: string): Promise<void> {
-    await this.dataSource.query(
-      `DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2 AND state = 'processing'`,
-      [principal, key],
-    );
+    await this.keys.release(principal, key);
   }
 
-  async purgeExpired(): Promise<number> {
-    const result = await this.dataSource.query(`DELETE FROM idempotency_keys WHERE expires_at < now()`);
-    return Array.isArray(result) ? Number(result[1] ?? 0) : 0;
+  purgeExpired(): Promise<number> {
+    return this.keys.purgeExpired();
   }
 }

@@ -1,18 +1,9 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { UnitOfWork } from '../database/unit-of-work';
 import { QueueName } from '../queues/job-catalogue';
 import { QueueRegistry } from '../queues/queue.registry';
-
-interface PendingRow {
-  id: string;
-  queue: QueueName;
-  name: string;
-  payload: Record<string, unknown>;
-  request_id: string | null;
-  job_id: string | null;
-}
+import { OutboxRepository, PendingOutboxRow } from './outbox.repository';
 
 /**
  * Moves committed outbox rows to BullMQ. Rows are locked with SKIP LOCKED so any number of
@@ -29,7 +20,8 @@ export class OutboxRelay implements OnApplicationShutdown {
   private stopped = false;
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly uow: UnitOfWork,
+    private readonly outbox: OutboxRepository,
     private readonly queues: QueueRegistry,
     private readonly config: AppConfig,
   ) {}
@@ -69,14 +61,10 @@ export class OutboxRelay implements OnApplicationShutdown {
   }
 
   async dispatchBatch(): Promise<number> {
-    return this.dataSource.transaction(async (manager) => {
-      const rows: PendingRow[] = await manager.query(
-        `SELECT id, queue, name, payload, request_id, job_id FROM outbox_messages
-          WHERE dispatched_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [this.config.outbox.batchSize],
-      );
+    return this.uow.run(async ({ manager }) => {
+      const rows = await this.outbox.claimPending(manager, this.config.outbox.batchSize);
       if (rows.length === 0) return 0;
-      const byQueue = new Map<QueueName, PendingRow[]>();
+      const byQueue = new Map<QueueName, PendingOutboxRow[]>();
       for (const row of rows) byQueue.set(row.queue, [...(byQueue.get(row.queue) ?? []), row]);
       try {
         for (const [queue, items] of byQueue) {
@@ -89,18 +77,19 @@ export class OutboxRelay implements OnApplicationShutdown {
           );
         }
       } catch (err) {
-        await manager.query(
-          `UPDATE outbox_messages SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])`,
-          [rows.map((r) => r.id), (err as Error).message.slice(0, 500)],
+        await this.outbox.markFailed(
+          manager,
+          rows.map((r) => r.id),
+          (err as Error).message.slice(0, 500),
         );
         this.logger.warn(
           `outbox relay could not reach the queue (rows stay for the next sweep): ${(err as Error).message}`,
         );
         return 0;
       }
-      await manager.query(
-        `UPDATE outbox_messages SET dispatched_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`,
-        [rows.map((r) => r.id)],
+      await this.outbox.markDispatched(
+        manager,
+        rows.map((r) => r.id),
       );
       return rows.length;
     });

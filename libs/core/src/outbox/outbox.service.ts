@@ -6,10 +6,14 @@ import { newId } from '../ids';
 import { DomainEvent, EventType, JOB_QUEUE, JobName, JobPayloads } from '../queues/job-catalogue';
 import { jobIdFor } from '../queues/job-ids';
 import { OutboxRelay } from './outbox.relay';
+import { OutboxRepository } from './outbox.repository';
 
 @Injectable()
 export class OutboxService {
-  constructor(private readonly relay: OutboxRelay) {}
+  constructor(
+    private readonly relay: OutboxRelay,
+    private readonly outbox: OutboxRepository,
+  ) {}
 
   /**
    * Writes a job into the outbox inside the caller's transaction; it reaches its queue right
@@ -38,14 +42,13 @@ export class OutboxService {
     jobId: string | null,
   ): Promise<void> {
     if (!payloads.length) return;
-    const values: unknown[] = [JOB_QUEUE[name], name, RequestContext.requestId() ?? null, jobId];
-    const rows = payloads.map((p) => {
-      values.push(JSON.stringify(p));
-      return `($1, $2, $${values.length}, $3, $4)`;
-    });
-    await tx.manager.query(
-      `INSERT INTO outbox_messages (queue, name, payload, request_id, job_id) VALUES ${rows.join(', ')}`,
-      values,
+    await this.outbox.insert(
+      tx.manager,
+      JOB_QUEUE[name],
+      name,
+      RequestContext.requestId() ?? null,
+      jobId,
+      payloads,
     );
     // Not awaited: the caller answers at once; the relay pass (and, failing that, the sweep) moves the rows.
     tx.afterCommit(() => {

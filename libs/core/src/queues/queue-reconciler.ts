@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { AppConfig } from '../config/app-config';
-import { Sql } from '../database/sql';
 import { Tx, UnitOfWork } from '../database/unit-of-work';
 import { JOB_QUEUE, JobName, JobPayloads } from './job-catalogue';
 import { findJobSlot, jobIdFor, JobSearch, JobSlot, jobSlot } from './job-ids';
 import { QueueRegistry } from './queue.registry';
+import { QueuedRowsRepository } from './queued-rows.repository';
 
 /** Rows looked at per sweep and kind of row. */
 export const RECONCILE_BATCH = 50;
@@ -52,7 +52,7 @@ export class QueueReconciler {
   private readonly sweeping = new Set<string>();
 
   constructor(
-    private readonly sql: Sql,
+    private readonly queued: QueuedRowsRepository,
     private readonly uow: UnitOfWork,
     private readonly queues: QueueRegistry,
     private readonly config: AppConfig,
@@ -69,13 +69,8 @@ export class QueueReconciler {
       table,
       since,
       job,
-      need: async (tx, id) => {
-        const [row]: Array<{ id: string }> = await tx.manager.query(
-          `SELECT id FROM ${table} WHERE id = $1 AND status = 'queued' FOR UPDATE SKIP LOCKED`,
-          [id],
-        );
-        return row ? { data: data(id) } : null;
-      },
+      need: async (tx, id) =>
+        (await QueuedRowsRepository.lockQueued(tx.manager, table, id)) ? { data: data(id) } : null,
     };
   }
 
@@ -93,13 +88,7 @@ export class QueueReconciler {
   private async pass<N extends JobName>(rows: QueuedRows<N>): Promise<number> {
     const grace = this.config.queues.reconcileAfterSeconds;
     const after = this.cursors.get(rows.table);
-    const candidates = await this.sql.rows<{ id: string; since: string }>(
-      `SELECT id, ${rows.since}::text AS since FROM ${rows.table}
-        WHERE status = 'queued' AND ${rows.since} < now() - make_interval(secs => $1)
-              ${after ? `AND (${rows.since}, id) > ($3::timestamptz, $4)` : ''}
-        ORDER BY ${rows.since}, id LIMIT $2`,
-      after ? [grace, RECONCILE_BATCH, after.since, after.id] : [grace, RECONCILE_BATCH],
-    );
+    const candidates = await this.queued.waiting(rows.table, rows.since, grace, RECONCILE_BATCH, after);
     if (candidates.length === RECONCILE_BATCH) this.cursors.set(rows.table, candidates[RECONCILE_BATCH - 1]);
     else this.cursors.delete(rows.table);
     const queue = this.queues.get(JOB_QUEUE[rows.job]);

@@ -5,6 +5,7 @@ import { redisOptionsFromUrl } from '../redis/redis-options';
 import { QueueName } from './job-catalogue';
 import { QueueReconciler } from './queue-reconciler';
 import { QueueRegistry } from './queue.registry';
+import { QueuedRowsRepository } from './queued-rows.repository';
 
 @Global()
 @Module({
@@ -25,7 +26,7 @@ import { QueueRegistry } from './queue.registry';
     }),
     BullModule.registerQueue(...Object.values(QueueName).map((name) => ({ name }))),
   ],
-  providers: [QueueRegistry, QueueReconciler],
+  providers: [QueueRegistry, QueuedRowsRepository, QueueReconciler],
   exports: [BullModule, QueueRegistry, QueueReconciler],
 })
 export class QueueModule {}

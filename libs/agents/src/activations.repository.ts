@@ -1,0 +1,249 @@
+import { Injectable } from '@nestjs/common';
+import { Conditions, pageClause, PageQueryDto, Sql } from '@app/core';
+import { EntityManager } from 'typeorm';
+import { AgentActivationEntity, StepState } from './agent-activation.entity';
+import { AgentType } from './agent-types';
+
+/** An activation as a list shows it. */
+export interface ActivationSummaryRow {
+  id: string;
+  agent_type: AgentType;
+  task_id: string;
+  project_id: string;
+  status: AgentActivationEntity['status'];
+  progress: number;
+  current_step: string | null;
+  requested_by: string;
+  provider: string;
+  error: string | null;
+  created_at: Date;
+  completed_at: Date | null;
+}
+
+/** What a list of activations is narrowed by, besides the caller's visible projects. */
+export interface ActivationFilter {
+  taskId?: string;
+  agentType?: string;
+  status?: string;
+}
+
+/** The fields of a running activation saved after each step. */
+export type ActivationProgressFields = Partial<
+  Pick<
+    AgentActivationEntity,
+    'steps' | 'currentStep' | 'progress' | 'intermediateResults' | 'tokensUsed' | 'modelUsed'
+  >
+>;
+
+const SAVED_COLUMNS: Record<keyof ActivationProgressFields, string> = {
+  steps: 'steps',
+  currentStep: 'current_step',
+  progress: 'progress',
+  intermediateResults: 'intermediate_results',
+  tokensUsed: 'tokens_used',
+  modelUsed: 'model_used',
+};
+
+/** The agent_activations table. Without a manager a statement runs straight on the pool. */
+@Injectable()
+export class ActivationsRepository {
+  constructor(private readonly sql: Sql) {}
+
+  async insert(
+    manager: EntityManager,
+    a: {
+      id: string;
+      type: AgentType;
+      taskId: string;
+      projectId: string;
+      requestedBy: string;
+      input: unknown;
+      config: unknown;
+      notifyOnComplete: boolean;
+      provider: string;
+      steps: StepState[];
+      estimatedCompletionAt: Date;
+    },
+  ): Promise<void> {
+    await this.sql.exec(
+      `INSERT INTO agent_activations (id, agent_type, task_id, project_id, requested_by, status, input, config,
+                                        notify_on_complete, provider, steps, estimated_completion_at)
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11)`,
+      [
+        a.id,
+        a.type,
+        a.taskId,
+        a.projectId,
+        a.requestedBy,
+        JSON.stringify(a.input),
+        JSON.stringify(a.config),
+        a.notifyOnComplete,
+        a.provider,
+        JSON.stringify(a.steps),
+        a.estimatedCompletionAt,
+      ],
+      manager,
+    );
+  }
+
+  /** One page of activations in the visible projects (`where`: restrictToVisible's conditions), and the total. */
+  page(
+    where: Conditions,
+    filter: ActivationFilter,
+    query: Pick<PageQueryDto, 'page' | 'pageSize' | 'sortOrder'>,
+  ): Promise<{ rows: ActivationSummaryRow[]; total: number }> {
+    if (filter.taskId) where.and((v) => `a.task_id = ${v(filter.taskId)}`);
+    if (filter.agentType) where.and((v) => `a.agent_type = ${v(filter.agentType)}`);
+    if (filter.status) where.and((v) => `a.status = ${v(filter.status)}`);
+    return this.sql.page<ActivationSummaryRow>(
+      `a.id, a.agent_type, a.task_id, a.project_id, a.status, a.progress, a.current_step, a.requested_by, a.provider,
+       a.error, a.created_at, a.completed_at`,
+      'FROM agent_activations a JOIN projects p ON p.id = a.project_id',
+      where,
+      pageClause(query, 'a.created_at', 'a.id'),
+    );
+  }
+
+  find(activationId: string): Promise<AgentActivationEntity | undefined> {
+    return this.sql.one<AgentActivationEntity>(
+      `SELECT id, agent_type AS "agentType", task_id AS "taskId", project_id AS "projectId", requested_by AS "requestedBy", status,
+              steps, progress, current_step AS "currentStep", intermediate_results AS "intermediateResults", output, files, error,
+              tokens_used AS "tokensUsed", model_used AS "modelUsed", execution_ms AS "executionMs", provider,
+              created_at AS "createdAt", completed_at AS "completedAt"
+         FROM agent_activations WHERE id = $1`,
+      [activationId],
+    );
+  }
+
+  /** Asks a queued or running activation to stop (a queued one is cancelled at once); its status after, or undefined. */
+  async requestCancel(manager: EntityManager, activationId: string): Promise<string | undefined> {
+    const [updated] = await this.sql.rows<{ status: string }>(
+      `UPDATE agent_activations
+            SET cancel_requested = true,
+                status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+                completed_at = CASE WHEN status = 'queued' THEN now() ELSE completed_at END,
+                updated_at = now()
+          WHERE id = $1 AND status IN ('queued', 'processing') RETURNING status`,
+      [activationId],
+      manager,
+    );
+    return updated?.status;
+  }
+
+  /** The mean execution time (ms) of the last 20 completed runs of this agent and provider. */
+  async recentAverageMs(type: AgentType, provider: string): Promise<string | null> {
+    const row = await this.sql.one<{ avg: string | null }>(
+      `SELECT avg(execution_ms) AS avg FROM (SELECT execution_ms FROM agent_activations
+        WHERE agent_type = $1 AND provider = $2 AND status = 'completed' ORDER BY completed_at DESC LIMIT 20) recent`,
+      [type, provider],
+    );
+    return row?.avg ?? null;
+  }
+
+  /** Takes the activation's lease (it is queued, or running with a lapsed lease); the activation, or undefined. */
+  claim(activationId: string, leaseMs: number): Promise<AgentActivationEntity | undefined> {
+    return this.sql.one<AgentActivationEntity>(
+      `UPDATE agent_activations
+          SET status = 'processing', locked_until = now() + make_interval(secs => $2::float / 1000), runs = runs + 1,
+              started_at = COALESCE(started_at, now()), updated_at = now()
+        WHERE id = $1 AND status IN ('queued', 'processing') AND (locked_until IS NULL OR locked_until < now())
+        RETURNING id, agent_type AS "agentType", task_id AS "taskId", project_id AS "projectId", requested_by AS "requestedBy",
+                  input, config, notify_on_complete AS "notifyOnComplete", provider, steps, intermediate_results AS "intermediateResults",
+                  tokens_used AS "tokensUsed", model_used AS "modelUsed", cancel_requested AS "cancelRequested", runs, started_at AS "startedAt"`,
+      [activationId, leaseMs],
+    );
+  }
+
+  /** Renews the lease; whether a cancel was asked for (undefined when the row is gone). */
+  async renew(id: string, leaseMs: number): Promise<boolean | undefined> {
+    const r = await this.sql.one<{ cancel_requested: boolean }>(
+      `UPDATE agent_activations SET locked_until = now() + make_interval(secs => $2::float / 1000) WHERE id = $1 RETURNING cancel_requested`,
+      [id, leaseMs],
+    );
+    return r?.cancel_requested;
+  }
+
+  /** Frees the lease at once (the retry, or another worker, resumes). */
+  async dropLease(id: string): Promise<void> {
+    await this.sql.rows(`UPDATE agent_activations SET locked_until = NULL WHERE id = $1`, [id]);
+  }
+
+  /** Frees the lease of an activation handed back to the queue. */
+  async handBack(id: string): Promise<void> {
+    await this.sql.rows(
+      `UPDATE agent_activations SET locked_until = NULL, updated_at = now() WHERE id = $1`,
+      [id],
+    );
+  }
+
+  /** Activations nobody runs (lease lapsed, or queued for five minutes), up to 200. */
+  orphans(): Promise<Array<{ id: string; runs: number }>> {
+    return this.sql.rows<{ id: string; runs: number }>(
+      `SELECT id, runs FROM agent_activations
+        WHERE (status = 'processing' AND (locked_until IS NULL OR locked_until < now()))
+           OR (status = 'queued' AND created_at < now() - interval '5 minutes')
+        ORDER BY updated_at LIMIT 200`,
+    );
+  }
+
+  async cancelRequested(id: string): Promise<boolean> {
+    const r = await this.sql.one<{ cancel_requested: boolean }>(
+      `SELECT cancel_requested FROM agent_activations WHERE id = $1`,
+      [id],
+    );
+    return Boolean(r?.cancel_requested);
+  }
+
+  /** Saves a running activation's progress. */
+  async save(id: string, fields: ActivationProgressFields): Promise<void> {
+    const entries = Object.entries(fields);
+    const sets = entries
+      .map(([k], i) => `${SAVED_COLUMNS[k as keyof ActivationProgressFields]} = $${i + 2}`)
+      .join(', ');
+    const values = entries.map(([k, v]) =>
+      k === 'steps' || k === 'intermediateResults' ? JSON.stringify(v) : v,
+    );
+    await this.sql.rows(`UPDATE agent_activations SET ${sets}, updated_at = now() WHERE id = $1`, [
+      id,
+      ...values,
+    ]);
+  }
+
+  /** Ends a run as failed or cancelled. */
+  async finish(
+    id: string,
+    status: 'failed' | 'cancelled',
+    steps: StepState[],
+    error: string | null,
+  ): Promise<void> {
+    await this.sql.rows(
+      `UPDATE agent_activations SET status = $2, steps = $3, error = $4, current_step = NULL, locked_until = NULL,
+              completed_at = now(), execution_ms = (extract(epoch FROM now() - started_at) * 1000)::int, updated_at = now()
+        WHERE id = $1`,
+      [id, status, JSON.stringify(steps), error],
+    );
+  }
+
+  /** Ends a running activation as completed; its execution time, or undefined when it was not running. */
+  async complete(
+    manager: EntityManager,
+    id: string,
+    outcome: { output: unknown; files: unknown; results: unknown; tokens: number; model: string | null },
+  ): Promise<{ execution_ms: number } | undefined> {
+    return this.sql.one<{ execution_ms: number }>(
+      `UPDATE agent_activations SET status = 'completed', output = $2, files = $3, intermediate_results = $4, tokens_used = $5, model_used = $6,
+                progress = 100, current_step = NULL, locked_until = NULL, completed_at = now(),
+                execution_ms = (extract(epoch FROM now() - started_at) * 1000)::int, updated_at = now()
+          WHERE id = $1 AND status = 'processing' RETURNING execution_ms`,
+      [
+        id,
+        JSON.stringify(outcome.output),
+        JSON.stringify(outcome.files),
+        JSON.stringify(outcome.results),
+        outcome.tokens,
+        outcome.model,
+      ],
+      manager,
+    );
+  }
+}

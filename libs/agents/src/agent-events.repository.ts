@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { Sql } from '@app/core';
+import { AgentEventType } from './agent-event.entity';
+
+export interface AgentEventRow {
+  id: string;
+  type: AgentEventType;
+  data: Record<string, unknown>;
+  created_at: Date;
+}
+
+/** The agent_activation_events table (append-only; ids increase). */
+@Injectable()
+export class AgentEventsRepository {
+  constructor(private readonly sql: Sql) {}
+
+  /** Several events in one INSERT; their ids and times, in order. */
+  insertMany(
+    activationId: string,
+    events: Array<{ type: AgentEventType; data: Record<string, unknown> }>,
+  ): Promise<Array<{ id: string; created_at: Date }>> {
+    const values: unknown[] = [activationId];
+    const tuples = events.map((e) => {
+      values.push(e.type, JSON.stringify(e.data));
+      return `($1, $${values.length - 1}, $${values.length}::jsonb, clock_timestamp())`;
+    });
+    return this.sql.rows<{ id: string; created_at: Date }>(
+      `INSERT INTO agent_activation_events (activation_id, type, data, created_at) VALUES ${tuples.join(', ')} RETURNING id, created_at`,
+      values,
+    );
+  }
+
+  /** Events after `afterId`, optionally of some types only, in order. */
+  since(activationId: string, afterId: string, types?: AgentEventType[]): Promise<AgentEventRow[]> {
+    return this.sql.rows<AgentEventRow>(
+      `SELECT id, type, data, created_at FROM agent_activation_events
+        WHERE activation_id = $1 AND id > $2 ${types ? 'AND type = ANY($3)' : ''} ORDER BY id`,
+      types ? [activationId, afterId, types] : [activationId, afterId],
+    );
+  }
+}
