@@ -96,9 +96,10 @@ export class PrincipalCache implements OnModuleInit {
     if (user.tokensValidAfter && claims.iat < Math.floor(user.tokensValidAfter.getTime() / 1000)) {
       throw AppError.unauthorized('Access token was issued before the password was changed', {}, true);
     }
-    if (claims.cid) {
-      const client = await this.cached(this.clients, `c:${claims.cid}`, claims.cid, now, () =>
-        this.clientsRepo.findOwner(claims.cid!),
+    const cid = claims.cid;
+    if (cid) {
+      const client = await this.cached(this.clients, `c:${cid}`, cid, now, () =>
+        this.clientsRepo.findOwner(cid),
       );
       if (!client) throw AppError.unauthorized('The API client of this token no longer exists', {}, true);
     }
