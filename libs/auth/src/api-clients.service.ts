@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import {
   AppError,
   maxScopesFor,
@@ -12,12 +11,10 @@ import {
   Principal,
   PrincipalEvents,
   Scope,
-  skipTake,
   Tx,
   UnitOfWork,
 } from '@app/core';
 import { AuditLogService } from '@app/users';
-import { IsNull, Repository } from 'typeorm';
 import {
   ApiClientDto,
   ApiClientWithSecretDto,
@@ -26,14 +23,16 @@ import {
   mapApiClient,
 } from './api-client.dto';
 import { ApiClientEntity } from './api-client.entity';
-import { RefreshTokenEntity } from './refresh-token.entity';
+import { ApiClientsRepository } from './api-clients.repository';
+import { RefreshTokensRepository } from './refresh-tokens.repository';
 
 export const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 @Injectable()
 export class ApiClientsService {
   constructor(
-    @InjectRepository(ApiClientEntity) private readonly clients: Repository<ApiClientEntity>,
+    private readonly clients: ApiClientsRepository,
+    private readonly refreshTokens: RefreshTokensRepository,
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLogService,
     private readonly principals: PrincipalEvents,
@@ -64,7 +63,7 @@ export class ApiClientsService {
     input: { id: string; name: string; ownerId: string; scopes: Scope[]; secret: string },
     actorId: string | null,
   ): Promise<ApiClientEntity> {
-    const client = tx.manager.create(ApiClientEntity, {
+    const client = await this.clients.insert(tx.manager, {
       id: input.id,
       name: input.name,
       ownerId: input.ownerId,
@@ -73,7 +72,6 @@ export class ApiClientsService {
       lastUsedAt: null,
       secretRotatedAt: null,
     });
-    await tx.manager.insert(ApiClientEntity, client);
     await this.audit.record(tx, {
       actorId,
       action: 'client.created',
@@ -81,7 +79,7 @@ export class ApiClientsService {
       targetId: client.id,
       details: { name: input.name, scopes: input.scopes },
     });
-    return tx.manager.findOneByOrFail(ApiClientEntity, { id: client.id });
+    return client;
   }
 
   async list(actor: Principal, query: ListApiClientsQueryDto): Promise<Page<ApiClientDto>> {
@@ -89,20 +87,14 @@ export class ApiClientsService {
     if (query.ownerId && query.ownerId !== actor.userId && !admin)
       throw AppError.forbidden("Only an administrator may list other users' clients");
     const ownerId = admin ? query.ownerId : actor.userId;
-    const { skip, take } = skipTake(query);
-    const [rows, total] = await this.clients.findAndCount({
-      where: ownerId ? { ownerId } : {},
-      order: { createdAt: query.sortOrder === 'asc' ? 'ASC' : 'DESC', id: 'ASC' },
-      skip,
-      take,
-    });
+    const [rows, total] = await this.clients.list(ownerId, query);
     return pageOf(rows.map(mapApiClient), total, query);
   }
 
   async remove(actor: Principal, clientId: string): Promise<void> {
     await this.uow.run(async (tx) => {
       const client = await this.findVisible(actor, clientId, tx);
-      await tx.manager.delete(ApiClientEntity, { id: client.id });
+      await this.clients.delete(tx.manager, client.id);
       await this.audit.record(tx, {
         actorId: actor.userId,
         action: 'client.deleted',
@@ -118,47 +110,36 @@ export class ApiClientsService {
     const secret = newSecret(32);
     const client = await this.uow.run(async (tx) => {
       const found = await this.findVisible(actor, clientId, tx);
-      await tx.manager.update(
-        ApiClientEntity,
-        { id: found.id },
-        { secretHash: sha256(secret), secretRotatedAt: new Date() },
-      );
+      await this.clients.setSecret(tx.manager, found.id, sha256(secret));
       // A rotation usually answers a leak: sign-ins made through the old secret end too.
-      await tx.manager.update(
-        RefreshTokenEntity,
-        { clientId: found.id, revokedAt: IsNull() },
-        { revokedAt: new Date() },
-      );
+      await this.refreshTokens.revokeForClient(tx.manager, found.id);
       await this.audit.record(tx, {
         actorId: actor.userId,
         action: 'client.secret_rotated',
         targetType: 'client',
         targetId: found.id,
       });
-      return tx.manager.findOneByOrFail(ApiClientEntity, { id: found.id });
+      return this.clients.findByIdOrFail(tx.manager, found.id);
     });
     return { ...mapApiClient(client), client_secret: secret };
   }
 
   /** The client when id and secret match, else null (constant-time comparison). */
   async authenticate(clientId: string, secret: string): Promise<ApiClientEntity | null> {
-    const client = await this.clients.findOne({
-      where: { id: clientId },
-      select: { id: true, name: true, ownerId: true, scopes: true, secretHash: true, createdAt: true },
-    });
+    const client = await this.clients.findWithSecret(clientId);
     const expected = Buffer.from(client?.secretHash ?? sha256('no such client'), 'hex');
     const ok = timingSafeEqual(expected, Buffer.from(sha256(secret), 'hex'));
     if (!client || !ok) return null;
-    void this.clients.update({ id: client.id }, { lastUsedAt: new Date() }).catch(() => undefined);
+    void this.clients.touch(client.id).catch(() => undefined);
     return client;
   }
 
-  async exists(clientId: string): Promise<boolean> {
-    return this.clients.exists({ where: { id: clientId } });
+  exists(clientId: string, tx?: Tx): Promise<boolean> {
+    return this.clients.exists(clientId, tx?.manager);
   }
 
   private async findVisible(actor: Principal, clientId: string, tx: Tx): Promise<ApiClientEntity> {
-    const client = await tx.manager.findOneBy(ApiClientEntity, { id: clientId });
+    const client = await this.clients.findById(tx.manager, clientId);
     // Someone else's client is answered as missing: its existence is not the caller's business.
     if (!client || (client.ownerId !== actor.userId && !actor.can(Permission.ClientsAdmin)))
       throw AppError.notFound('client', clientId);

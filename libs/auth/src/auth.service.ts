@@ -1,5 +1,4 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import {
   AppConfig,
   AppError,
@@ -13,18 +12,19 @@ import {
   Role,
   ROLE_PERMISSIONS,
   Scope,
+  Tx,
+  UnitOfWork,
 } from '@app/core';
 import { AuditLogService, PasswordHasher, UserAuthState, UsersService, UserStatus } from '@app/users';
 import { validate } from 'class-validator';
 import { plainToInstance } from 'class-transformer';
 import { sign, verify } from 'jsonwebtoken';
-import { DataSource, EntityManager } from 'typeorm';
 import { ApiClientsService, sha256 } from './api-clients.service';
 import { GRANT_TYPES, MeDto, RevokeRequestDto, TokenRequestDto, TokenResponseDto } from './auth.dto';
 import { JwtKeys } from './jwt-keys';
 import { LoginThrottle } from './login-throttle';
 import { PrincipalCache } from './principal-cache';
-import { RefreshTokenEntity } from './refresh-token.entity';
+import { RefreshTokensRepository } from './refresh-tokens.repository';
 import { AccessTokenClaims } from './token-claims';
 
 type OAuthError =
@@ -53,7 +53,8 @@ export class AuthService {
   private readonly logger = new Logger(AuthService.name);
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly uow: UnitOfWork,
+    private readonly refreshTokens: RefreshTokensRepository,
     private readonly users: UsersService,
     private readonly clients: ApiClientsService,
     private readonly hasher: PasswordHasher,
@@ -130,17 +131,12 @@ export class AuthService {
   /** POST /auth/refresh: rotation with reuse detection. */
   async refresh(refreshToken: string): Promise<TokenResponseDto> {
     const hash = sha256(refreshToken);
-    const outcome = await this.dataSource.transaction(async (manager) => {
-      const row = await manager.findOneBy(RefreshTokenEntity, { tokenHash: hash });
+    const outcome = await this.uow.run(async (tx) => {
+      const row = await this.refreshTokens.findByHash(tx.manager, hash);
       if (!row || row.revokedAt) return { error: 'Refresh token is invalid or has been revoked' } as const;
       // Atomically claim the token: of two concurrent refreshes with one token, one wins.
-      // (TypeORM answers UPDATE with [rows, rowCount].)
-      const [claimed]: [unknown[], number] = await manager.query(
-        `UPDATE refresh_tokens SET used_at = now() WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL RETURNING id`,
-        [row.id],
-      );
-      if (claimed.length === 0) {
-        await this.revokeFamily(manager, row.familyId);
+      if (!(await this.refreshTokens.claim(tx.manager, row.id))) {
+        await this.refreshTokens.revokeFamily(tx.manager, row.familyId);
         return { reused: row } as const;
       }
       if (row.expiresAt < new Date()) return { error: 'Refresh token has expired' } as const;
@@ -152,7 +148,7 @@ export class AuthService {
       const scopes = (row.scope.split(' ') as Scope[]).filter((s) => maxScopesFor(user!.role).includes(s));
       return {
         next: await this.issueWith(
-          manager,
+          tx,
           { id: user!.id, role: user!.role },
           scopes,
           row.clientId,
@@ -167,17 +163,14 @@ export class AuthService {
         userId: outcome.reused.userId,
         familyId: outcome.reused.familyId,
       });
-      await this.dataSource.transaction((manager) =>
-        this.audit.record(
-          { manager, afterCommit: () => undefined },
-          {
-            actorId: outcome.reused.userId,
-            action: 'auth.refresh_token_reused',
-            targetType: 'user',
-            targetId: outcome.reused.userId,
-            details: { familyId: outcome.reused.familyId },
-          },
-        ),
+      await this.uow.run((tx) =>
+        this.audit.record(tx, {
+          actorId: outcome.reused.userId,
+          action: 'auth.refresh_token_reused',
+          targetType: 'user',
+          targetId: outcome.reused.userId,
+          details: { familyId: outcome.reused.familyId },
+        }),
       );
       throw oauthError(
         'invalid_grant',
@@ -207,9 +200,9 @@ export class AuthService {
         await this.cache.revokeToken(claims.jti, claims.exp);
       return;
     }
-    const familyId = await this.dataSource.transaction(async (manager) => {
-      const row = await manager.findOneBy(RefreshTokenEntity, { tokenHash: sha256(dto.token) });
-      if (row) await this.revokeFamily(manager, row.familyId);
+    const familyId = await this.uow.run(async (tx) => {
+      const row = await this.refreshTokens.findByHash(tx.manager, sha256(dto.token));
+      if (row) await this.refreshTokens.revokeFamily(tx.manager, row.familyId);
       return row?.familyId ?? null;
     });
     if (familyId) await this.revokeSessionEverywhere(familyId);
@@ -280,13 +273,11 @@ export class AuthService {
     clientId: string | null,
     familyId: string,
   ): Promise<TokenResponseDto> {
-    return this.dataSource.transaction((manager) =>
-      this.issueWith(manager, subject, scopes, clientId, familyId),
-    );
+    return this.uow.run((tx) => this.issueWith(tx, subject, scopes, clientId, familyId));
   }
 
   private async issueWith(
-    manager: EntityManager,
+    tx: Tx,
     subject: Subject,
     scopes: Scope[],
     clientId: string | null,
@@ -306,7 +297,7 @@ export class AuthService {
       jwtid: newSecret(12),
     });
     const refreshToken = newSecret(32);
-    await manager.insert(RefreshTokenEntity, {
+    await this.refreshTokens.insert(tx.manager, {
       id: newId('refreshToken'),
       familyId,
       userId: subject.id,
@@ -325,12 +316,5 @@ export class AuthService {
       scope,
       issued_at: iso(now),
     };
-  }
-
-  private async revokeFamily(manager: EntityManager, familyId: string): Promise<void> {
-    await manager.query(
-      `UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL`,
-      [familyId],
-    );
   }
 }

@@ -1,12 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { AppConfig, maxScopesFor, newId, newSecret, Role, UnitOfWork, withAdvisoryLock } from '@app/core';
+import { AppConfig, maxScopesFor, newId, newSecret, Role, UnitOfWork } from '@app/core';
 import { UserEntity, UsersService } from '@app/users';
-import { DataSource } from 'typeorm';
-import { ApiClientEntity } from './api-client.entity';
 import { ApiClientsService } from './api-clients.service';
-
-const BOOTSTRAP_LOCK_KEY = 727_002;
+import { BootstrapRepository } from './bootstrap.repository';
 
 /**
  * First start with an empty database: an admin and an API client, from BOOTSTRAP_* or
@@ -17,7 +13,7 @@ export class BootstrapService {
   private readonly logger = new Logger(BootstrapService.name);
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly lock: BootstrapRepository,
     private readonly uow: UnitOfWork,
     private readonly users: UsersService,
     private readonly clients: ApiClientsService,
@@ -31,7 +27,7 @@ export class BootstrapService {
    */
   async run(): Promise<string[]> {
     const generated: string[] = [];
-    await withAdvisoryLock(this.dataSource, BOOTSTRAP_LOCK_KEY, () =>
+    await this.lock.underLock(() =>
       this.uow.run(async (tx) => {
         const b = this.config.bootstrap;
         let admin: UserEntity | null = null;
@@ -48,12 +44,9 @@ export class BootstrapService {
           if (!b.adminPassword)
             generated.push(`admin user:      ${admin.username}`, `admin password:  ${password}`);
         }
-        if (b.clientId && (await tx.manager.exists(ApiClientEntity, { where: { id: b.clientId } }))) return;
+        if (b.clientId && (await this.clients.exists(b.clientId, tx))) return;
         if (!admin && !b.clientId) return;
-        admin ??= await tx.manager.findOne(UserEntity, {
-          where: { role: Role.Admin },
-          order: { createdAt: 'ASC' },
-        });
+        admin ??= await this.users.firstAdmin(tx);
         if (!admin) return;
         const id = b.clientId ?? newId('client');
         const secret = b.clientSecret ?? newSecret(32);

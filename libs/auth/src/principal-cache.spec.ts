@@ -1,7 +1,6 @@
 import { AppConfig, AppError, LiveEvents, RedisService, Role } from '@app/core';
 import { UsersService, UserStatus } from '@app/users';
-import { Repository } from 'typeorm';
-import { ApiClientEntity } from './api-client.entity';
+import { ApiClientsRepository } from './api-clients.repository';
 import { PrincipalCache, REVOKED_SESSIONS_KEY } from './principal-cache';
 import { AccessTokenClaims } from './token-claims';
 
@@ -33,7 +32,7 @@ function setUp(zset = new Map<string, number>(), published: string[] = []) {
     auth: { principalCacheMs: 1000 },
     jwt: { accessTtlSeconds: 3600, clockSkewSeconds: 5 },
   } as AppConfig;
-  const cache = new PrincipalCache(users, {} as Repository<ApiClientEntity>, redis, live, config);
+  const cache = new PrincipalCache(users, {} as ApiClientsRepository, redis, live, config);
   return { cache, zset, published };
 }
 

@@ -1,5 +1,4 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import {
   AppConfig,
   AppError,
@@ -12,8 +11,7 @@ import {
   Scope,
 } from '@app/core';
 import { UserAuthState, UsersService, UserStatus } from '@app/users';
-import { Repository } from 'typeorm';
-import { ApiClientEntity } from './api-client.entity';
+import { ApiClientsRepository } from './api-clients.repository';
 import { AccessTokenClaims } from './token-claims';
 
 interface Cached<T> {
@@ -44,7 +42,7 @@ export class PrincipalCache implements OnModuleInit {
 
   constructor(
     private readonly usersService: UsersService,
-    @InjectRepository(ApiClientEntity) private readonly clientsRepo: Repository<ApiClientEntity>,
+    private readonly clientsRepo: ApiClientsRepository,
     private readonly redis: RedisService,
     private readonly live: LiveEvents,
     private readonly config: AppConfig,
@@ -98,9 +96,10 @@ export class PrincipalCache implements OnModuleInit {
     if (user.tokensValidAfter && claims.iat < Math.floor(user.tokensValidAfter.getTime() / 1000)) {
       throw AppError.unauthorized('Access token was issued before the password was changed', {}, true);
     }
-    if (claims.cid) {
-      const client = await this.cached(this.clients, `c:${claims.cid}`, claims.cid, now, () =>
-        this.clientsRepo.findOne({ where: { id: claims.cid }, select: { id: true, ownerId: true } }),
+    const cid = claims.cid;
+    if (cid) {
+      const client = await this.cached(this.clients, `c:${cid}`, cid, now, () =>
+        this.clientsRepo.findOwner(cid),
       );
       if (!client) throw AppError.unauthorized('The API client of this token no longer exists', {}, true);
     }

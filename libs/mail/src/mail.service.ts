@@ -1,9 +1,8 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import { AppConfig, newId, OutboxService, Tx } from '@app/core';
 import { createTransport, Transporter } from 'nodemailer';
-import { Repository } from 'typeorm';
 import { MailEntity } from './mail.entity';
+import { MailRepository } from './mail.repository';
 
 export interface OutgoingMail {
   to: string;
@@ -18,7 +17,7 @@ export class MailService implements OnApplicationShutdown {
   private transporter: Transporter | null = null;
 
   constructor(
-    @InjectRepository(MailEntity) private readonly mails: Repository<MailEntity>,
+    private readonly mails: MailRepository,
     private readonly outbox: OutboxService,
     private readonly config: AppConfig,
   ) {}
@@ -30,15 +29,14 @@ export class MailService implements OnApplicationShutdown {
 
   /** Stores the mail and queues its delivery, both inside the caller's transaction. */
   async queue(tx: Tx, mail: OutgoingMail): Promise<MailEntity> {
-    const entity = tx.manager.create(MailEntity, { id: newId('mail'), ...mail, status: 'queued' });
-    await tx.manager.insert(MailEntity, entity);
+    const entity = await this.mails.insert(tx.manager, { id: newId('mail'), ...mail, status: 'queued' });
     await this.outbox.enqueue(tx, 'mail.send', { mailId: entity.id });
     return entity;
   }
 
   /** Delivers one mail; safe to run twice (a sent or kept mail is left alone). */
   async deliver(mailId: string): Promise<MailEntity['status'] | 'missing'> {
-    const mail = await this.mails.findOneBy({ id: mailId });
+    const mail = await this.mails.findById(mailId);
     if (!mail) return 'missing';
     if (mail.status === 'sent' || mail.status === 'kept') return mail.status;
     if (!this.canSend) {
@@ -49,10 +47,7 @@ export class MailService implements OnApplicationShutdown {
         subject: mail.subject,
         purpose: mail.purpose,
       });
-      await this.mails.update(
-        { id: mailId, status: 'queued' },
-        { status: 'kept', attempts: mail.attempts + 1 },
-      );
+      await this.mails.markKept(mailId, mail.attempts + 1);
       return 'kept';
     }
     try {
@@ -63,26 +58,17 @@ export class MailService implements OnApplicationShutdown {
         text: mail.text,
       });
     } catch (err) {
-      await this.mails.update(
-        { id: mailId },
-        { attempts: mail.attempts + 1, error: (err as Error).message.slice(0, 1000) },
-      );
+      await this.mails.recordAttemptFailure(mailId, mail.attempts + 1, (err as Error).message.slice(0, 1000));
       throw err; // the queue retries with backoff
     }
-    await this.mails.update(
-      { id: mailId },
-      { status: 'sent', sentAt: new Date(), attempts: mail.attempts + 1, error: null },
-    );
+    await this.mails.markSent(mailId, mail.attempts + 1);
     this.logger.log({ msg: 'mail sent', mailId, purpose: mail.purpose });
     return 'sent';
   }
 
   /** Called when the queue gives up on a mail. */
   async markFailed(mailId: string, reason: string): Promise<void> {
-    await this.mails.update(
-      { id: mailId, status: 'queued' },
-      { status: 'failed', error: reason.slice(0, 1000) },
-    );
+    await this.mails.markFailed(mailId, reason.slice(0, 1000));
   }
 
   private transport(): Transporter {

@@ -6,4 +6,5 @@ export * from './project.dto';
 export * from './project.entity';
 export * from './projects.module';
 export * from './projects.service';
-export * from './project-access.sql';
+export { accessOf, PROJECT_ACCESS_COLUMNS, projectAccessJoin } from './project-access.repository';
+export type { ProjectAccessRow } from './project-access.repository';

@@ -1,12 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { AppError, Conditions, Permission, Principal, Role, roleAllows, Sql } from '@app/core';
+import { AppError, Conditions, Permission, Principal, roleAllows } from '@app/core';
 import { EntityManager } from 'typeorm';
+import { ProjectAccessRepository, restrictToViewer } from './project-access.repository';
 import { ProjectMemberRole } from './project-member.entity';
 import { ProjectEntity, ProjectStatus, ProjectVisibility } from './project.entity';
-
-/** A project `p` the viewer (an SQL expression: a parameter) may see: internal, public, or theirs. */
-const visibleProjects = (viewer: string) =>
-  `(p.visibility IN ('internal', 'public') OR EXISTS (SELECT 1 FROM project_members vm WHERE vm.project_id = p.id AND vm.user_id = ${viewer}))`;
 
 export interface ProjectAccess {
   project: ProjectEntity;
@@ -22,18 +19,18 @@ export interface ProjectAccess {
  */
 @Injectable()
 export class ProjectAccessService {
-  constructor(private readonly sql: Sql) {}
+  constructor(private readonly repo: ProjectAccessRepository) {}
 
   /** The project if the caller may see it; 404 otherwise. */
   async readable(principal: Principal, projectId: string, manager?: EntityManager): Promise<ProjectAccess> {
-    const access = await this.load(principal, { id: projectId }, manager);
+    const access = await this.repo.load({ id: projectId }, principal.userId, manager);
     if (!access || !this.canSee(principal, access)) throw AppError.notFound('project', projectId);
     return access;
   }
 
   /** By key (ECOM) instead of id, with the same rule. */
   async readableByKey(principal: Principal, key: string, manager?: EntityManager): Promise<ProjectAccess> {
-    const access = await this.load(principal, { key }, manager);
+    const access = await this.repo.load({ key }, principal.userId, manager);
     if (!access || !this.canSee(principal, access)) throw AppError.notFound('project', key);
     return access;
   }
@@ -75,18 +72,7 @@ export class ProjectAccessService {
    * named on its objects rather than calling: a deployment's approvers).
    */
   async usersWhoCanSee(projectId: string, userIds: string[], manager?: EntityManager): Promise<Set<string>> {
-    const text = `SELECT u.id, u.role, m.role AS "memberRole", p.visibility
-                    FROM users u JOIN projects p ON p.id = $1
-                    LEFT JOIN project_members m ON m.project_id = p.id AND m.user_id = u.id
-                   WHERE u.id = ANY($2)`;
-    const rows: Array<{
-      id: string;
-      role: Role;
-      memberRole: ProjectMemberRole | null;
-      visibility: ProjectVisibility;
-    }> = manager
-      ? await manager.query(text, [projectId, userIds])
-      : await this.sql.rows(text, [projectId, userIds]);
+    const rows = await this.repo.usersOfProject(projectId, userIds, manager);
     return new Set(
       rows
         .filter((r) =>
@@ -99,37 +85,20 @@ export class ProjectAccessService {
     );
   }
 
-  /** SQL for "projects the caller may see", for TypeORM list queries (alias `p`, parameter :viewerId). */
-  visibilityCondition(principal: Principal): { sql: string; params: Record<string, unknown> } {
-    if (principal.can(Permission.ProjectsAdmin)) return { sql: 'TRUE', params: {} };
-    return { sql: visibleProjects(':viewerId'), params: { viewerId: principal.userId } };
+  /** Whose visibility narrows a list: the caller's, or nobody's (null) for an administrator. */
+  viewerOf(principal: Principal): string | null {
+    return principal.can(Permission.ProjectsAdmin) ? null : principal.userId;
   }
 
   /** Narrows a list query to the projects the caller may see (alias `p`); admins see all. */
   restrictToVisible(where: Conditions, principal: Principal): Conditions {
-    if (principal.can(Permission.ProjectsAdmin)) return where;
-    return where.and((v) => visibleProjects(v(principal.userId)));
+    const viewer = this.viewerOf(principal);
+    return viewer === null ? where : restrictToViewer(where, viewer);
   }
 
-  private async load(
-    principal: Principal,
-    where: { id: string } | { key: string },
-    manager?: EntityManager,
-  ): Promise<ProjectAccess | null> {
-    const text = `SELECT p.id, p.name, p.key, p.description, p.owner_id AS "ownerId", p.status, p.visibility,
-                        p.created_at AS "createdAt", p.updated_at AS "updatedAt", p.archived_at AS "archivedAt",
-                        m.role AS "memberRole"
-                   FROM projects p
-                   LEFT JOIN project_members m ON m.project_id = p.id AND m.user_id = $2
-                  WHERE ${'id' in where ? 'p.id' : 'p.key'} = $1`;
-    const values = ['id' in where ? where.id : where.key, principal.userId];
-    // Inside a transaction, read through it; otherwise straight from the pool (the hot path).
-    const rows: Array<ProjectEntity & { memberRole: ProjectMemberRole | null }> = manager
-      ? await manager.query(text, values)
-      : await this.sql.rows(text, values);
-    if (!rows.length) return null;
-    const { memberRole, ...project } = rows[0];
-    return { project: project as ProjectEntity, memberRole: memberRole ?? null };
+  /** True when the user is a member of the project (an assignee must be one). */
+  isMember(projectId: string, userId: string, manager?: EntityManager): Promise<boolean> {
+    return this.repo.isMember(projectId, userId, manager);
   }
 }
 

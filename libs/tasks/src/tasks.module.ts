@@ -4,6 +4,7 @@ import { ProjectsModule } from '@app/projects';
 import { TaskCounterEntity, TaskStatusCountEntity } from './task-counters.entity';
 import { TaskHistoryEntity } from './task-history.entity';
 import { TaskEntity } from './task.entity';
+import { TasksRepository } from './tasks.repository';
 import { TasksService } from './tasks.service';
 
 @Module({
@@ -11,7 +12,7 @@ import { TasksService } from './tasks.service';
     TypeOrmModule.forFeature([TaskEntity, TaskHistoryEntity, TaskCounterEntity, TaskStatusCountEntity]),
     ProjectsModule,
   ],
-  providers: [TasksService],
+  providers: [TasksService, TasksRepository],
   exports: [TasksService],
 })
 export class TasksModule {}

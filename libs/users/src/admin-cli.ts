@@ -9,11 +9,19 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Redis from 'ioredis';
-import { Client } from 'pg';
+import { DataSource } from 'typeorm';
 import { getConfig } from '../../core/src/config/app-config';
 import { PRINCIPAL_CHANNEL } from '../../core/src/access/principal-events';
+import { DatabasePool } from '../../core/src/database/database-pool';
+import { dataSourceOptions } from '../../core/src/database/data-source-options';
+import { Sql } from '../../core/src/database/sql';
+import { UnitOfWork } from '../../core/src/database/unit-of-work';
 import { newId, newSecret } from '../../core/src/ids';
+import { AuditLogEntity } from './audit-log.entity';
+import { AuditLogRepository } from './audit-log.repository';
 import { PASSWORD_HASH_OPTIONS, PASSWORD_RULE, PASSWORD_RULE_MESSAGE } from './password-hasher';
+import { UserEntity } from './user.entity';
+import { UsersRepository } from './users.repository';
 
 const USAGE = 'usage: npm run admin -- reset-password [--username NAME] [--password PASSWORD]\n';
 
@@ -28,29 +36,31 @@ export async function resetPassword(args: string[]): Promise<string> {
   const password = values.password ?? `${newSecret(12)}Aa1`;
   if (!PASSWORD_RULE.test(password)) throw new Error(PASSWORD_RULE_MESSAGE);
   const passwordHash = await hash(password, PASSWORD_HASH_OPTIONS);
-  const pg = new Client({ connectionString: config.database.url });
-  await pg.connect();
+  // The statements are the repositories' own, on a pool of this process's (no Nest here).
+  const database = new DatabasePool(config, 'cocode-admin');
+  const dataSource = new DataSource(dataSourceOptions(config, 'cocode-admin', database.pool));
+  await dataSource.initialize();
   let userId: string;
   try {
-    await pg.query('BEGIN');
-    const updated = await pg.query<{ id: string }>(
-      `UPDATE users SET password_hash = $1, tokens_valid_after = now(), updated_at = now()
-        WHERE lower(username) = lower($2) AND deleted_at IS NULL RETURNING id`,
-      [passwordHash, username],
-    );
-    if (updated.rowCount !== 1) throw new Error(`no user "${username}" in ${redact(config.database.url)}`);
-    userId = updated.rows[0].id;
-    await pg.query(
-      `INSERT INTO audit_logs (id, actor_id, action, target_type, target_id, details)
-       VALUES ($1, NULL, 'user.password_reset', 'user', $2, $3)`,
-      [newId('audit'), userId, JSON.stringify({ via: 'npm run admin -- reset-password' })],
-    );
-    await pg.query('COMMIT');
-  } catch (err) {
-    await pg.query('ROLLBACK').catch(() => undefined);
-    throw err;
+    const sql = new Sql(database);
+    const users = new UsersRepository(dataSource.getRepository(UserEntity), sql);
+    const audit = new AuditLogRepository(dataSource.getRepository(AuditLogEntity));
+    userId = await new UnitOfWork(dataSource).run(async (tx) => {
+      const id = await users.resetPassword(tx.manager, username, passwordHash);
+      if (!id) throw new Error(`no user "${username}" in ${redact(config.database.url)}`);
+      await audit.insert(tx.manager, {
+        id: newId('audit'),
+        actorId: null,
+        action: 'user.password_reset',
+        targetType: 'user',
+        targetId: id,
+        details: { via: 'npm run admin -- reset-password' },
+        requestId: null,
+      });
+      return id;
+    });
   } finally {
-    await pg.end();
+    await dataSource.destroy();
   }
   // Running gateways drop their cached principal of this user (tokens issued before now die).
   const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });

@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
 import {
   AppConfig,
   AppError,
-  containsPattern,
   newId,
   newSecret,
   Page,
@@ -13,14 +11,11 @@ import {
   Principal,
   PrincipalEvents,
   Role,
-  skipTake,
-  Sql,
   Tx,
   UnitOfWork,
   uniqueViolation,
 } from '@app/core';
 import { MailService } from '@app/mail';
-import { Repository } from 'typeorm';
 import { AuditLogService } from './audit-log.service';
 import { PasswordHasher } from './password-hasher';
 import {
@@ -33,70 +28,34 @@ import {
   UserDto,
 } from './user.dto';
 import { Tier, UserEntity, UserStatus } from './user.entity';
+import { UserAuthState, UsersRepository } from './users.repository';
+
+export type { UserAuthState } from './users.repository';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
-const SORT_COLUMNS: Record<ListUsersQueryDto['sortBy'], string> = {
-  createdAt: 'u.created_at',
-  username: 'u.username',
-  email: 'u.email',
-  fullName: 'u.full_name',
-  lastLoginAt: 'u.last_login_at',
-};
 /** What a user may change on their own account without users:admin. */
 const SELF_EDITABLE = new Set<keyof UpdateUserDto>(['fullName', 'department', 'avatar']);
-
-/** The facts authentication needs about a user, cached per gateway. */
-export interface UserAuthState {
-  id: string;
-  username: string;
-  role: Role;
-  status: UserStatus;
-  tier: Tier;
-  deleted: boolean;
-  tokensValidAfter: Date | null;
-}
 
 @Injectable()
 export class UsersService {
   constructor(
-    @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
+    private readonly users: UsersRepository,
     private readonly uow: UnitOfWork,
     private readonly audit: AuditLogService,
     private readonly mail: MailService,
     private readonly hasher: PasswordHasher,
     private readonly principals: PrincipalEvents,
     private readonly config: AppConfig,
-    private readonly sql: Sql,
   ) {}
 
   async list(query: ListUsersQueryDto): Promise<Page<UserDto>> {
-    const qb = this.users.createQueryBuilder('u').where('u.deleted_at IS NULL');
-    if (query.role) qb.andWhere('u.role = :role', { role: query.role });
-    if (query.status) qb.andWhere('u.status = :status', { status: query.status });
-    if (query.search) {
-      const like = containsPattern(query.search);
-      qb.andWhere('(u.username ILIKE :like OR u.email ILIKE :like OR u.full_name ILIKE :like)', { like });
-    }
-    const order = query.sortOrder === 'asc' ? 'ASC' : 'DESC';
-    const { skip, take } = skipTake(query);
-    const [rows, total] = await qb
-      .orderBy(SORT_COLUMNS[query.sortBy], order, order === 'ASC' ? 'NULLS FIRST' : 'NULLS LAST')
-      .addOrderBy('u.id', order)
-      .skip(skip)
-      .take(take)
-      .getManyAndCount();
+    const [rows, total] = await this.users.list(query);
     return pageOf(rows.map(mapUser), total, query);
   }
 
-  /** The hot read: one prepared SQL text, no query builder. */
+  /** The hot read (see UsersRepository.findActive). */
   async get(userId: string): Promise<UserDto> {
-    const [row] = await this.sql.rows<UserEntity>(
-      `SELECT id, username, email, full_name AS "fullName", role, status, tier, avatar, department,
-              email_verified_at AS "emailVerifiedAt", created_at AS "createdAt", updated_at AS "updatedAt",
-              last_login_at AS "lastLoginAt"
-         FROM users WHERE id = $1 AND deleted_at IS NULL`,
-      [userId],
-    );
+    const row = await this.users.findActive(userId);
     if (!row) throw AppError.notFound('user', userId);
     return mapUser(row);
   }
@@ -104,7 +63,7 @@ export class UsersService {
   async create(actor: Principal, dto: CreateUserDto): Promise<CreatedUserDto> {
     const verificationToken = newSecret(24);
     const passwordHash = await this.hasher.hash(dto.password);
-    const user = this.users.create({
+    const user = this.users.build({
       id: newId('user'),
       username: dto.username,
       email: dto.email,
@@ -124,7 +83,7 @@ export class UsersService {
     });
     const saved = await this.uniquely(() =>
       this.uow.run(async (tx) => {
-        await tx.manager.insert(UserEntity, user);
+        await this.users.insert(tx.manager, user);
         await this.sendVerification(tx, user, verificationToken);
         await this.audit.record(tx, {
           actorId: actor.userId,
@@ -133,7 +92,7 @@ export class UsersService {
           targetId: user.id,
           details: { username: user.username, role: user.role },
         });
-        return tx.manager.findOneByOrFail(UserEntity, { id: user.id });
+        return this.users.findByIdOrFail(tx.manager, user.id);
       }),
     );
     return { ...mapUser(saved), verificationEmailSent: this.mail.canSend };
@@ -167,7 +126,7 @@ export class UsersService {
         }
         if (Object.keys(before).length === 0) return user;
         Object.assign(user, changes);
-        await tx.manager.update(UserEntity, { id: userId }, changes);
+        await this.users.update(tx.manager, userId, changes);
         const after = Object.fromEntries(
           Object.keys(before).map((k) => [k, changes[k as keyof UpdateUserDto]]),
         );
@@ -185,7 +144,7 @@ export class UsersService {
         });
         if ('role' in before || 'status' in before || 'tier' in before)
           tx.afterCommit(() => this.principals.publish({ kind: 'user', id: userId }));
-        return tx.manager.findOneByOrFail(UserEntity, { id: userId });
+        return this.users.findByIdOrFail(tx.manager, userId);
       }),
     );
     return mapUser(updated);
@@ -195,8 +154,8 @@ export class UsersService {
     if (userId === actor.userId) throw AppError.conflict('You cannot delete your own account');
     await this.uow.run(async (tx) => {
       const user = await this.findVisible(userId, tx, hard);
-      if (hard) await tx.manager.delete(UserEntity, { id: userId });
-      else await tx.manager.update(UserEntity, { id: userId }, { deletedAt: new Date() });
+      if (hard) await this.users.delete(tx.manager, userId);
+      else await this.users.update(tx.manager, userId, { deletedAt: new Date() });
       await this.audit.record(tx, {
         actorId: actor.userId,
         action: hard ? 'user.hard_deleted' : 'user.deleted',
@@ -209,10 +168,7 @@ export class UsersService {
   }
 
   async changePassword(actor: Principal, dto: ChangePasswordDto): Promise<void> {
-    const user = await this.users.findOne({
-      where: { id: actor.userId },
-      select: { id: true, passwordHash: true },
-    });
+    const user = await this.users.findPasswordHash(actor.userId);
     if (!user || !(await this.hasher.verify(user.passwordHash, dto.currentPassword))) {
       throw AppError.validation([
         { field: 'currentPassword', message: 'current password is incorrect', code: 'invalid_credentials' },
@@ -226,11 +182,7 @@ export class UsersService {
     const passwordHash = await this.hasher.hash(dto.newPassword);
     await this.uow.run(async (tx) => {
       // Every token issued before now (other sessions, stolen refresh tokens) stops working.
-      await tx.manager.update(
-        UserEntity,
-        { id: actor.userId },
-        { passwordHash, tokensValidAfter: new Date() },
-      );
+      await this.users.update(tx.manager, actor.userId, { passwordHash, tokensValidAfter: new Date() });
       await this.audit.record(tx, {
         actorId: actor.userId,
         action: 'user.password_changed',
@@ -242,11 +194,7 @@ export class UsersService {
   }
 
   async verifyEmail(token: string): Promise<UserDto> {
-    const user = await this.users
-      .createQueryBuilder('u')
-      .where('u.verification_token_hash = :hash', { hash: sha256(token) })
-      .andWhere('u.deleted_at IS NULL')
-      .getOne();
+    const user = await this.users.findByVerificationHash(sha256(token));
     if (!user || !user.verificationExpiresAt || user.verificationExpiresAt < new Date()) {
       throw AppError.validation([
         { field: 'token', message: 'verification token is invalid or has expired', code: 'invalid_token' },
@@ -254,11 +202,12 @@ export class UsersService {
     }
     const saved = await this.uow.run(async (tx) => {
       const status = user.status === UserStatus.PendingVerification ? UserStatus.Active : user.status;
-      await tx.manager.update(
-        UserEntity,
-        { id: user.id },
-        { status, emailVerifiedAt: new Date(), verificationTokenHash: null, verificationExpiresAt: null },
-      );
+      await this.users.update(tx.manager, user.id, {
+        status,
+        emailVerifiedAt: new Date(),
+        verificationTokenHash: null,
+        verificationExpiresAt: null,
+      });
       await this.audit.record(tx, {
         actorId: user.id,
         action: 'user.email_verified',
@@ -266,7 +215,7 @@ export class UsersService {
         targetId: user.id,
       });
       tx.afterCommit(() => this.principals.publish({ kind: 'user', id: user.id }));
-      return tx.manager.findOneByOrFail(UserEntity, { id: user.id });
+      return this.users.findByIdOrFail(tx.manager, user.id);
     });
     return mapUser(saved);
   }
@@ -276,14 +225,10 @@ export class UsersService {
       const user = await this.findVisible(userId, tx);
       if (user.emailVerifiedAt) throw AppError.conflict('This e-mail address is already verified');
       const token = newSecret(24);
-      await tx.manager.update(
-        UserEntity,
-        { id: userId },
-        {
-          verificationTokenHash: sha256(token),
-          verificationExpiresAt: new Date(Date.now() + this.config.auth.emailVerificationTtlHours * 3600_000),
-        },
-      );
+      await this.users.update(tx.manager, userId, {
+        verificationTokenHash: sha256(token),
+        verificationExpiresAt: new Date(Date.now() + this.config.auth.emailVerificationTtlHours * 3600_000),
+      });
       await this.sendVerification(tx, user, token);
       await this.audit.record(tx, {
         actorId: actor.userId,
@@ -298,43 +243,17 @@ export class UsersService {
   // ---- for authentication ------------------------------------------------------------------
 
   /** The user with their password hash, by username or e-mail (case-insensitive). */
-  async findForLogin(login: string): Promise<UserEntity | null> {
-    return this.users
-      .createQueryBuilder('u')
-      .addSelect('u.passwordHash')
-      .where('(lower(u.username) = lower(:login) OR lower(u.email) = lower(:login))', { login })
-      .andWhere('u.deleted_at IS NULL')
-      .getOne();
+  findForLogin(login: string): Promise<UserEntity | null> {
+    return this.users.findForLogin(login);
   }
 
-  async authState(userId: string): Promise<UserAuthState | null> {
-    const u = await this.users.findOne({
-      where: { id: userId },
-      select: {
-        id: true,
-        username: true,
-        role: true,
-        status: true,
-        tier: true,
-        deletedAt: true,
-        tokensValidAfter: true,
-      },
-    });
-    return u
-      ? {
-          id: u.id,
-          username: u.username,
-          role: u.role,
-          status: u.status,
-          tier: u.tier,
-          deleted: u.deletedAt !== null,
-          tokensValidAfter: u.tokensValidAfter,
-        }
-      : null;
+  /** The principal cache's read (one statement per miss). */
+  authState(userId: string): Promise<UserAuthState | null> {
+    return this.users.authState(userId);
   }
 
-  async recordLogin(userId: string): Promise<void> {
-    await this.users.update({ id: userId }, { lastLoginAt: new Date() });
+  recordLogin(userId: string): Promise<void> {
+    return this.users.recordLogin(userId);
   }
 
   /** Creates an active user with no verification step (the bootstrap admin). */
@@ -342,7 +261,7 @@ export class UsersService {
     tx: Tx,
     input: { username: string; email: string; fullName: string; role: Role; password: string },
   ): Promise<UserEntity> {
-    const user = this.users.create({
+    const user = this.users.build({
       id: newId('user'),
       username: input.username,
       email: input.email,
@@ -358,7 +277,7 @@ export class UsersService {
       tokensValidAfter: null,
       deletedAt: null,
     });
-    await tx.manager.insert(UserEntity, user);
+    await this.users.insert(tx.manager, user);
     await this.audit.record(tx, {
       actorId: null,
       action: 'user.bootstrapped',
@@ -369,15 +288,24 @@ export class UsersService {
     return user;
   }
 
-  async count(tx?: Tx): Promise<number> {
-    return (tx?.manager.getRepository(UserEntity) ?? this.users).count();
+  count(tx?: Tx): Promise<number> {
+    return this.users.count(tx?.manager);
+  }
+
+  /** The first administrator ever created (the bootstrap admin, unless deleted), or null. */
+  firstAdmin(tx: Tx): Promise<UserEntity | null> {
+    return this.users.firstAdmin(tx.manager);
+  }
+
+  /** Of these ids, those of users that exist and are not deleted. */
+  existingIds(ids: string[], tx?: Tx): Promise<Set<string>> {
+    return this.users.existingIds(ids, tx?.manager);
   }
 
   // ---- helpers --------------------------------------------------------------------------------
 
   private async findVisible(userId: string, tx?: Tx, includeDeleted = false): Promise<UserEntity> {
-    const repo = tx?.manager.getRepository(UserEntity) ?? this.users;
-    const user = await repo.findOneBy({ id: userId });
+    const user = await this.users.findById(userId, tx?.manager);
     if (!user || (user.deletedAt && !includeDeleted)) throw AppError.notFound('user', userId);
     return user;
   }
