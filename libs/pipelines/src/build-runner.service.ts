@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { AppConfig, iso, LiveEvents, OutboxService, QueueReconciler, Sql, UnitOfWork } from '@app/core';
+import { AppConfig, iso, LiveEvents, OutboxService, QueueReconciler, UnitOfWork } from '@app/core';
 import {
   cloneAndCheckout,
   findArtifacts,
@@ -8,40 +8,28 @@ import {
   onThisHost,
   Renewal,
   Sandbox,
-  SandboxNetwork,
   SandboxResult,
   shell,
   storeArtifacts,
-  sweepLapsed,
   Workspace,
 } from '@app/runner';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BUILD_COLUMNS, BuildRow, mapBuildRow, mapStage } from './build.dto';
+import { mapStage } from './build.dto';
+import { mapBuildRow } from './build.rows';
 import { BuildStage, BuildStatus, StageStatus, StoredArtifact } from './build.entity';
 import { BuildLogWriter } from './build-log-writer';
 import { BuildLogService } from './build-log.service';
 import { BuildSlots } from './build-slots';
+import { BuildsRepository, ClaimedBuild, QUEUED_BUILDS } from './builds.repository';
 import { BUILD_CANCEL_CHANNEL } from './builds.service';
 import { redactUrl, urlSecrets } from './git-refs';
 import { buildProgress } from './queue-estimate';
 import { secretsOf } from './secret-masker';
 
-type ClaimedBuild = BuildRow & {
-  variables: Record<string, string>;
-  repository_url: string;
-  artifact_globs: string[];
-  network: SandboxNetwork;
-};
-
 class LeaseLost extends Error {}
 
 const PROGRESS_OF = (stages: BuildStage[]) => buildProgress(stages.map(mapStage));
-
-/** Queued builds wait for their `build.run` job (keyed by the build's id). */
-const QUEUED_BUILDS = QueueReconciler.ownJob('builds', 'created_at', 'build.run', (buildId) => ({ buildId }));
-/** Running builds whose worker stopped renewing their lease. */
-const LAPSED_BUILDS = { table: 'builds', running: 'running', limit: 50 };
 
 /**
  * The worker side of builds. A build is claimed (queued -> running) with a lease this worker
@@ -60,7 +48,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
 
   constructor(
     private readonly uow: UnitOfWork,
-    private readonly sql: Sql,
+    private readonly builds: BuildsRepository,
     private readonly outbox: OutboxService,
     private readonly log: BuildLogService,
     private readonly live: LiveEvents,
@@ -110,7 +98,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
    */
   async sweep(): Promise<{ expired: number; requeued: number }> {
     return {
-      expired: await sweepLapsed(this.sql, LAPSED_BUILDS, (id) => this.expire(id)),
+      expired: await this.builds.sweepLapsed((id) => this.expire(id)),
       requeued: await this.reconciler.sweep(QUEUED_BUILDS),
     };
   }
@@ -119,14 +107,12 @@ export class BuildRunner implements BeforeApplicationShutdown {
 
   private async claim(buildId: string): Promise<ClaimedBuild | null> {
     return this.uow.run(async (tx) => {
-      const [rows]: [ClaimedBuild[], number] = await tx.manager.query(
-        `UPDATE builds b SET status = 'running', started_at = clock_timestamp(), attempts = attempts + 1,
-                locked_by = $2, locked_until = now() + make_interval(secs => $3), updated_at = now()
-          WHERE id = $1 AND status = 'queued'
-          RETURNING ${BUILD_COLUMNS}, b.variables, b.repository_url, b.artifact_globs`,
-        [buildId, this.workerId, this.config.builds.leaseSeconds],
+      const build = await this.builds.claim(
+        buildId,
+        this.workerId,
+        this.config.builds.leaseSeconds,
+        tx.manager,
       );
-      const build = rows[0];
       if (!build) return null;
       await this.log.append(
         buildId,
@@ -160,13 +146,13 @@ export class BuildRunner implements BeforeApplicationShutdown {
       await writer.drain();
       const current = stages.find((s) => s.status === 'running')?.name ?? null;
       await this.uow.run(async (tx) => {
-        const [rows]: [unknown[], number] = await tx.manager.query(
-          `UPDATE builds SET stages = $2::jsonb, current_stage = $3, progress = $4, commit_sha = coalesce($5, commit_sha),
-                  updated_at = now()
-            WHERE id = $1 AND locked_by = $6 AND status = 'running' RETURNING id`,
-          [build.id, JSON.stringify(stages), current, PROGRESS_OF(stages), commitSha, this.workerId],
+        const held = await this.builds.saveStages(
+          build.id,
+          this.workerId,
+          { stages, currentStage: current, progress: PROGRESS_OF(stages), commitSha },
+          tx.manager,
         );
-        if (!rows.length) throw new LeaseLost();
+        if (!held) throw new LeaseLost();
         await this.log.append(build.id, [{ kind: 'stage', body: JSON.stringify(mapStage(stages[i])) }], tx);
       });
     };
@@ -361,23 +347,12 @@ export class BuildRunner implements BeforeApplicationShutdown {
     artifacts: StoredArtifact[],
   ): Promise<BuildStatus> {
     const done = await this.uow.run(async (tx) => {
-      const [rows]: [BuildRow[], number] = await tx.manager.query(
-        `UPDATE builds b SET status = $2, finished_at = clock_timestamp(), current_stage = NULL, progress = $3,
-                stages = $4::jsonb, artifacts = $5::jsonb, error = $6, commit_sha = coalesce($7, commit_sha),
-                locked_by = NULL, locked_until = NULL, process_group = NULL, variables = '{}', updated_at = now()
-          WHERE id = $1 AND locked_by = $8 AND status = 'running' RETURNING ${BUILD_COLUMNS}`,
-        [
-          build.id,
-          status,
-          PROGRESS_OF(stages),
-          JSON.stringify(stages),
-          JSON.stringify(artifacts),
-          error,
-          commitSha,
-          this.workerId,
-        ],
+      const row = await this.builds.finish(
+        build.id,
+        this.workerId,
+        { status, progress: PROGRESS_OF(stages), stages, artifacts, error, commitSha },
+        tx.manager,
       );
-      const row = rows[0];
       if (!row) return null;
       await this.log.append(
         build.id,
@@ -398,23 +373,13 @@ export class BuildRunner implements BeforeApplicationShutdown {
 
   /** Renews the lease; the build stops when the lease is gone or a cancel was asked. */
   private async renew(buildId: string): Promise<Renewal> {
-    const rows = await this.sql.rows<{ cancel: boolean }>(
-      `UPDATE builds SET locked_until = now() + make_interval(secs => $3)
-        WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING cancel_requested_at IS NOT NULL AS cancel`,
-      [buildId, this.workerId, this.config.builds.leaseSeconds],
-    );
-    return !rows.length ? 'lost' : rows[0].cancel ? 'cancelled' : 'held';
+    const lease = await this.builds.renew(buildId, this.workerId, this.config.builds.leaseSeconds);
+    return !lease ? 'lost' : lease.cancel ? 'cancelled' : 'held';
   }
 
   private async expire(buildId: string): Promise<boolean> {
     const result = await this.uow.run(async (tx) => {
-      const [row]: Array<
-        BuildRow & { locked_by: string | null; process_group: number | null; cancel: boolean }
-      > = await tx.manager.query(
-        `SELECT ${BUILD_COLUMNS}, b.locked_by, b.process_group, b.cancel_requested_at IS NOT NULL AS cancel
-             FROM builds b WHERE id = $1 AND status = 'running' AND locked_until < now() FOR UPDATE SKIP LOCKED`,
-        [buildId],
-      );
+      const row = await this.builds.lockLapsed(buildId, tx.manager);
       if (!row) return null;
       const now = new Date();
       const reason = `the worker running the build stopped (${row.locked_by ?? 'unknown'}): its lease expired`;
@@ -431,26 +396,24 @@ export class BuildRunner implements BeforeApplicationShutdown {
         };
       });
       const status: BuildStatus = row.cancel ? 'cancelled' : 'failed';
-      const [updated]: [BuildRow[], number] = await tx.manager.query(
-        `UPDATE builds b SET status = $2, finished_at = clock_timestamp(), current_stage = NULL, progress = $3,
-                stages = $4::jsonb, error = $5, locked_by = NULL, locked_until = NULL, process_group = NULL,
-                variables = '{}', updated_at = now()
-          WHERE id = $1 RETURNING ${BUILD_COLUMNS}`,
-        [buildId, status, PROGRESS_OF(stages), JSON.stringify(stages), row.cancel ? null : reason],
+      const updated = await this.builds.expire(
+        buildId,
+        { status, progress: PROGRESS_OF(stages), stages, error: row.cancel ? null : reason },
+        tx.manager,
       );
       await this.log.append(
         buildId,
         [
           { kind: 'log', body: `\n!! ${reason}\n` },
-          { kind: 'status', body: JSON.stringify({ status, progress: updated[0].progress, error: reason }) },
+          { kind: 'status', body: JSON.stringify({ status, progress: updated.progress, error: reason }) },
         ],
         tx,
       );
       await this.outbox.publish(
         tx,
         'build.completed',
-        { build: mapBuildRow(updated[0], this.config.http.publicBaseUrl) },
-        updated[0].project_id,
+        { build: mapBuildRow(updated, this.config.http.publicBaseUrl) },
+        updated.project_id,
       );
       return row;
     });
