@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { AppConfig, OutboxService, QueueReconciler, Sql, UnitOfWork } from '@app/core';
+import { AppConfig, OutboxService, QueueReconciler, UnitOfWork } from '@app/core';
 import { maskText, redactUrl, urlSecrets } from '@app/pipelines';
 import {
   cloneAndCheckout,
@@ -9,29 +9,20 @@ import {
   Renewal,
   Sandbox,
   shell,
-  sweepLapsed,
   Workspace,
 } from '@app/runner';
 import { cp, open, realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { JUnitError, JUnitReport, parseJUnit } from './junit-parser';
 import { TestRunStatus } from './test-run.entity';
-import { mapRunRow, RUN_COLUMNS, TestRunRow } from './test-suite.dto';
+import { mapRunRow } from './test-run.rows';
+import { ClaimedRun, QUEUED_RUNS, TestRunsRepository } from './test-runs.repository';
 import { resolveWorkingDirectory } from './working-directory';
 
 /** The end of the output kept with a run. */
 export const LOG_TAIL_CHARS = 8 * 1024;
 /** A report older than the run's start (less this slack for coarse file-system clocks) is a leftover, not this run's. */
 const MTIME_SLACK_MS = 1000;
-
-type ClaimedRun = TestRunRow & {
-  repository_url: string | null;
-  branch: string | null;
-  working_directory: string | null;
-  command: string;
-  report_path: string;
-  timeout_seconds: number;
-};
 
 interface Outcome {
   status: TestRunStatus;
@@ -42,11 +33,6 @@ interface Outcome {
 }
 
 class LeaseLost extends Error {}
-
-/** Queued runs wait for their `test.run` job (keyed by the run's id). */
-const QUEUED_RUNS = QueueReconciler.ownJob('test_runs', 'created_at', 'test.run', (runId) => ({ runId }));
-/** Running runs whose worker stopped renewing their lease. */
-const LAPSED_RUNS = { table: 'test_runs', running: 'running', limit: 50 };
 
 /** Keeps the last `max` characters written. */
 class Tail {
@@ -106,7 +92,7 @@ export class TestRunner implements BeforeApplicationShutdown {
 
   constructor(
     private readonly uow: UnitOfWork,
-    private readonly sql: Sql,
+    private readonly runs: TestRunsRepository,
     private readonly outbox: OutboxService,
     private readonly config: AppConfig,
     private readonly sandbox: Sandbox,
@@ -132,22 +118,13 @@ export class TestRunner implements BeforeApplicationShutdown {
   /** Runs whose worker stopped renewing their lease become `error`; queued ones whose job is gone get one again. */
   async sweep(): Promise<{ expired: number; requeued: number }> {
     return {
-      expired: await sweepLapsed(this.sql, LAPSED_RUNS, (id) => this.expire(id)),
+      expired: await this.runs.sweepLapsed((id) => this.expire(id)),
       requeued: await this.reconciler.sweep(QUEUED_RUNS),
     };
   }
 
   private async claim(runId: string): Promise<ClaimedRun | null> {
-    const rows = await this.sql.rows<ClaimedRun>(
-      `UPDATE test_runs r SET status = 'running', started_at = clock_timestamp(), attempts = attempts + 1,
-              locked_by = $2, locked_until = now() + make_interval(secs => $3), updated_at = now()
-         FROM test_suites s
-        WHERE r.id = $1 AND r.status = 'queued' AND s.id = r.suite_id
-        RETURNING ${RUN_COLUMNS}, s.repository_url, s.branch, s.working_directory, s.command, s.report_path,
-                  s.timeout_seconds`,
-      [runId, this.workerId, this.config.builds.leaseSeconds],
-    );
-    return rows[0] ?? null;
+    return (await this.runs.claim(runId, this.workerId, this.config.builds.leaseSeconds)) ?? null;
   }
 
   private async execute(run: ClaimedRun, job: LeasedJob): Promise<TestRunStatus | 'skipped'> {
@@ -273,51 +250,24 @@ export class TestRunner implements BeforeApplicationShutdown {
   }
 
   private async finish(run: ClaimedRun, o: Outcome, tail: Tail): Promise<TestRunStatus> {
-    const t = o.report?.totals;
     const logTail = maskText(tail.toString(), run.repository_url ? urlSecrets(run.repository_url) : []);
     const done = await this.uow.run(async (tx) => {
-      const [rows]: [TestRunRow[], number] = await tx.manager.query(
-        `UPDATE test_runs r SET status = $2, finished_at = clock_timestamp(), exit_code = $3, error = $4, log_tail = $5,
-                total = $6, passed = $7, failed = $8, skipped = $9, errors = $10, duration = $11, commit_sha = $12,
-                locked_by = NULL, locked_until = NULL, process_group = NULL, updated_at = now()
-          WHERE id = $1 AND locked_by = $13 AND status = 'running' RETURNING ${RUN_COLUMNS}`,
-        [
-          run.id,
-          o.status,
-          o.exitCode,
-          o.error,
-          logTail || null,
-          t?.total ?? null,
-          t?.passed ?? null,
-          t?.failed ?? null,
-          t?.skipped ?? null,
-          t?.errors ?? null,
-          t?.duration ?? null,
-          o.commitSha,
-          this.workerId,
-        ],
+      const row = await this.runs.finish(
+        run.id,
+        this.workerId,
+        {
+          status: o.status,
+          exitCode: o.exitCode,
+          error: o.error,
+          logTail: logTail || null,
+          totals: o.report?.totals,
+          commitSha: o.commitSha,
+        },
+        tx.manager,
       );
-      const row = rows[0];
       if (!row) return null;
       const cases = o.report?.cases ?? [];
-      for (let i = 0; i < cases.length; i += 5000) {
-        const batch = cases.slice(i, i + 5000);
-        await tx.manager.query(
-          `INSERT INTO test_cases (run_id, position, suite, classname, name, time, status, message, details)
-           SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::text[], $8::text[], $9::text[])`,
-          [
-            run.id,
-            batch.map((_, j) => i + j),
-            batch.map((c) => c.suite),
-            batch.map((c) => c.classname),
-            batch.map((c) => c.name),
-            batch.map((c) => c.time),
-            batch.map((c) => c.status),
-            batch.map((c) => c.message),
-            batch.map((c) => c.details),
-          ],
-        );
-      }
+      await this.runs.insertCases(run.id, cases, tx.manager);
       if (o.status !== 'passed') {
         const failing = cases.filter((c) => c.status === 'failed' || c.status === 'error');
         await this.outbox.publish(
@@ -339,35 +289,17 @@ export class TestRunner implements BeforeApplicationShutdown {
   }
 
   private async renew(runId: string): Promise<Renewal> {
-    const rows = await this.sql.rows(
-      `UPDATE test_runs SET locked_until = now() + make_interval(secs => $3)
-        WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING id`,
-      [runId, this.workerId, this.config.builds.leaseSeconds],
-    );
-    return rows.length ? 'held' : 'lost';
+    const held = await this.runs.renew(runId, this.workerId, this.config.builds.leaseSeconds);
+    return held ? 'held' : 'lost';
   }
 
   private async expire(runId: string): Promise<boolean> {
     const reason = 'the worker running the test run stopped: its lease expired';
     const row = await this.uow.run(async (tx) => {
-      const [found]: Array<{ locked_by: string | null }> = await tx.manager.query(
-        `SELECT locked_by FROM test_runs
-          WHERE id = $1 AND status = 'running' AND locked_until < now() FOR UPDATE SKIP LOCKED`,
-        [runId],
-      );
+      const found = await this.runs.lockLapsed(runId, tx.manager);
       if (!found) return null;
-      const [rows]: [TestRunRow[], number] = await tx.manager.query(
-        `UPDATE test_runs r SET status = 'error', finished_at = clock_timestamp(), error = $2, locked_by = NULL,
-                locked_until = NULL, process_group = NULL, updated_at = now()
-          WHERE id = $1 RETURNING ${RUN_COLUMNS}`,
-        [runId, `${reason} (${found.locked_by ?? 'unknown'})`],
-      );
-      await this.outbox.publish(
-        tx,
-        'test.failed',
-        { run: mapRunRow(rows[0]), failedCases: [] },
-        rows[0].project_id,
-      );
+      const run = await this.runs.expire(runId, `${reason} (${found.locked_by ?? 'unknown'})`, tx.manager);
+      await this.outbox.publish(tx, 'test.failed', { run: mapRunRow(run), failedCases: [] }, run.project_id);
       return found;
     });
     if (!row) return false;
