@@ -8,6 +8,7 @@ import {
   onThisHost,
   Renewal,
   Sandbox,
+  SandboxResult,
   shell,
   Workspace,
 } from '@app/runner';
@@ -17,6 +18,7 @@ import { JUnitError, JUnitReport, parseJUnit } from './junit-parser';
 import { TestRunStatus } from './test-run.entity';
 import { mapRunRow } from './test-run.rows';
 import { ClaimedRun, QUEUED_RUNS, TestRunsRepository } from './test-runs.repository';
+import { exitDescription, interruptedCommand, reportProblem, verdict } from './test-outcome';
 import { resolveWorkingDirectory } from './working-directory';
 
 /** The end of the output kept with a run. */
@@ -32,7 +34,18 @@ interface Outcome {
   commitSha: string | null;
 }
 
+/** One run as its worker runs it: what the steps of execute share. */
+interface RunningTest {
+  readonly run: ClaimedRun;
+  readonly signal: AbortSignal;
+  readonly tail: Tail;
+  readonly outcome: Outcome;
+}
+
 class LeaseLost extends Error {}
+
+/** The environment of the checkout and the command. */
+const baseEnv = (run: ClaimedRun) => ({ CI: 'true', COCODE_RUN_ID: run.id });
 
 /** Keeps the last `max` characters written. */
 class Tail {
@@ -127,126 +140,149 @@ export class TestRunner implements BeforeApplicationShutdown {
     return (await this.runs.claim(runId, this.workerId, this.config.builds.leaseSeconds)) ?? null;
   }
 
+  /** Runs a claimed run to its end: its source, the command, its report, then its record. */
   private async execute(run: ClaimedRun, job: LeasedJob): Promise<TestRunStatus | 'skipped'> {
-    const cfg = this.config;
-    const tail = new Tail(LOG_TAIL_CHARS);
-    const signal = job.signal;
+    const t: RunningTest = {
+      run,
+      signal: job.signal,
+      tail: new Tail(LOG_TAIL_CHARS),
+      outcome: { status: 'error', exitCode: null, error: null, report: null, commitSha: null },
+    };
     let workspace: Workspace | null = null;
-    const outcome: Outcome = { status: 'error', exitCode: null, error: null, report: null, commitSha: null };
     try {
-      workspace = await Workspace.create(cfg.builds.workspaceRoot, run.id, (...p) => this.sandbox.own(...p));
-      const base = { CI: 'true', COCODE_RUN_ID: run.id };
-      if (run.repository_url) {
-        tail.write(`$ git clone ${redactUrl(run.repository_url)}\n`);
-        const checkout = await cloneAndCheckout({
-          sandbox: this.sandbox,
-          workspace: workspace.dir,
-          url: run.repository_url,
-          branch: run.branch,
-          commit: null,
-          fileRoots: cfg.gitFileRoots,
-          env: base,
-          timeoutMs: cfg.builds.cloneTimeoutSeconds * 1000,
-          signal,
-          onOutput: tail.write,
-          jobId: run.id,
-        });
-        if (!checkout.ok) {
-          outcome.error = `checkout failed: ${checkout.reason}`;
-          return await this.finish(run, outcome, tail);
-        }
-        outcome.commitSha = checkout.sha;
-      } else {
-        const dir = await resolveWorkingDirectory(
-          run.working_directory ?? '',
-          cfg.tests.workingDirectoryRoots,
-        );
-        if (!dir.ok) {
-          outcome.error = `refused: ${dir.reason}`;
-          return await this.finish(run, outcome, tail);
-        }
-        // Links are copied as links: inside the sandbox they lead nowhere of the host's.
-        await cp(dir.path, workspace.src, {
-          recursive: true,
-          verbatimSymlinks: true,
-          preserveTimestamps: true,
-        });
-        await this.sandbox.ownTree(workspace.src);
+      workspace = await Workspace.create(this.config.builds.workspaceRoot, run.id, (...p) =>
+        this.sandbox.own(...p),
+      );
+      if (await this.prepareSource(t, workspace)) {
+        const command = await this.runCommand(t, workspace);
+        if (command) await this.readResults(t, workspace.src, command);
       }
-      const cwd = workspace.src;
-
-      const env: Record<string, string> = {
-        ...base,
-        COCODE_SUITE_ID: run.suite_id,
-        TEST_BROWSERS: run.browsers.join(','),
-        TEST_PARALLEL: String(run.parallel),
-        ...(run.environment ? { TEST_ENV: run.environment } : {}),
-      };
-      const since = Date.now();
-      tail.write(`$ ${run.command}\n`);
-      const r = await this.sandbox.run({
-        argv: shell(run.command),
-        workspace: workspace.dir,
-        cwd: 'src',
-        env,
-        timeoutMs: run.timeout_seconds * 1000,
-        signal,
-        onOutput: tail.write,
-        jobId: run.id,
-      });
-      outcome.exitCode = r.exitCode;
-      if (r.outcome === 'timeout') {
-        outcome.error = `the command timed out after ${run.timeout_seconds} s (its sandbox was killed)`;
-        return await this.finish(run, outcome, tail);
-      }
-      if (r.outcome === 'aborted') {
-        outcome.error = 'the worker shut down during the run';
-        return await this.finish(run, outcome, tail);
-      }
-      if (r.outcome === 'limit') {
-        outcome.error = `the command was stopped: ${r.reason}`;
-        return await this.finish(run, outcome, tail);
-      }
-      if (r.outcome === 'spawn_error') {
-        outcome.error = `the command could not start: ${r.reason}`;
-        return await this.finish(run, outcome, tail);
-      }
-      const exit = r.exitCode === null ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
-      const read = await readReport(cwd, run.report_path, since, cfg.tests.maxReportBytes);
-      if (!read.ok) {
-        const why = {
-          missing: `wrote no report at ${run.report_path}`,
-          stale: `wrote no new report at ${run.report_path} (the file there is older than the run)`,
-          too_big: `wrote a report bigger than ${cfg.tests.maxReportBytes} bytes (TESTS_MAX_REPORT_BYTES)`,
-          outside: `wrote ${run.report_path} as a link leading out of its directory`,
-        }[read.reason];
-        outcome.error = r.exitCode === 0 ? `the command ${why}` : `the command ${exit} and ${why}`;
-        return await this.finish(run, outcome, tail);
-      }
-      try {
-        outcome.report = parseJUnit(read.xml);
-      } catch (err) {
-        if (!(err instanceof JUnitError)) throw err;
-        outcome.error = `${run.report_path}: ${err.message}`;
-        return await this.finish(run, outcome, tail);
-      }
-      const t = outcome.report.totals;
-      if (t.failed + t.errors > 0) outcome.status = 'failed';
-      else if (r.exitCode === 0) outcome.status = 'passed';
-      else outcome.error = `the command ${exit} although its report has no failure`;
-      return await this.finish(run, outcome, tail);
+      return await this.finish(run, t.outcome, t.tail);
     } catch (err) {
       if (err instanceof LeaseLost || job.reason === 'lost') return 'error';
       this.logger.error({ msg: 'test run failed unexpectedly', runId: run.id, err });
-      outcome.status = 'error';
-      outcome.report = null;
-      outcome.error = `internal error: ${(err as Error).message}`;
-      return this.finish(run, outcome, tail).catch(() => 'error' as const);
+      t.outcome.status = 'error';
+      t.outcome.report = null;
+      t.outcome.error = `internal error: ${(err as Error).message}`;
+      return this.finish(run, t.outcome, t.tail).catch(() => 'error' as const);
     } finally {
       await workspace
         ?.remove()
         .catch((err: Error) => this.logger.warn(`workspace not removed: ${err.message}`));
     }
+  }
+
+  /** Puts the suite's files in the workspace: a checkout of its repository, or a copy of its working directory. */
+  private async prepareSource(t: RunningTest, workspace: Workspace): Promise<boolean> {
+    return t.run.repository_url
+      ? this.checkout(t, workspace, t.run.repository_url)
+      : this.copyWorkingDirectory(t, workspace);
+  }
+
+  /** Clones the suite's repository (its branch, or the default one); false when that failed. */
+  private async checkout(t: RunningTest, workspace: Workspace, url: string): Promise<boolean> {
+    const { run, tail } = t;
+    tail.write(`$ git clone ${redactUrl(url)}\n`);
+    const checkout = await cloneAndCheckout({
+      sandbox: this.sandbox,
+      workspace: workspace.dir,
+      url,
+      branch: run.branch,
+      commit: null,
+      fileRoots: this.config.gitFileRoots,
+      env: baseEnv(run),
+      timeoutMs: this.config.builds.cloneTimeoutSeconds * 1000,
+      signal: t.signal,
+      onOutput: tail.write,
+      jobId: run.id,
+    });
+    if (!checkout.ok) {
+      t.outcome.error = `checkout failed: ${checkout.reason}`;
+      return false;
+    }
+    t.outcome.commitSha = checkout.sha;
+    return true;
+  }
+
+  /** Copies the working directory (only inside TESTS_WORKDIR_ROOTS, links resolved): the run never writes to it. */
+  private async copyWorkingDirectory(t: RunningTest, workspace: Workspace): Promise<boolean> {
+    const dir = await resolveWorkingDirectory(
+      t.run.working_directory ?? '',
+      this.config.tests.workingDirectoryRoots,
+    );
+    if (!dir.ok) {
+      t.outcome.error = `refused: ${dir.reason}`;
+      return false;
+    }
+    // Links are copied as links: inside the sandbox they lead nowhere of the host's.
+    await cp(dir.path, workspace.src, {
+      recursive: true,
+      verbatimSymlinks: true,
+      preserveTimestamps: true,
+    });
+    await this.sandbox.ownTree(workspace.src);
+    return true;
+  }
+
+  /** Runs the suite's command in the sandbox; null (with the outcome's error) when it did not run to its end. */
+  private async runCommand(
+    t: RunningTest,
+    workspace: Workspace,
+  ): Promise<{ result: SandboxResult; since: number } | null> {
+    const { run, tail } = t;
+    const env: Record<string, string> = {
+      ...baseEnv(run),
+      COCODE_SUITE_ID: run.suite_id,
+      TEST_BROWSERS: run.browsers.join(','),
+      TEST_PARALLEL: String(run.parallel),
+      ...(run.environment ? { TEST_ENV: run.environment } : {}),
+    };
+    const since = Date.now();
+    tail.write(`$ ${run.command}\n`);
+    const result = await this.sandbox.run({
+      argv: shell(run.command),
+      workspace: workspace.dir,
+      cwd: 'src',
+      env,
+      timeoutMs: run.timeout_seconds * 1000,
+      signal: t.signal,
+      onOutput: tail.write,
+      jobId: run.id,
+    });
+    t.outcome.exitCode = result.exitCode;
+    const interrupted = interruptedCommand(result, run.timeout_seconds);
+    if (interrupted) {
+      t.outcome.error = interrupted;
+      return null;
+    }
+    return { result, since };
+  }
+
+  /** Reads the JUnit report the command wrote (since it started) and judges the run by it and the exit. */
+  private async readResults(
+    t: RunningTest,
+    cwd: string,
+    { result: r, since }: { result: SandboxResult; since: number },
+  ): Promise<void> {
+    const { run, outcome } = t;
+    const maxBytes = this.config.tests.maxReportBytes;
+    const read = await readReport(cwd, run.report_path, since, maxBytes);
+    if (!read.ok) {
+      const why = reportProblem(read.reason, run.report_path, maxBytes);
+      outcome.error =
+        r.exitCode === 0 ? `the command ${why}` : `the command ${exitDescription(r)} and ${why}`;
+      return;
+    }
+    try {
+      outcome.report = parseJUnit(read.xml);
+    } catch (err) {
+      if (!(err instanceof JUnitError)) throw err;
+      outcome.error = `${run.report_path}: ${err.message}`;
+      return;
+    }
+    const v = verdict(outcome.report.totals, r);
+    if (v.status === 'error') outcome.error = v.error;
+    else outcome.status = v.status;
   }
 
   private async finish(run: ClaimedRun, o: Outcome, tail: Tail): Promise<TestRunStatus> {
