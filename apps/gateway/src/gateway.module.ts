@@ -8,7 +8,7 @@ import { PipelinesModule } from '@app/pipelines';
 import { ProjectsModule } from '@app/projects';
 import { RATE_LIMIT_GUARD, RateLimitModule } from '@app/ratelimit';
 import { TasksModule } from '@app/tasks';
-import { TestsModule } from '@app/testing';
+import { TestsModule } from '@app/test-runs';
 import { UsersModule } from '@app/users';
 import { WebhooksModule } from '@app/webhooks';
 import { AgentsController } from './controllers/agents.controller';

@@ -5,7 +5,7 @@ import { DeploymentsModule } from '@app/deployments';
 import { MailModule } from '@app/mail';
 import { PipelinesModule } from '@app/pipelines';
 import { RunnerModule, Sandbox } from '@app/runner';
-import { TestsModule } from '@app/testing';
+import { TestsModule } from '@app/test-runs';
 import { WebhooksModule } from '@app/webhooks';
 import { OperationsController } from './operations.controller';
 import { AgentsProcessor } from './processors/agents.processor';

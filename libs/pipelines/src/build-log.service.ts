@@ -1,13 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { LiveEvents, Sql, Tx } from '@app/core';
+import { LiveEvents, Tx } from '@app/core';
 import { BuildLogKind } from './build-log-event.entity';
+import { BuildLogEvent, BuildLogRepository } from './build-log.repository';
 import { BuildStatus, FINISHED_BUILD_STATUSES } from './build.entity';
 
-export interface BuildLogEvent {
-  seq: number;
-  kind: BuildLogKind;
-  body: string;
-}
+export type { BuildLogEvent } from './build-log.repository';
 
 export type BuildLogStreamItem = BuildLogEvent | { heartbeat: true };
 
@@ -35,7 +32,7 @@ export function isFinalEvent(e: BuildLogEvent): boolean {
 @Injectable()
 export class BuildLogService {
   constructor(
-    private readonly sql: Sql,
+    private readonly repo: BuildLogRepository,
     private readonly live: LiveEvents,
   ) {}
 
@@ -50,15 +47,7 @@ export class BuildLogService {
   ): Promise<BuildLogEvent[]> {
     if (!events.length) return [];
     const bytes = events.reduce((n, e) => n + (e.kind === 'log' ? Buffer.byteLength(e.body) : 0), 0);
-    const text = `WITH s AS (UPDATE builds SET log_seq = log_seq + $2, log_bytes = log_bytes + $3 WHERE id = $1 RETURNING log_seq)
-      INSERT INTO build_log_events (build_id, seq, kind, body)
-      SELECT $1, s.log_seq - $2 + e.ord, e.kind, e.body
-        FROM s, unnest($4::text[], $5::text[]) WITH ORDINALITY AS e(kind, body, ord)
-      RETURNING seq, kind, body`;
-    const values = [buildId, events.length, bytes, events.map((e) => e.kind), events.map((e) => e.body)];
-    const rows: BuildLogEvent[] = tx
-      ? await tx.manager.query(text, values)
-      : await this.sql.rows(text, values);
+    const rows = await this.repo.append(buildId, events, bytes, tx?.manager);
     rows.sort((a, b) => a.seq - b.seq);
     const announce = () => this.live.publish(buildLogChannel(buildId), JSON.stringify(rows));
     if (tx) tx.afterCommit(announce);
@@ -68,18 +57,11 @@ export class BuildLogService {
 
   /** The output text of the build so far. */
   async text(buildId: string): Promise<string> {
-    const [row] = await this.sql.rows<{ text: string }>(
-      `SELECT coalesce(string_agg(body, '' ORDER BY seq), '') AS text FROM build_log_events WHERE build_id = $1 AND kind = 'log'`,
-      [buildId],
-    );
-    return row.text;
+    return this.repo.text(buildId);
   }
 
   async after(buildId: string, seq: number, limit = PAGE): Promise<BuildLogEvent[]> {
-    return this.sql.rows<BuildLogEvent>(
-      `SELECT seq, kind, body FROM build_log_events WHERE build_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-      [buildId, seq, limit],
-    );
+    return this.repo.after(buildId, seq, limit);
   }
 
   /**
@@ -117,10 +99,7 @@ export class BuildLogService {
           }
           if (rows.length < PAGE || signal.aborted) break;
         }
-        const [build] = await this.sql.rows<{ status: BuildStatus; log_seq: number }>(
-          `SELECT status, log_seq FROM builds WHERE id = $1`,
-          [buildId],
-        );
+        const build = await this.repo.progress(buildId);
         if (!build || (FINISHED_BUILD_STATUSES.includes(build.status) && last >= build.log_seq)) return;
         while (!signal.aborted) {
           const next = pending.shift();

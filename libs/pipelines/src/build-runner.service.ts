@@ -1,5 +1,5 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { AppConfig, iso, LiveEvents, OutboxService, QueueReconciler, Sql, UnitOfWork } from '@app/core';
+import { AppConfig, iso, LiveEvents, OutboxService, QueueReconciler, UnitOfWork } from '@app/core';
 import {
   cloneAndCheckout,
   findArtifacts,
@@ -8,40 +8,46 @@ import {
   onThisHost,
   Renewal,
   Sandbox,
-  SandboxNetwork,
   SandboxResult,
   shell,
   storeArtifacts,
-  sweepLapsed,
   Workspace,
 } from '@app/runner';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BUILD_COLUMNS, BuildRow, mapBuildRow, mapStage } from './build.dto';
+import { mapStage } from './build.dto';
+import { mapBuildRow } from './build.rows';
 import { BuildStage, BuildStatus, StageStatus, StoredArtifact } from './build.entity';
 import { BuildLogWriter } from './build-log-writer';
 import { BuildLogService } from './build-log.service';
 import { BuildSlots } from './build-slots';
+import { BuildsRepository, ClaimedBuild, QUEUED_BUILDS } from './builds.repository';
 import { BUILD_CANCEL_CHANNEL } from './builds.service';
 import { redactUrl, urlSecrets } from './git-refs';
 import { buildProgress } from './queue-estimate';
 import { secretsOf } from './secret-masker';
-
-type ClaimedBuild = BuildRow & {
-  variables: Record<string, string>;
-  repository_url: string;
-  artifact_globs: string[];
-  network: SandboxNetwork;
-};
+import { buildSecrets, commandFailure, StageFailure, stoppedStage } from './stage-outcome';
 
 class LeaseLost extends Error {}
 
 const PROGRESS_OF = (stages: BuildStage[]) => buildProgress(stages.map(mapStage));
 
-/** Queued builds wait for their `build.run` job (keyed by the build's id). */
-const QUEUED_BUILDS = QueueReconciler.ownJob('builds', 'created_at', 'build.run', (buildId) => ({ buildId }));
-/** Running builds whose worker stopped renewing their lease. */
-const LAPSED_BUILDS = { table: 'builds', running: 'running', limit: 50 };
+/** The environment of the checkout and of every command, under the build's variables. */
+const BASE_ENV = { CI: 'true' };
+
+/** One build as its worker runs it: what the steps of execute share and update. */
+interface RunningBuild {
+  readonly build: ClaimedBuild;
+  readonly job: LeasedJob;
+  readonly stages: BuildStage[];
+  readonly writer: BuildLogWriter;
+  /** When each stage started (Date.now()), by index. */
+  readonly startedMs: Map<number, number>;
+  status: BuildStatus;
+  error: string | null;
+  commitSha: string | null;
+  artifacts: StoredArtifact[];
+}
 
 /**
  * The worker side of builds. A build is claimed (queued -> running) with a lease this worker
@@ -60,7 +66,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
 
   constructor(
     private readonly uow: UnitOfWork,
-    private readonly sql: Sql,
+    private readonly builds: BuildsRepository,
     private readonly outbox: OutboxService,
     private readonly log: BuildLogService,
     private readonly live: LiveEvents,
@@ -110,7 +116,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
    */
   async sweep(): Promise<{ expired: number; requeued: number }> {
     return {
-      expired: await sweepLapsed(this.sql, LAPSED_BUILDS, (id) => this.expire(id)),
+      expired: await this.builds.sweepLapsed((id) => this.expire(id)),
       requeued: await this.reconciler.sweep(QUEUED_BUILDS),
     };
   }
@@ -119,14 +125,12 @@ export class BuildRunner implements BeforeApplicationShutdown {
 
   private async claim(buildId: string): Promise<ClaimedBuild | null> {
     return this.uow.run(async (tx) => {
-      const [rows]: [ClaimedBuild[], number] = await tx.manager.query(
-        `UPDATE builds b SET status = 'running', started_at = clock_timestamp(), attempts = attempts + 1,
-                locked_by = $2, locked_until = now() + make_interval(secs => $3), updated_at = now()
-          WHERE id = $1 AND status = 'queued'
-          RETURNING ${BUILD_COLUMNS}, b.variables, b.repository_url, b.artifact_globs`,
-        [buildId, this.workerId, this.config.builds.leaseSeconds],
+      const build = await this.builds.claim(
+        buildId,
+        this.workerId,
+        this.config.builds.leaseSeconds,
+        tx.manager,
       );
-      const build = rows[0];
       if (!build) return null;
       await this.log.append(
         buildId,
@@ -143,213 +147,252 @@ export class BuildRunner implements BeforeApplicationShutdown {
     });
   }
 
+  /** Runs a claimed build to its end: the checkout, the stages, the artifacts, then its record. */
   private async execute(build: ClaimedBuild, job: LeasedJob): Promise<BuildStatus | 'skipped'> {
-    const cfg = this.config.builds;
-    const stages: BuildStage[] = build.stages.map((s) => ({ ...s }));
-    const secrets = [...new Set([...urlSecrets(build.repository_url), ...secretsOf(build.variables)])].sort(
-      (a, b) => b.length - a.length,
-    );
-    const writer = new BuildLogWriter(this.log, build.id, secrets, cfg.maxLogBytes);
-    const signal = job.signal;
+    const run = this.prepare(build, job);
     let workspace: Workspace | null = null;
-    let commitSha: string | null = null;
-    let error: string | null = null;
-    let artifacts: StoredArtifact[] = [];
-
-    const save = async (i: number) => {
-      await writer.drain();
-      const current = stages.find((s) => s.status === 'running')?.name ?? null;
-      await this.uow.run(async (tx) => {
-        const [rows]: [unknown[], number] = await tx.manager.query(
-          `UPDATE builds SET stages = $2::jsonb, current_stage = $3, progress = $4, commit_sha = coalesce($5, commit_sha),
-                  updated_at = now()
-            WHERE id = $1 AND locked_by = $6 AND status = 'running' RETURNING id`,
-          [build.id, JSON.stringify(stages), current, PROGRESS_OF(stages), commitSha, this.workerId],
-        );
-        if (!rows.length) throw new LeaseLost();
-        await this.log.append(build.id, [{ kind: 'stage', body: JSON.stringify(mapStage(stages[i])) }], tx);
-      });
-    };
-    const startedMs = new Map<number, number>();
-    const begin = async (i: number) => {
-      startedMs.set(i, Date.now());
-      stages[i] = { ...stages[i], status: 'running', startedAt: iso(new Date()), commandsDone: 0 };
-      await save(i);
-    };
-    const end = async (i: number, status: StageStatus, reason?: string) => {
-      stages[i] = {
-        ...stages[i],
-        status,
-        finishedAt: iso(new Date()),
-        durationMs: Date.now() - (startedMs.get(i) ?? Date.now()),
-        ...(reason ? { reason } : {}),
-      };
-      await save(i);
-    };
-    /** The outcome of a stage stopped by a cancel, a shutdown or a lost lease. */
-    const stopped = (): { status: StageStatus; reason: string } =>
-      job.reason === 'cancelled'
-        ? { status: 'cancelled', reason: 'cancelled' }
-        : { status: 'failed', reason: 'the worker shut down during the stage' };
-
-    let status: BuildStatus = 'success';
     try {
-      workspace = await Workspace.create(cfg.workspaceRoot, build.id, (...p) => this.sandbox.own(...p));
-      const marker = { COCODE_BUILD_ID: build.id };
-      const base = { CI: 'true' };
-
-      // checkout
-      await begin(0);
-      const target = build.commit ?? build.branch;
-      writer.write(`$ git clone ${redactUrl(build.repository_url)} && git checkout ${target}\n`);
-      const checkout = await cloneAndCheckout({
-        sandbox: this.sandbox,
-        workspace: workspace.dir,
-        url: build.repository_url,
-        branch: build.branch,
-        commit: build.commit,
-        fileRoots: this.config.gitFileRoots,
-        env: { ...base, ...marker },
-        timeoutMs: cfg.cloneTimeoutSeconds * 1000,
-        signal,
-        onOutput: (t) => writer.write(t),
-        jobId: build.id,
-      });
-      if (checkout.ok) {
-        commitSha = checkout.sha;
-        writer.write(`HEAD is now at ${checkout.sha}\n`);
-        await end(0, 'success');
-      } else if (checkout.outcome === 'aborted') {
-        const s = stopped();
-        await end(0, s.status, s.reason);
-        status = s.status === 'cancelled' ? 'cancelled' : 'failed';
-        error = status === 'failed' ? s.reason : null;
-      } else {
-        writer.write(`\n${checkout.reason}\n`);
-        await end(0, 'failed', checkout.reason);
-        status = 'failed';
-        error = `checkout failed: ${checkout.reason}`;
-      }
-
-      for (let i = 1; i < stages.length; i++) {
-        const stage = stages[i];
-        if (status !== 'success') {
-          stages[i] = { ...stage, status: 'skipped' };
-          continue;
-        }
-        if (build.skip_tests && stage.name.toLowerCase() === 'test') {
-          stages[i] = { ...stage, status: 'skipped', reason: 'skipTests' };
-          writer.write(`\n--- stage ${stage.name}: skipped (skipTests) ---\n`);
-          await save(i);
-          continue;
-        }
-        await begin(i);
-        writer.write(`\n--- stage ${stage.name} ---\n`);
-        const env = {
-          ...base,
-          ...build.variables,
-          ...marker,
-          COCODE_PIPELINE_ID: build.pipeline_id,
-          COCODE_PROJECT_ID: build.project_id,
-          COCODE_BRANCH: build.branch,
-          COCODE_COMMIT: commitSha ?? '',
-          COCODE_ENVIRONMENT: build.environment ?? '',
-          COCODE_STAGE: stage.name,
-        };
-        const deadline = Date.now() + stage.timeoutSeconds * 1000;
-        let failure: { status: StageStatus; reason: string } | null = null;
-        for (const [j, command] of stage.commands.entries()) {
-          writer.write(`$ ${command}\n`);
-          const r: SandboxResult = await this.sandbox.run({
-            argv: shell(command),
-            workspace: workspace.dir,
-            cwd: 'src',
-            env,
-            network: build.network,
-            timeoutMs: Math.max(1, deadline - Date.now()),
-            signal,
-            onOutput: (t) => writer.write(t),
-            jobId: build.id,
-          });
-          if (r.outcome === 'exited' && r.exitCode === 0) {
-            stages[i].commandsDone = j + 1;
-            if (j + 1 < stage.commands.length) await save(i);
-            continue;
-          }
-          failure =
-            r.outcome === 'timeout'
-              ? { status: 'failed', reason: `timed out after ${stage.timeoutSeconds} s` }
-              : r.outcome === 'aborted'
-                ? stopped()
-                : r.outcome === 'limit'
-                  ? { status: 'failed', reason: `command ${j + 1}: ${r.reason}` }
-                  : r.outcome === 'spawn_error'
-                    ? { status: 'failed', reason: `command ${j + 1} could not start: ${r.reason}` }
-                    : {
-                        status: 'failed',
-                        reason:
-                          r.exitCode === null
-                            ? `command ${j + 1} was killed by ${r.signal}`
-                            : `command ${j + 1} exited with code ${r.exitCode}`,
-                      };
-          break;
-        }
-        if (failure) {
-          writer.write(`\n!! stage ${stage.name} ${failure.status}: ${failure.reason}\n`);
-          await end(i, failure.status, failure.reason);
-          status = failure.status === 'cancelled' ? 'cancelled' : 'failed';
-          if (status === 'failed') error = `stage ${stage.name}: ${failure.reason}`;
-        } else {
-          await end(i, 'success');
-        }
-      }
-
-      if (status === 'success' && build.artifact_globs.length) {
-        const found = await findArtifacts(workspace.src, build.artifact_globs);
-        const result = await storeArtifacts(
-          workspace.src,
-          found,
-          join(cfg.artifactsRoot, build.id),
-          cfg.maxArtifactBytes,
-        );
-        artifacts = result.stored;
-        writer.write(
-          `\nartifacts: ${artifacts.length ? artifacts.map((a) => `${a.name} (${a.size} bytes)`).join(', ') : 'no file matched'}\n`,
-        );
-        for (const s of result.skipped)
-          writer.write(
-            `artifact ${s.path} not kept: over BUILDS_MAX_ARTIFACT_BYTES (${cfg.maxArtifactBytes})\n`,
-          );
-      }
-      await writer.drain();
-      return await this.finish(build, stages, status, error, commitSha, artifacts);
+      workspace = await Workspace.create(this.config.builds.workspaceRoot, build.id, (...p) =>
+        this.sandbox.own(...p),
+      );
+      await this.checkout(run, workspace);
+      await this.runStages(run, workspace);
+      await this.collectArtifacts(run, workspace);
+      await run.writer.drain();
+      return await this.finish(build, run.stages, run.status, run.error, run.commitSha, run.artifacts);
     } catch (err) {
-      if (err instanceof LeaseLost || job.reason === 'lost') {
-        this.logger.warn({ msg: 'build lease lost: another worker finished it', buildId: build.id });
-        await rm(join(cfg.artifactsRoot, build.id), { recursive: true, force: true }).catch(() => undefined);
-        return 'failed';
-      }
-      this.logger.error({ msg: 'build failed unexpectedly', buildId: build.id, err });
-      await writer.drain().catch(() => undefined);
-      for (const s of stages)
-        if (s.status === 'running' || s.status === 'pending')
-          s.status = s.status === 'running' ? 'failed' : 'skipped';
-      return this.finish(
-        build,
-        stages,
-        'failed',
-        `internal error: ${(err as Error).message}`,
-        commitSha,
-        [],
-      ).catch((e: Error) => {
-        this.logger.error(`could not record the failure of ${build.id} (the sweep will): ${e.message}`);
-        return 'failed' as const;
-      });
+      if (err instanceof LeaseLost || job.reason === 'lost') return await this.abandon(run);
+      await this.stopOnError(run, err);
+      // Not awaited: the workspace is removed while the failure is recorded.
+      return this.recordError(run, err);
     } finally {
       await workspace
         ?.remove()
         .catch((err: Error) => this.logger.warn(`workspace not removed: ${err.message}`));
     }
+  }
+
+  /** What the steps of one build share: a copy of its stages and a log writer masking its secrets. */
+  private prepare(build: ClaimedBuild, job: LeasedJob): RunningBuild {
+    const secrets = buildSecrets(urlSecrets(build.repository_url), secretsOf(build.variables));
+    return {
+      build,
+      job,
+      stages: build.stages.map((s) => ({ ...s })),
+      writer: new BuildLogWriter(this.log, build.id, secrets, this.config.builds.maxLogBytes),
+      startedMs: new Map(),
+      status: 'success',
+      error: null,
+      commitSha: null,
+      artifacts: [],
+    };
+  }
+
+  /** Stage 0: clones the repository and checks out the build's commit or branch. */
+  private async checkout(run: RunningBuild, workspace: Workspace): Promise<void> {
+    const { build, writer } = run;
+    await this.beginStage(run, 0);
+    const target = build.commit ?? build.branch;
+    writer.write(`$ git clone ${redactUrl(build.repository_url)} && git checkout ${target}\n`);
+    const checkout = await cloneAndCheckout({
+      sandbox: this.sandbox,
+      workspace: workspace.dir,
+      url: build.repository_url,
+      branch: build.branch,
+      commit: build.commit,
+      fileRoots: this.config.gitFileRoots,
+      env: { ...BASE_ENV, COCODE_BUILD_ID: build.id },
+      timeoutMs: this.config.builds.cloneTimeoutSeconds * 1000,
+      signal: run.job.signal,
+      onOutput: (t) => writer.write(t),
+      jobId: build.id,
+    });
+    if (checkout.ok) {
+      run.commitSha = checkout.sha;
+      writer.write(`HEAD is now at ${checkout.sha}\n`);
+      await this.endStage(run, 0, 'success');
+    } else if (checkout.outcome === 'aborted') {
+      const s = stoppedStage(run.job.reason);
+      await this.endStage(run, 0, s.status, s.reason);
+      run.status = s.status === 'cancelled' ? 'cancelled' : 'failed';
+      run.error = run.status === 'failed' ? s.reason : null;
+    } else {
+      writer.write(`\n${checkout.reason}\n`);
+      await this.endStage(run, 0, 'failed', checkout.reason);
+      run.status = 'failed';
+      run.error = `checkout failed: ${checkout.reason}`;
+    }
+  }
+
+  /** The pipeline's stages in order; once one did not succeed, the rest are skipped. */
+  private async runStages(run: RunningBuild, workspace: Workspace): Promise<void> {
+    for (let i = 1; i < run.stages.length; i++) {
+      const stage = run.stages[i];
+      if (run.status !== 'success') {
+        run.stages[i] = { ...stage, status: 'skipped' };
+        continue;
+      }
+      if (run.build.skip_tests && stage.name.toLowerCase() === 'test') {
+        run.stages[i] = { ...stage, status: 'skipped', reason: 'skipTests' };
+        run.writer.write(`\n--- stage ${stage.name}: skipped (skipTests) ---\n`);
+        await this.saveStage(run, i);
+        continue;
+      }
+      await this.runStage(run, workspace, i);
+    }
+  }
+
+  /** Stage i's commands in turn, each in the sandbox, until one fails or the stage's time is up. */
+  private async runStage(run: RunningBuild, workspace: Workspace, i: number): Promise<void> {
+    const { build, writer } = run;
+    const stage = run.stages[i];
+    await this.beginStage(run, i);
+    writer.write(`\n--- stage ${stage.name} ---\n`);
+    const env = {
+      ...BASE_ENV,
+      ...build.variables,
+      COCODE_BUILD_ID: build.id,
+      COCODE_PIPELINE_ID: build.pipeline_id,
+      COCODE_PROJECT_ID: build.project_id,
+      COCODE_BRANCH: build.branch,
+      COCODE_COMMIT: run.commitSha ?? '',
+      COCODE_ENVIRONMENT: build.environment ?? '',
+      COCODE_STAGE: stage.name,
+    };
+    const deadline = Date.now() + stage.timeoutSeconds * 1000;
+    let failure: StageFailure | null = null;
+    for (const [j, command] of stage.commands.entries()) {
+      writer.write(`$ ${command}\n`);
+      const r: SandboxResult = await this.sandbox.run({
+        argv: shell(command),
+        workspace: workspace.dir,
+        cwd: 'src',
+        env,
+        network: build.network,
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        signal: run.job.signal,
+        onOutput: (t) => writer.write(t),
+        jobId: build.id,
+      });
+      failure = commandFailure(r, j, stage.timeoutSeconds, stoppedStage(run.job.reason));
+      if (failure) break;
+      run.stages[i].commandsDone = j + 1;
+      if (j + 1 < stage.commands.length) await this.saveStage(run, i);
+    }
+    if (failure) {
+      writer.write(`\n!! stage ${stage.name} ${failure.status}: ${failure.reason}\n`);
+      await this.endStage(run, i, failure.status, failure.reason);
+      run.status = failure.status === 'cancelled' ? 'cancelled' : 'failed';
+      if (run.status === 'failed') run.error = `stage ${stage.name}: ${failure.reason}`;
+    } else {
+      await this.endStage(run, i, 'success');
+    }
+  }
+
+  /** After a successful build: keeps the files matching the pipeline's artifact globs. */
+  private async collectArtifacts(run: RunningBuild, workspace: Workspace): Promise<void> {
+    const { build, writer } = run;
+    const cfg = this.config.builds;
+    if (run.status !== 'success' || !build.artifact_globs.length) return;
+    const found = await findArtifacts(workspace.src, build.artifact_globs);
+    const result = await storeArtifacts(
+      workspace.src,
+      found,
+      join(cfg.artifactsRoot, build.id),
+      cfg.maxArtifactBytes,
+    );
+    run.artifacts = result.stored;
+    writer.write(
+      `\nartifacts: ${run.artifacts.length ? run.artifacts.map((a) => `${a.name} (${a.size} bytes)`).join(', ') : 'no file matched'}\n`,
+    );
+    for (const s of result.skipped)
+      writer.write(`artifact ${s.path} not kept: over BUILDS_MAX_ARTIFACT_BYTES (${cfg.maxArtifactBytes})\n`);
+  }
+
+  /** Removes what collectArtifacts kept, for a build another worker finished. */
+  private async discardArtifacts(buildId: string): Promise<void> {
+    await rm(join(this.config.builds.artifactsRoot, buildId), { recursive: true, force: true }).catch(
+      () => undefined,
+    );
+  }
+
+  /** After losing the lease: the build is left to whoever finished it. */
+  private async abandon(run: RunningBuild): Promise<BuildStatus> {
+    this.logger.warn({ msg: 'build lease lost: another worker finished it', buildId: run.build.id });
+    await this.discardArtifacts(run.build.id);
+    return 'failed';
+  }
+
+  /** After an unexpected error: the log so far is stored, the running stage failed, the pending ones skipped. */
+  private async stopOnError(run: RunningBuild, err: unknown): Promise<void> {
+    this.logger.error({ msg: 'build failed unexpectedly', buildId: run.build.id, err });
+    await run.writer.drain().catch(() => undefined);
+    for (const s of run.stages)
+      if (s.status === 'running' || s.status === 'pending')
+        s.status = s.status === 'running' ? 'failed' : 'skipped';
+  }
+
+  /** Fails the build as an internal error; if even that cannot be recorded, the sweep will. */
+  private recordError(run: RunningBuild, err: unknown): Promise<BuildStatus> {
+    const { build } = run;
+    return this.finish(
+      build,
+      run.stages,
+      'failed',
+      `internal error: ${(err as Error).message}`,
+      run.commitSha,
+      [],
+    ).catch((e: Error) => {
+      this.logger.error(`could not record the failure of ${build.id} (the sweep will): ${e.message}`);
+      return 'failed' as const;
+    });
+  }
+
+  /** Stage i starts now. */
+  private async beginStage(run: RunningBuild, i: number): Promise<void> {
+    run.startedMs.set(i, Date.now());
+    run.stages[i] = { ...run.stages[i], status: 'running', startedAt: iso(new Date()), commandsDone: 0 };
+    await this.saveStage(run, i);
+  }
+
+  /** Stage i ended now with `status`. */
+  private async endStage(run: RunningBuild, i: number, status: StageStatus, reason?: string): Promise<void> {
+    run.stages[i] = {
+      ...run.stages[i],
+      status,
+      finishedAt: iso(new Date()),
+      durationMs: Date.now() - (run.startedMs.get(i) ?? Date.now()),
+      ...(reason ? { reason } : {}),
+    };
+    await this.saveStage(run, i);
+  }
+
+  /**
+   * Stores the stages and announces stage i, after the log written so far; LeaseLost when this
+   * worker no longer holds the build.
+   */
+  private async saveStage(run: RunningBuild, i: number): Promise<void> {
+    await run.writer.drain();
+    const current = run.stages.find((s) => s.status === 'running')?.name ?? null;
+    await this.uow.run(async (tx) => {
+      const held = await this.builds.saveStages(
+        run.build.id,
+        this.workerId,
+        {
+          stages: run.stages,
+          currentStage: current,
+          progress: PROGRESS_OF(run.stages),
+          commitSha: run.commitSha,
+        },
+        tx.manager,
+      );
+      if (!held) throw new LeaseLost();
+      await this.log.append(
+        run.build.id,
+        [{ kind: 'stage', body: JSON.stringify(mapStage(run.stages[i])) }],
+        tx,
+      );
+    });
   }
 
   private async finish(
@@ -361,23 +404,12 @@ export class BuildRunner implements BeforeApplicationShutdown {
     artifacts: StoredArtifact[],
   ): Promise<BuildStatus> {
     const done = await this.uow.run(async (tx) => {
-      const [rows]: [BuildRow[], number] = await tx.manager.query(
-        `UPDATE builds b SET status = $2, finished_at = clock_timestamp(), current_stage = NULL, progress = $3,
-                stages = $4::jsonb, artifacts = $5::jsonb, error = $6, commit_sha = coalesce($7, commit_sha),
-                locked_by = NULL, locked_until = NULL, process_group = NULL, variables = '{}', updated_at = now()
-          WHERE id = $1 AND locked_by = $8 AND status = 'running' RETURNING ${BUILD_COLUMNS}`,
-        [
-          build.id,
-          status,
-          PROGRESS_OF(stages),
-          JSON.stringify(stages),
-          JSON.stringify(artifacts),
-          error,
-          commitSha,
-          this.workerId,
-        ],
+      const row = await this.builds.finish(
+        build.id,
+        this.workerId,
+        { status, progress: PROGRESS_OF(stages), stages, artifacts, error, commitSha },
+        tx.manager,
       );
-      const row = rows[0];
       if (!row) return null;
       await this.log.append(
         build.id,
@@ -398,23 +430,13 @@ export class BuildRunner implements BeforeApplicationShutdown {
 
   /** Renews the lease; the build stops when the lease is gone or a cancel was asked. */
   private async renew(buildId: string): Promise<Renewal> {
-    const rows = await this.sql.rows<{ cancel: boolean }>(
-      `UPDATE builds SET locked_until = now() + make_interval(secs => $3)
-        WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING cancel_requested_at IS NOT NULL AS cancel`,
-      [buildId, this.workerId, this.config.builds.leaseSeconds],
-    );
-    return !rows.length ? 'lost' : rows[0].cancel ? 'cancelled' : 'held';
+    const lease = await this.builds.renew(buildId, this.workerId, this.config.builds.leaseSeconds);
+    return !lease ? 'lost' : lease.cancel ? 'cancelled' : 'held';
   }
 
   private async expire(buildId: string): Promise<boolean> {
     const result = await this.uow.run(async (tx) => {
-      const [row]: Array<
-        BuildRow & { locked_by: string | null; process_group: number | null; cancel: boolean }
-      > = await tx.manager.query(
-        `SELECT ${BUILD_COLUMNS}, b.locked_by, b.process_group, b.cancel_requested_at IS NOT NULL AS cancel
-             FROM builds b WHERE id = $1 AND status = 'running' AND locked_until < now() FOR UPDATE SKIP LOCKED`,
-        [buildId],
-      );
+      const row = await this.builds.lockLapsed(buildId, tx.manager);
       if (!row) return null;
       const now = new Date();
       const reason = `the worker running the build stopped (${row.locked_by ?? 'unknown'}): its lease expired`;
@@ -431,26 +453,24 @@ export class BuildRunner implements BeforeApplicationShutdown {
         };
       });
       const status: BuildStatus = row.cancel ? 'cancelled' : 'failed';
-      const [updated]: [BuildRow[], number] = await tx.manager.query(
-        `UPDATE builds b SET status = $2, finished_at = clock_timestamp(), current_stage = NULL, progress = $3,
-                stages = $4::jsonb, error = $5, locked_by = NULL, locked_until = NULL, process_group = NULL,
-                variables = '{}', updated_at = now()
-          WHERE id = $1 RETURNING ${BUILD_COLUMNS}`,
-        [buildId, status, PROGRESS_OF(stages), JSON.stringify(stages), row.cancel ? null : reason],
+      const updated = await this.builds.expire(
+        buildId,
+        { status, progress: PROGRESS_OF(stages), stages, error: row.cancel ? null : reason },
+        tx.manager,
       );
       await this.log.append(
         buildId,
         [
           { kind: 'log', body: `\n!! ${reason}\n` },
-          { kind: 'status', body: JSON.stringify({ status, progress: updated[0].progress, error: reason }) },
+          { kind: 'status', body: JSON.stringify({ status, progress: updated.progress, error: reason }) },
         ],
         tx,
       );
       await this.outbox.publish(
         tx,
         'build.completed',
-        { build: mapBuildRow(updated[0], this.config.http.publicBaseUrl) },
-        updated[0].project_id,
+        { build: mapBuildRow(updated, this.config.http.publicBaseUrl) },
+        updated.project_id,
       );
       return row;
     });

@@ -1,4 +1,5 @@
-import { mapBuildRow, mapStage, variablesProblem } from './build.dto';
+import { mapStage, variablesProblem } from './build.dto';
+import { mapBuildRow } from './build.rows';
 
 describe('mapStage: the seed’s stage objects', () => {
   const base = { name: 'test', commands: ['a', 'b', 'c', 'd'], timeoutSeconds: 60 };

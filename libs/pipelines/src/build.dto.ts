@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { iso, PageQueryDto } from '@app/core';
+import { PageQueryDto } from '@app/core';
 import { Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -19,7 +19,6 @@ import {
   ENVIRONMENTS,
   STAGE_STATUSES,
   StageStatus,
-  StoredArtifact,
 } from './build.entity';
 import type { SandboxNetwork } from '@app/runner';
 import { isCommitSha } from './git-refs';
@@ -194,34 +193,6 @@ export class ListBuildsQueryDto extends PageQueryDto {
   branch?: string;
 }
 
-/** A build row as the services' raw SQL returns it. */
-export interface BuildRow {
-  id: string;
-  pipeline_id: string;
-  project_id: string;
-  status: BuildStatus;
-  branch: string;
-  commit: string | null;
-  commit_sha: string | null;
-  environment: Environment | null;
-  skip_tests: boolean;
-  variable_names: string[];
-  stages: BuildStage[];
-  artifacts: StoredArtifact[];
-  network: SandboxNetwork;
-  current_stage: string | null;
-  progress: number;
-  error: string | null;
-  triggered_by: string | null;
-  started_at: Date | null;
-  finished_at: Date | null;
-  created_at: Date;
-}
-
-export const BUILD_COLUMNS = `b.id, b.pipeline_id, b.project_id, b.status, b.branch, b.commit, b.commit_sha, b.environment,
-  b.skip_tests, b.variable_names, b.stages, b.artifacts, b.network, b.current_stage, b.progress, b.error, b.triggered_by,
-  b.started_at, b.finished_at, b.created_at`;
-
 const seconds = (ms: number) => Math.round(ms) / 1000;
 
 export function mapStage(s: BuildStage): BuildStageDto {
@@ -238,37 +209,4 @@ export function mapStage(s: BuildStage): BuildStageDto {
 
 export function artifactUrl(baseUrl: string, buildId: string, name: string): string {
   return `${baseUrl}/v2/builds/${buildId}/artifacts/${encodeURIComponent(name)}`;
-}
-
-/** The seed's build body. `baseUrl` makes the artifact and log links absolute. */
-export function mapBuildRow(r: BuildRow, baseUrl: string, queuePosition: number | null = null): BuildDto {
-  return {
-    buildId: r.id,
-    pipelineId: r.pipeline_id,
-    projectId: r.project_id,
-    status: r.status,
-    currentStage: r.current_stage,
-    progress: r.progress,
-    queuePosition: r.status === 'queued' ? queuePosition : null,
-    branch: r.branch,
-    commit: r.commit_sha ?? r.commit,
-    environment: r.environment,
-    skipTests: r.skip_tests,
-    variables: r.variable_names,
-    triggeredBy: r.triggered_by,
-    triggeredAt: iso(r.created_at),
-    startedAt: iso(r.started_at),
-    finishedAt: iso(r.finished_at),
-    duration:
-      r.started_at && r.finished_at ? seconds(r.finished_at.getTime() - r.started_at.getTime()) : null,
-    stages: r.stages.map(mapStage),
-    artifacts: r.artifacts.map((a) => ({
-      name: a.name,
-      size: a.size,
-      url: artifactUrl(baseUrl, r.id, a.name),
-    })),
-    network: r.network,
-    logs: { console: `${baseUrl}/v2/builds/${r.id}/logs`, testReport: null },
-    error: r.error,
-  };
 }

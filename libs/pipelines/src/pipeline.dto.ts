@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { iso, PageQueryDto } from '@app/core';
+import { PageQueryDto } from '@app/core';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -20,9 +20,10 @@ import {
   ValidationOptions,
 } from 'class-validator';
 import { CHECKOUT_STAGE } from './build.entity';
-import { isBranchName, isGitUrl, redactUrl } from './git-refs';
+import { isBranchName, isGitUrl } from './git-refs';
 import { globProblem, SANDBOX_NETWORKS, SandboxNetwork } from '@app/runner';
-import { PipelineEntity, StageDefinition } from './pipeline.entity';
+import { PipelineEntity } from './pipeline.entity';
+import { mapPipelineRow } from './pipeline.rows';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
@@ -245,39 +246,6 @@ export class PipelineDto {
   @ApiProperty({ nullable: true, type: String }) createdBy: string | null;
   @ApiProperty({ example: '2026-03-14T11:00:00Z' }) createdAt: string;
   @ApiProperty({ example: '2026-03-14T11:00:00Z' }) updatedAt: string;
-}
-
-/** A pipeline row as the service's raw SQL returns it. */
-export interface PipelineRow {
-  id: string;
-  project_id: string;
-  name: string;
-  description: string | null;
-  repository_url: string;
-  default_branch: string;
-  stages: StageDefinition[];
-  artifacts: string[];
-  network: SandboxNetwork;
-  created_by: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
-export function mapPipelineRow(r: PipelineRow): PipelineDto {
-  return {
-    id: r.id,
-    projectId: r.project_id,
-    name: r.name,
-    description: r.description,
-    repositoryUrl: redactUrl(r.repository_url),
-    defaultBranch: r.default_branch,
-    stages: r.stages.map((s) => ({ name: s.name, commands: s.commands, timeoutSeconds: s.timeoutSeconds })),
-    artifacts: r.artifacts,
-    network: r.network,
-    createdBy: r.created_by,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
 }
 
 export function mapPipeline(p: PipelineEntity): PipelineDto {

@@ -3,12 +3,15 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { ProjectsModule } from '@app/projects';
 import { RunnerModule } from '@app/runner';
 import { BuildLogEventEntity } from './build-log-event.entity';
+import { BuildLogRepository } from './build-log.repository';
 import { BuildLogService } from './build-log.service';
 import { BuildRunner } from './build-runner.service';
 import { BuildSlots } from './build-slots';
 import { BuildEntity } from './build.entity';
+import { BuildsRepository } from './builds.repository';
 import { BuildsService } from './builds.service';
 import { PipelineEntity } from './pipeline.entity';
+import { PipelinesRepository } from './pipelines.repository';
 import { PipelinesService } from './pipelines.service';
 
 @Module({
@@ -17,7 +20,16 @@ import { PipelinesService } from './pipelines.service';
     ProjectsModule,
     RunnerModule,
   ],
-  providers: [PipelinesService, BuildsService, BuildLogService, BuildRunner, BuildSlots],
+  providers: [
+    PipelinesRepository,
+    BuildsRepository,
+    BuildLogRepository,
+    PipelinesService,
+    BuildsService,
+    BuildLogService,
+    BuildRunner,
+    BuildSlots,
+  ],
   exports: [PipelinesService, BuildsService, BuildLogService, BuildRunner],
 })
 export class PipelinesModule {}

@@ -3,41 +3,29 @@ import {
   AppConfig,
   AppError,
   Conditions,
-  containsPattern,
   newId,
   Page,
-  pageClause,
   pageOf,
   Permission,
   Principal,
-  Sql,
   Tx,
   UnitOfWork,
   uniqueViolation,
 } from '@app/core';
-import {
-  accessOf,
-  PROJECT_ACCESS_COLUMNS,
-  ProjectAccess,
-  projectAccessJoin,
-  ProjectAccessRow,
-  ProjectAccessService,
-} from '@app/projects';
+import { accessOf, ProjectAccess, ProjectAccessService } from '@app/projects';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BuildsRepository } from './builds.repository';
 import { StageDefinition } from './pipeline.entity';
 import {
   CreatePipelineDto,
   ListPipelinesQueryDto,
-  mapPipelineRow,
   PipelineDto,
-  PipelineRow,
   StageDto,
   UpdatePipelineDto,
 } from './pipeline.dto';
-
-const COLUMNS = `pl.id, pl.project_id, pl.name, pl.description, pl.repository_url, pl.default_branch, pl.stages,
-  pl.artifacts, pl.network, pl.created_by, pl.created_at, pl.updated_at`;
+import { mapPipelineRow, PipelineRow } from './pipeline.rows';
+import { PipelinesRepository } from './pipelines.repository';
 
 export interface LoadedPipeline {
   row: PipelineRow;
@@ -56,7 +44,8 @@ export class PipelinesService {
   constructor(
     private readonly uow: UnitOfWork,
     private readonly access: ProjectAccessService,
-    private readonly sql: Sql,
+    private readonly pipelines: PipelinesRepository,
+    private readonly builds: BuildsRepository,
     private readonly config: AppConfig,
   ) {}
 
@@ -68,22 +57,21 @@ export class PipelinesService {
         Permission.PipelinesWrite,
         tx.manager,
       );
-      const [row]: PipelineRow[] = await this.unique(dto.name, () =>
-        tx.manager.query(
-          `INSERT INTO pipelines AS pl (id, project_id, name, description, repository_url, default_branch, stages, artifacts, network, created_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10) RETURNING ${COLUMNS}`,
-          [
-            newId('pipeline'),
-            project.id,
-            dto.name,
-            dto.description ?? null,
-            dto.repositoryUrl,
-            dto.defaultBranch ?? 'main',
-            JSON.stringify(this.stages(dto.stages)),
-            dto.artifacts ?? [],
-            dto.network ?? 'none',
-            actor.userId,
-          ],
+      const row = await this.unique(dto.name, () =>
+        this.pipelines.insert(
+          {
+            id: newId('pipeline'),
+            projectId: project.id,
+            name: dto.name,
+            description: dto.description ?? null,
+            repositoryUrl: dto.repositoryUrl,
+            defaultBranch: dto.defaultBranch ?? 'main',
+            stages: this.stages(dto.stages),
+            artifacts: dto.artifacts ?? [],
+            network: dto.network ?? 'none',
+            createdBy: actor.userId,
+          },
+          tx.manager,
         ),
       );
       return mapPipelineRow(row);
@@ -91,14 +79,10 @@ export class PipelinesService {
   }
 
   async list(actor: Principal, query: ListPipelinesQueryDto): Promise<Page<PipelineDto>> {
-    const where = this.access.restrictToVisible(new Conditions(), actor);
-    if (query.projectId) where.and((v) => `pl.project_id = ${v(query.projectId)}`);
-    if (query.search) where.and((v) => `pl.name ILIKE ${v(containsPattern(query.search!))}`);
-    const { rows, total } = await this.sql.page<PipelineRow>(
-      COLUMNS,
-      'FROM pipelines pl JOIN projects p ON p.id = pl.project_id',
-      where,
-      pageClause(query, 'pl.created_at', 'pl.id'),
+    const { rows, total } = await this.pipelines.page(
+      this.access.restrictToVisible(new Conditions(), actor),
+      { projectId: query.projectId, search: query.search },
+      query,
     );
     return pageOf(rows.map(mapPipelineRow), total, query);
   }
@@ -110,27 +94,19 @@ export class PipelinesService {
   async update(actor: Principal, pipelineId: string, dto: UpdatePipelineDto): Promise<PipelineDto> {
     return this.uow.run(async (tx) => {
       const { row } = await this.loadWritable(tx, actor, pipelineId, Permission.PipelinesWrite);
-      const sets: string[] = [];
-      const values: unknown[] = [row.id];
-      const set = (column: string, value: unknown, cast = '') => {
-        values.push(value);
-        sets.push(`${column} = $${values.length}${cast}`);
+      const changes = {
+        name: dto.name,
+        description: dto.description,
+        repositoryUrl: dto.repositoryUrl,
+        defaultBranch: dto.defaultBranch,
+        stages: dto.stages === undefined ? undefined : this.stages(dto.stages),
+        artifacts: dto.artifacts,
+        network: dto.network,
       };
-      if (dto.name !== undefined) set('name', dto.name);
-      if (dto.description !== undefined) set('description', dto.description);
-      if (dto.repositoryUrl !== undefined) set('repository_url', dto.repositoryUrl);
-      if (dto.defaultBranch !== undefined) set('default_branch', dto.defaultBranch);
-      if (dto.stages !== undefined) set('stages', JSON.stringify(this.stages(dto.stages)), '::jsonb');
-      if (dto.artifacts !== undefined) set('artifacts', dto.artifacts);
-      if (dto.network !== undefined) set('network', dto.network);
-      if (!sets.length) return mapPipelineRow(row);
-      const [updated]: [PipelineRow[], number] = await this.unique(dto.name ?? row.name, () =>
-        tx.manager.query(
-          `UPDATE pipelines pl SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
-          values,
-        ),
+      const updated = await this.unique(dto.name ?? row.name, () =>
+        this.pipelines.update(row.id, changes, tx.manager),
       );
-      return mapPipelineRow(updated[0]);
+      return mapPipelineRow(updated ?? row);
     });
   }
 
@@ -138,20 +114,14 @@ export class PipelinesService {
   async remove(actor: Principal, pipelineId: string): Promise<void> {
     const buildIds = await this.uow.run(async (tx) => {
       const { row } = await this.loadWritable(tx, actor, pipelineId, Permission.PipelinesWrite);
-      const active: Array<{ id: string; status: string }> = await tx.manager.query(
-        `SELECT id, status FROM builds WHERE pipeline_id = $1 AND status IN ('queued', 'running') LIMIT 5`,
-        [row.id],
-      );
+      const active = await this.builds.activeOfPipeline(row.id, tx.manager);
       if (active.length)
         throw AppError.conflict('The pipeline has builds queued or running; cancel them first', {
           builds: active.map((b) => b.id),
         });
-      const builds: Array<{ id: string }> = await tx.manager.query(
-        `SELECT id FROM builds WHERE pipeline_id = $1`,
-        [row.id],
-      );
-      await tx.manager.query(`DELETE FROM pipelines WHERE id = $1`, [row.id]);
-      return builds.map((b) => b.id);
+      const buildIds = await this.builds.idsOfPipeline(row.id, tx.manager);
+      await this.pipelines.delete(row.id, tx.manager);
+      return buildIds;
     });
     for (const id of buildIds) {
       await rm(join(this.config.builds.artifactsRoot, id), { recursive: true, force: true }).catch(
@@ -167,14 +137,7 @@ export class PipelinesService {
     pipelineId: string,
     lock = false,
   ): Promise<LoadedPipeline> {
-    const text = `SELECT ${COLUMNS}, ${PROJECT_ACCESS_COLUMNS}
-        FROM pipelines pl ${projectAccessJoin('pl', '$2')}
-       WHERE pl.id = $1${lock ? ' FOR UPDATE OF pl' : ''}`;
-    const values = [pipelineId, actor.userId];
-    const rows: Array<PipelineRow & ProjectAccessRow> = tx
-      ? await tx.manager.query(text, values)
-      : await this.sql.rows(text, values);
-    const r = rows[0];
+    const r = await this.pipelines.withAccess(pipelineId, actor.userId, lock, tx?.manager);
     const access = r ? accessOf(r.project_id, r) : null;
     if (!r || !access || !this.access.canSee(actor, access)) throw AppError.notFound('pipeline', pipelineId);
     return { row: r, access };

@@ -18,7 +18,7 @@ import {
   TestRunDto,
   TestsService,
   TestSuiteDto,
-} from '@app/testing';
+} from '@app/test-runs';
 import { FastifyReply } from 'fastify';
 import { ApiPage } from '../http/api-page.decorator';
 

@@ -1,7 +1,7 @@
 import { Processor } from '@nestjs/bullmq';
 import { OnModuleInit } from '@nestjs/common';
 import { MetricsService, QueueName } from '@app/core';
-import { TestRunner } from '@app/testing';
+import { TestRunner } from '@app/test-runs';
 import { JobHandlers, JobProcessor } from './job-processor';
 
 @Processor(QueueName.TestRuns)

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { iso, PageQueryDto } from '@app/core';
-import { IsBranchName, IsGitUrl, redactUrl } from '@app/pipelines';
+import { PageQueryDto } from '@app/core';
+import { IsBranchName, IsGitUrl } from '@app/pipelines';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -17,7 +17,6 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { JUnitTotals } from './junit-parser';
 import { TEST_RUN_STATUSES, TestRunStatus } from './test-run.entity';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -223,109 +222,4 @@ export class TestReportDto {
   @ApiProperty({ nullable: true, type: String }) finishedAt: string | null;
 }
 
-// ---- rows and mappers ---------------------------------------------------------------------------
-
-export interface TestSuiteRow {
-  id: string;
-  project_id: string;
-  name: string;
-  description: string | null;
-  repository_url: string | null;
-  branch: string | null;
-  working_directory: string | null;
-  command: string;
-  report_path: string;
-  timeout_seconds: number;
-  created_by: string | null;
-  created_at: Date;
-  updated_at: Date;
-}
-
-export const SUITE_COLUMNS = `s.id, s.project_id, s.name, s.description, s.repository_url, s.branch, s.working_directory,
-  s.command, s.report_path, s.timeout_seconds, s.created_by, s.created_at, s.updated_at`;
-
-export function mapSuiteRow(r: TestSuiteRow): TestSuiteDto {
-  return {
-    id: r.id,
-    projectId: r.project_id,
-    name: r.name,
-    description: r.description,
-    repositoryUrl: r.repository_url ? redactUrl(r.repository_url) : null,
-    branch: r.branch,
-    workingDirectory: r.working_directory,
-    command: r.command,
-    reportPath: r.report_path,
-    timeoutSeconds: r.timeout_seconds,
-    createdBy: r.created_by,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
-}
-
-export interface TestRunRow {
-  id: string;
-  suite_id: string;
-  project_id: string;
-  status: TestRunStatus;
-  environment: string | null;
-  browsers: string[];
-  parallel: number;
-  triggered_by: string | null;
-  commit_sha: string | null;
-  started_at: Date | null;
-  finished_at: Date | null;
-  exit_code: number | null;
-  error: string | null;
-  log_tail: string | null;
-  total: number | null;
-  passed: number | null;
-  failed: number | null;
-  skipped: number | null;
-  errors: number | null;
-  duration: string | null;
-  created_at: Date;
-}
-
-export const RUN_COLUMNS = `r.id, r.suite_id, r.project_id, r.status, r.environment, r.browsers, r.parallel, r.triggered_by,
-  r.commit_sha, r.started_at, r.finished_at, r.exit_code, r.error, r.log_tail, r.total, r.passed, r.failed, r.skipped,
-  r.errors, r.duration, r.created_at`;
-
-export function runSummary(r: TestRunRow): JUnitTotals | null {
-  if (r.total === null) return null;
-  return {
-    total: r.total,
-    passed: r.passed ?? 0,
-    failed: r.failed ?? 0,
-    skipped: r.skipped ?? 0,
-    errors: r.errors ?? 0,
-    duration: Number(r.duration ?? 0),
-  };
-}
-
 export const reportPathOf = (runId: string) => `/v2/tests/runs/${runId}/report`;
-
-export function mapRunRow(r: TestRunRow): TestRunDto {
-  return {
-    runId: r.id,
-    suiteId: r.suite_id,
-    projectId: r.project_id,
-    status: r.status,
-    environment: r.environment,
-    browsers: r.browsers,
-    parallel: r.parallel,
-    triggeredBy: r.triggered_by,
-    triggeredAt: iso(r.created_at),
-    startedAt: iso(r.started_at),
-    finishedAt: iso(r.finished_at),
-    duration:
-      r.started_at && r.finished_at
-        ? Math.round(r.finished_at.getTime() - r.started_at.getTime()) / 1000
-        : null,
-    exitCode: r.exit_code,
-    commit: r.commit_sha,
-    summary: runSummary(r),
-    error: r.error,
-    logTail: r.log_tail,
-    reportUrl: reportPathOf(r.id),
-  };
-}

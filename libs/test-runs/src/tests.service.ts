@@ -8,43 +8,30 @@ import {
   newId,
   OutboxService,
   Page,
-  pageClause,
   pageOf,
   Permission,
   Principal,
-  Sql,
   Tx,
   UnitOfWork,
   uniqueViolation,
 } from '@app/core';
-import {
-  accessOf,
-  PROJECT_ACCESS_COLUMNS,
-  ProjectAccess,
-  projectAccessJoin,
-  ProjectAccessRow,
-  ProjectAccessService,
-} from '@app/projects';
+import { accessOf, ProjectAccess, ProjectAccessService } from '@app/projects';
 import { FINISHED_RUN_STATUSES } from './test-run.entity';
+import { mapRunRow, runSummary, TestRunRow } from './test-run.rows';
+import { TestRunsRepository } from './test-runs.repository';
 import {
   CreateTestSuiteDto,
   ListTestRunsQueryDto,
   ListTestSuitesQueryDto,
-  mapRunRow,
-  mapSuiteRow,
   reportPathOf,
-  RUN_COLUMNS,
-  runSummary,
   RunTestSuiteDto,
-  SUITE_COLUMNS,
-  TestCaseDto,
   TestReportDto,
   TestRunAcceptedDto,
   TestRunDto,
-  TestRunRow,
   TestSuiteDto,
-  TestSuiteRow,
 } from './test-suite.dto';
+import { mapSuiteRow, TestSuiteRow } from './test-suite.rows';
+import { TestSuitesRepository } from './test-suites.repository';
 import { reportPathProblem, workingDirectoryProblem } from './working-directory';
 
 /**
@@ -56,7 +43,8 @@ import { reportPathProblem, workingDirectoryProblem } from './working-directory'
 export class TestsService {
   constructor(
     private readonly uow: UnitOfWork,
-    private readonly sql: Sql,
+    private readonly suites: TestSuitesRepository,
+    private readonly runs: TestRunsRepository,
     private readonly access: ProjectAccessService,
     private readonly outbox: OutboxService,
     private readonly config: AppConfig,
@@ -86,23 +74,21 @@ export class TestsService {
     return this.uow.run(async (tx) => {
       const { project } = await this.access.writable(actor, dto.projectId, Permission.TestsWrite, tx.manager);
       try {
-        const [row]: TestSuiteRow[] = await tx.manager.query(
-          `INSERT INTO test_suites AS s (id, project_id, name, description, repository_url, branch, working_directory,
-                                         command, report_path, timeout_seconds, created_by)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${SUITE_COLUMNS}`,
-          [
-            newId('suite'),
-            project.id,
-            dto.name,
-            dto.description ?? null,
-            dto.repositoryUrl ?? null,
-            dto.branch ?? null,
-            dto.workingDirectory ?? null,
-            dto.command,
-            dto.reportPath,
-            dto.timeoutSeconds ?? this.config.tests.defaultTimeoutSeconds,
-            actor.userId,
-          ],
+        const row = await this.suites.insert(
+          {
+            id: newId('suite'),
+            projectId: project.id,
+            name: dto.name,
+            description: dto.description ?? null,
+            repositoryUrl: dto.repositoryUrl ?? null,
+            branch: dto.branch ?? null,
+            workingDirectory: dto.workingDirectory ?? null,
+            command: dto.command,
+            reportPath: dto.reportPath,
+            timeoutSeconds: dto.timeoutSeconds ?? this.config.tests.defaultTimeoutSeconds,
+            createdBy: actor.userId,
+          },
+          tx.manager,
         );
         return mapSuiteRow(row);
       } catch (err) {
@@ -116,13 +102,10 @@ export class TestsService {
   }
 
   async listSuites(actor: Principal, query: ListTestSuitesQueryDto): Promise<Page<TestSuiteDto>> {
-    const where = this.access.restrictToVisible(new Conditions(), actor);
-    if (query.projectId) where.and((v) => `s.project_id = ${v(query.projectId)}`);
-    const { rows, total } = await this.sql.page<TestSuiteRow>(
-      SUITE_COLUMNS,
-      'FROM test_suites s JOIN projects p ON p.id = s.project_id',
-      where,
-      pageClause(query, 's.created_at', 's.id'),
+    const { rows, total } = await this.suites.page(
+      this.access.restrictToVisible(new Conditions(), actor),
+      { projectId: query.projectId },
+      query,
     );
     return pageOf(rows.map(mapSuiteRow), total, query);
   }
@@ -135,18 +118,17 @@ export class TestsService {
     return this.uow.run(async (tx) => {
       const { row: suite, access } = await this.suiteVisible(tx, actor, suiteId);
       this.access.assertCanChange(actor, access, Permission.TestsWrite);
-      const [run]: TestRunRow[] = await tx.manager.query(
-        `INSERT INTO test_runs AS r (id, suite_id, project_id, status, environment, browsers, parallel, triggered_by)
-         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) RETURNING ${RUN_COLUMNS}`,
-        [
-          newId('run'),
-          suite.id,
-          suite.project_id,
-          dto.environment ?? null,
-          dto.browsers ?? ['chromium'],
-          dto.parallel ?? 4,
-          actor.userId,
-        ],
+      const run = await this.runs.insertQueued(
+        {
+          id: newId('run'),
+          suiteId: suite.id,
+          projectId: suite.project_id,
+          environment: dto.environment ?? null,
+          browsers: dto.browsers ?? ['chromium'],
+          parallel: dto.parallel ?? 4,
+          triggeredBy: actor.userId,
+        },
+        tx.manager,
       );
       await this.outbox.enqueue(tx, 'test.run', { runId: run.id }, { key: run.id });
       return {
@@ -165,14 +147,7 @@ export class TestsService {
 
   async listRuns(actor: Principal, suiteId: string, query: ListTestRunsQueryDto): Promise<Page<TestRunDto>> {
     const { row: suite } = await this.suiteVisible(null, actor, suiteId);
-    const where = new Conditions().and((v) => `r.suite_id = ${v(suite.id)}`);
-    if (query.status) where.and((v) => `r.status = ${v(query.status)}`);
-    const { rows, total } = await this.sql.page<TestRunRow>(
-      RUN_COLUMNS,
-      'FROM test_runs r',
-      where,
-      pageClause(query, 'r.created_at', 'r.id'),
-    );
+    const { rows, total } = await this.runs.page(suite.id, { status: query.status }, query);
     return pageOf(rows.map(mapRunRow), total, query);
   }
 
@@ -188,10 +163,7 @@ export class TestsService {
         status: run.status,
         runId,
       });
-    const cases = await this.sql.rows<TestCaseDto & { time: string }>(
-      `SELECT suite, classname, name, time, status, message, details FROM test_cases WHERE run_id = $1 ORDER BY position`,
-      [run.id],
-    );
+    const cases = await this.runs.cases(run.id);
     return {
       runId: run.id,
       suiteId: run.suite_id,
@@ -213,27 +185,14 @@ export class TestsService {
     actor: Principal,
     suiteId: string,
   ): Promise<{ row: TestSuiteRow; access: ProjectAccess }> {
-    const text = `SELECT ${SUITE_COLUMNS}, ${PROJECT_ACCESS_COLUMNS}
-        FROM test_suites s ${projectAccessJoin('s', '$2')}
-       WHERE s.id = $1${tx ? ' FOR SHARE OF s' : ''}`;
-    const values = [suiteId, actor.userId];
-    const rows: Array<TestSuiteRow & ProjectAccessRow> = tx
-      ? await tx.manager.query(text, values)
-      : await this.sql.rows(text, values);
-    const r = rows[0];
+    const r = await this.suites.withAccess(suiteId, actor.userId, tx?.manager);
     const access = r ? accessOf(r.project_id, r) : null;
     if (!r || !access || !this.access.canSee(actor, access)) throw AppError.notFound('test suite', suiteId);
     return { row: r, access };
   }
 
   private async runVisible(actor: Principal, runId: string): Promise<TestRunRow> {
-    const rows = await this.sql.rows<TestRunRow & ProjectAccessRow>(
-      `SELECT ${RUN_COLUMNS}, ${PROJECT_ACCESS_COLUMNS}
-         FROM test_runs r ${projectAccessJoin('r', '$2')}
-        WHERE r.id = $1`,
-      [runId, actor.userId],
-    );
-    const r = rows[0];
+    const r = await this.runs.withAccess(runId, actor.userId);
     if (!r || !this.access.canSee(actor, accessOf(r.project_id, r)))
       throw AppError.notFound('test run', runId);
     return r;

@@ -5,7 +5,9 @@ import { RunnerModule } from '@app/runner';
 import { TestCaseEntity } from './test-case.entity';
 import { TestRunEntity } from './test-run.entity';
 import { TestRunner } from './test-runner.service';
+import { TestRunsRepository } from './test-runs.repository';
 import { TestSuiteEntity } from './test-suite.entity';
+import { TestSuitesRepository } from './test-suites.repository';
 import { TestsService } from './tests.service';
 
 @Module({
@@ -14,7 +16,7 @@ import { TestsService } from './tests.service';
     ProjectsModule,
     RunnerModule,
   ],
-  providers: [TestsService, TestRunner],
+  providers: [TestSuitesRepository, TestRunsRepository, TestsService, TestRunner],
   exports: [TestsService, TestRunner],
 })
 export class TestsModule {}
