@@ -2,7 +2,7 @@ export * from './artifacts';
 export * from './git-checkout';
 export * from './glob';
 export * from './lease/job-leases';
-export * from './lease/lapsed-leases';
+export * from './lease/lapsed-leases.repository';
 export * from './runner.module';
 export * from './sandbox/bwrap-args';
 export * from './sandbox/sandbox';

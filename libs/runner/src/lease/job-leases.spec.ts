@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { beatEvery, JobLeases, LeasedJob, newWorkerId, onThisHost, Renewal } from './job-leases';
-import { sweepLapsed } from './lapsed-leases';
+import { sweepLapsed } from './lapsed-leases.repository';
 
 /** A promise the test settles by hand. */
 function deferred<T = void>() {
