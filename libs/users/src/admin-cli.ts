@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { getConfig } from '../../core/src/config/app-config';
-import { PRINCIPAL_CHANNEL } from '../../core/src/access/principal-events';
-import { newId, newSecret } from '../../core/src/ids';
+import { getConfig } from '@app/core/config/app-config';
+import { PRINCIPAL_CHANNEL } from '@app/core/access/principal-events';
+import { newId, newSecret } from '@app/core/ids';
 import { PASSWORD_HASH_OPTIONS, PASSWORD_RULE, PASSWORD_RULE_MESSAGE } from './password-hasher';
 
 const USAGE = 'usage: npm run admin -- reset-password [--username NAME] [--password PASSWORD]\n';
