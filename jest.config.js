@@ -1,5 +1,7 @@
-// Two projects: unit tests of pure logic next to the code (libs/**, apps/**), and e2e tests in
-// test/e2e that boot the compiled gateway and worker against real PostgreSQL and Redis.
+// Three tiers (docs/testing.md): unit tests of pure logic next to the code (libs/**, apps/**);
+// integration tests in test/integration that run services on a copy of the migrated template
+// database without HTTP; e2e tests in test/e2e that boot the compiled gateway and worker against
+// real PostgreSQL and Redis. Integration and e2e share the global setup (one template per run).
 const { pathsToModuleNameMapper } = require('ts-jest');
 const { compilerOptions } = require('./tsconfig.json');
 
@@ -17,6 +19,13 @@ module.exports = {
       ...common,
       displayName: 'unit',
       testMatch: ['<rootDir>/{libs,apps}/**/*.spec.ts', '<rootDir>/test/repo/**/*.spec.ts'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },
     {
       ...common,

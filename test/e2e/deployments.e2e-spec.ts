@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Received, Receiver } from '../support/receiver';
-import { eventually, expectEnvelope, TestSystem } from '../support/system';
+import { DEPLOYMENT_DONE, eventually, expectEnvelope, TestSystem } from '../support/system';
 
 type Session = { id: string; token: string };
 type Deployment = {
@@ -27,7 +27,6 @@ case "$DEPLOY_VERSION" in
 esac
 echo "done $DEPLOY_STEP"
 `;
-const FINISHED = ['succeeded', 'failed', 'rejected', 'rolled_back'];
 
 describe('deployments: applications, strategy plans, approvals, one at a time, rollback, targets, lost workers', () => {
   const receiver = new Receiver();
@@ -57,35 +56,31 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
       },
     });
     admin = await system.adminToken();
-    [owner, devops, architect, developer, viewer, outsider] = await Promise.all([
-      system.userWithRole('product_manager'),
-      system.userWithRole('devops'),
-      system.userWithRole('architect'),
-      system.userWithRole('developer'),
-      system.userWithRole('viewer'),
-      system.userWithRole('devops'),
-    ]);
-    project = (
-      await as(owner.token)
-        .post('/v2/projects', {
-          name: '部署',
-          key: 'DEPL',
-          ownerId: owner.id,
-          members: [devops.id, architect.id, developer.id, viewer.id],
-          visibility: 'private',
-        })
-        .expect(201)
-    ).body;
+    [owner, devops, architect, developer, viewer, outsider] = await system.users(
+      'product_manager',
+      'devops',
+      'architect',
+      'developer',
+      'viewer',
+      'devops',
+    );
+    project = await system.project(
+      {
+        name: '部署',
+        key: 'DEPL',
+        ownerId: owner.id,
+        members: [devops.id, architect.id, developer.id, viewer.id],
+        visibility: 'private',
+      },
+      owner.token,
+    );
   });
   afterAll(async () => {
     await system?.stop();
     await receiver.stop();
   });
 
-  const as = (token: string) => ({
-    get: (url: string) => system.http.get(url).auth(token, { type: 'bearer' }),
-    post: (url: string, body?: object) => system.http.post(url).auth(token, { type: 'bearer' }).send(body),
-  });
+  const as = (token: string) => system.as(token);
   const scriptApp = async (token = devops.token) => {
     const name = `app-${++appSeq}`;
     const res = await as(token)
@@ -118,11 +113,8 @@ describe('deployments: applications, strategy plans, approvals, one at a time, r
   };
   const get = async (id: string, token = devops.token): Promise<Deployment> =>
     (await as(token).get(`/v2/deployments/${id}`).expect(200)).body as Deployment;
-  const finished = (id: string, timeoutMs = 20000): Promise<Deployment> =>
-    eventually(async () => {
-      const d = await get(id);
-      return FINISHED.includes(d.status) ? d : null;
-    }, timeoutMs);
+  const finished = (id: string, timeoutMs = 20000) =>
+    system.settled<Deployment>(devops.token, `/v2/deployments/${id}`, DEPLOYMENT_DONE, timeoutMs);
   const stepSummary = (d: Deployment) => d.steps.map((s) => [s.name, s.status]);
   const live = async (appId: string, environment: string) =>
     (

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitRepo } from '../support/git-repo';
 import { readSse } from '../support/sse';
-import { eventually, expectEnvelope, TestSystem } from '../support/system';
+import { BUILD_DONE, eventually, expectEnvelope, TestSystem } from '../support/system';
 import { sandboxTmpDir } from '../support/env';
 
 type Session = { id: string; token: string };
@@ -69,26 +69,9 @@ describe('pipelines and builds: real checkouts, stages, logs, artifacts, cancel,
       },
     });
     admin = await system.adminToken();
-    [devops, developer, viewer, outsider] = await Promise.all([
-      system.userWithRole('devops'),
-      system.userWithRole('developer'),
-      system.userWithRole('viewer'),
-      system.userWithRole('developer'),
-    ]);
-    const mk = async (key: string, visibility: string) =>
-      (
-        await system.http
-          .post('/v2/projects')
-          .auth(admin, { type: 'bearer' })
-          .send({
-            name: key,
-            key,
-            ownerId: devops.id,
-            members: [developer.id, viewer.id],
-            visibility,
-          })
-          .expect(201)
-      ).body;
+    [devops, developer, viewer, outsider] = await system.users('devops', 'developer', 'viewer', 'developer');
+    const mk = (key: string, visibility: string) =>
+      system.project({ key, ownerId: devops.id, members: [developer.id, viewer.id], visibility });
     project = await mk('ECOM', 'internal');
     privateProject = await mk('HIDDEN', 'private');
   });
@@ -97,25 +80,16 @@ describe('pipelines and builds: real checkouts, stages, logs, artifacts, cancel,
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  const as = (token: string) => ({
-    get: (url: string) => system.http.get(url).auth(token, { type: 'bearer' }),
-    post: (url: string, body?: object) => system.http.post(url).auth(token, { type: 'bearer' }).send(body),
-    put: (url: string, body?: object) => system.http.put(url).auth(token, { type: 'bearer' }).send(body),
-    delete: (url: string) => system.http.delete(url).auth(token, { type: 'bearer' }),
-  });
+  const as = (token: string) => system.as(token);
   let seq = 0;
-  const pipeline = async (body: Record<string, unknown>, projectId = project.id) =>
-    (
-      await as(devops.token)
-        .post('/v2/pipelines', {
-          projectId,
-          name: `p${++seq}`,
-          repositoryUrl: repo.url,
-          defaultBranch: 'main',
-          ...body,
-        })
-        .expect(201)
-    ).body as { id: string };
+  const pipeline = (body: Record<string, unknown>, projectId = project.id) =>
+    system.pipeline(devops.token, {
+      projectId,
+      name: `p${++seq}`,
+      repositoryUrl: repo.url,
+      defaultBranch: 'main',
+      ...body,
+    });
   const trigger = async (pipelineId: string, body: object = {}, token = developer.token) => {
     const res = await as(token).post(`/v2/pipelines/${pipelineId}/trigger`, body).expect(202);
     expect(res.headers.location).toBe(`/v2/builds/${res.body.buildId}`);
@@ -129,7 +103,7 @@ describe('pipelines and builds: real checkouts, stages, logs, artifacts, cancel,
       return predicate(b) ? b : null;
     }, timeoutMs);
   const finished = (id: string, timeoutMs = 15000) =>
-    until(id, (b) => ['success', 'failed', 'cancelled'].includes(b.status), timeoutMs);
+    system.settled<Build>(viewer.token, `/v2/builds/${id}`, BUILD_DONE, timeoutMs);
   const logText = async (id: string) =>
     (await as(viewer.token).get(`/v2/builds/${id}/logs`).expect(200)).text;
 

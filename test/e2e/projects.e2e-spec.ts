@@ -13,21 +13,16 @@ describe('projects: creation, visibility, updates, archive, members', () => {
   beforeAll(async () => {
     system = await TestSystem.start({ worker: false });
     admin = await system.adminToken();
-    [pm, owner, member, outsider] = await Promise.all([
-      system.userWithRole('product_manager'),
-      system.userWithRole('product_manager'),
-      system.userWithRole('developer'),
-      system.userWithRole('product_manager'),
-    ]);
+    [pm, owner, member, outsider] = await system.users(
+      'product_manager',
+      'product_manager',
+      'developer',
+      'product_manager',
+    );
   });
   afterAll(() => system?.stop());
 
-  const as = (token: string) => ({
-    get: (url: string) => system.http.get(url).auth(token, { type: 'bearer' }),
-    post: (url: string, body?: object) => system.http.post(url).auth(token, { type: 'bearer' }).send(body),
-    put: (url: string, body?: object) => system.http.put(url).auth(token, { type: 'bearer' }).send(body),
-    delete: (url: string) => system.http.delete(url).auth(token, { type: 'bearer' }),
-  });
+  const as = (token: string) => system.as(token);
   let keySeq = 0;
   const newProject = async (visibility: string, extra: object = {}) => {
     const res = await as(pm.token)

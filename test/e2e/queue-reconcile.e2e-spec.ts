@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitRepo } from '../support/git-repo';
-import { eventually, TestSystem } from '../support/system';
+import { BUILD_DONE, DEPLOYMENT_DONE, eventually, TEST_RUN_DONE, TestSystem } from '../support/system';
 import { sandboxTmpDir } from '../support/env';
 
 type Session = { id: string; token: string };
@@ -45,43 +45,24 @@ describe('queued work whose job Redis lost', () => {
         QUEUE_RECONCILE_AFTER_SECONDS: '1',
       },
     });
-    const admin = await system.adminToken();
-    [devops, tester, approver] = await Promise.all([
-      system.userWithRole('devops'),
-      system.userWithRole('tester'),
-      system.userWithRole('architect'),
-    ]);
-    project = (
-      await system.http
-        .post('/v2/projects')
-        .auth(admin, { type: 'bearer' })
-        .send({
-          name: 'RECON',
-          key: 'RECON',
-          ownerId: devops.id,
-          members: [tester.id, approver.id],
-          visibility: 'private',
-        })
-        .expect(201)
-    ).body;
+    [devops, tester, approver] = await system.users('devops', 'tester', 'architect');
+    project = await system.project({
+      key: 'RECON',
+      ownerId: devops.id,
+      members: [tester.id, approver.id],
+      visibility: 'private',
+    });
   });
   afterAll(async () => {
     await system?.stop();
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  const as = (token: string) => ({
-    get: (url: string) => system.http.get(url).auth(token, { type: 'bearer' }),
-    post: (url: string, body?: object) => system.http.post(url).auth(token, { type: 'bearer' }).send(body),
-  });
+  const as = (token: string) => system.as(token);
   const read = async (url: string): Promise<{ status: string; [key: string]: unknown }> =>
     (await as(devops.token).get(url).expect(200)).body;
   /** The row once it reached one of the `done` statuses (all of it: a failure says why). */
-  const settled = (url: string, done: string[], timeoutMs = 30000) =>
-    eventually(async () => {
-      const row = await read(url);
-      return done.includes(row.status) ? row : null;
-    }, timeoutMs);
+  const settled = (url: string, done: string[]) => system.settled(devops.token, url, done, 30000);
   /** The states of these jobs of a queue, in order. */
   const states = (queue: string, ids: string[]) =>
     Promise.all(ids.map((id) => system.queue(queue).getJobState(id)));
@@ -103,19 +84,17 @@ describe('queued work whose job Redis lost', () => {
 
   const pipeline = async (name: string) =>
     (
-      await as(devops.token)
-        .post('/v2/pipelines', {
-          projectId: project.id,
-          name,
-          repositoryUrl: repo.url,
-          stages: [{ name: 'build', commands: ['cat app.txt'] }],
-        })
-        .expect(201)
-    ).body.id as string;
+      await system.pipeline(devops.token, {
+        projectId: project.id,
+        name,
+        repositoryUrl: repo.url,
+        stages: [{ name: 'build', commands: ['cat app.txt'] }],
+      })
+    ).id;
   const trigger = async (pipelineId: string) =>
     (await as(devops.token).post(`/v2/pipelines/${pipelineId}/trigger`, {}).expect(202)).body
       .buildId as string;
-  const built = (buildId: string) => settled(`/v2/builds/${buildId}`, ['success', 'failed', 'cancelled']);
+  const built = (buildId: string) => settled(`/v2/builds/${buildId}`, BUILD_DONE);
   const succeeded = expect.objectContaining({ status: 'success' });
 
   it('runs two queued builds whose jobs were lost, each once, with two workers sweeping', async () => {
@@ -172,7 +151,7 @@ describe('queued work whose job Redis lost', () => {
 
     await system.worker.start();
     for (const id of runs)
-      expect(await settled(`/v2/tests/runs/${id}`, ['passed', 'failed', 'error'])).toEqual(
+      expect(await settled(`/v2/tests/runs/${id}`, TEST_RUN_DONE)).toEqual(
         expect.objectContaining({ status: 'passed' }),
       );
     expect(await completedJobs('test-runs')).toEqual([...jobIds].sort());
@@ -205,9 +184,8 @@ describe('queued work whose job Redis lost', () => {
     );
 
     await system.worker.start();
-    const done = ['succeeded', 'failed', 'rolled_back'];
     for (const d of [first, second])
-      expect(await settled(`/v2/deployments/${d.deploymentId}`, done)).toEqual(
+      expect(await settled(`/v2/deployments/${d.deploymentId}`, DEPLOYMENT_DONE)).toEqual(
         expect.objectContaining({ status: 'succeeded' }),
       );
     // The first one's start was enqueued again; the second started from the first one's finish.

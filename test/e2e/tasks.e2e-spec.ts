@@ -27,33 +27,25 @@ describe('tasks: keys, lookup, filters, updates, workflow, history, access', () 
   beforeAll(async () => {
     system = await TestSystem.start({ worker: false });
     admin = await system.adminToken();
-    [owner, dev, devops, viewer, outsider] = await Promise.all([
-      system.userWithRole('product_manager'),
-      system.userWithRole('developer'),
-      system.userWithRole('devops'),
-      system.userWithRole('viewer'),
-      system.userWithRole('developer'),
-    ]);
-    const make = async (key: string, visibility: string) =>
-      (
-        await system.http
-          .post('/v2/projects')
-          .auth(owner.token, { type: 'bearer' })
-          .send({ name: key, key, ownerId: owner.id, members: [dev.id, devops.id, viewer.id], visibility })
-          .expect(201)
-      ).body;
+    [owner, dev, devops, viewer, outsider] = await system.users(
+      'product_manager',
+      'developer',
+      'devops',
+      'viewer',
+      'developer',
+    );
+    const make = (key: string, visibility: string) =>
+      system.project(
+        { key, ownerId: owner.id, members: [dev.id, devops.id, viewer.id], visibility },
+        owner.token,
+      );
     project = await make('ECOM', 'internal');
     privateProject = await make('SECRET', 'private');
     otherProject = await make('OTHER', 'internal');
   });
   afterAll(() => system?.stop());
 
-  const as = (token: string) => ({
-    get: (url: string) => system.http.get(url).auth(token, { type: 'bearer' }),
-    post: (url: string, body?: object) => system.http.post(url).auth(token, { type: 'bearer' }).send(body),
-    put: (url: string, body?: object) => system.http.put(url).auth(token, { type: 'bearer' }).send(body),
-    delete: (url: string) => system.http.delete(url).auth(token, { type: 'bearer' }),
-  });
+  const as = (token: string) => system.as(token);
   const createTask = async (body: object, projectId = project.id, token = dev.token) =>
     (
       await as(token)
@@ -116,11 +108,10 @@ describe('tasks: keys, lookup, filters, updates, workflow, history, access', () 
   });
 
   it('allocates gap-free unique keys under 50 parallel creations', async () => {
-    const p = (
-      await as(owner.token)
-        .post('/v2/projects', { name: 'Race', key: 'RACE', ownerId: owner.id, members: [dev.id] })
-        .expect(201)
-    ).body;
+    const p = await system.project(
+      { name: 'Race', key: 'RACE', ownerId: owner.id, members: [dev.id] },
+      owner.token,
+    );
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         as(i % 2 ? dev.token : owner.token).post(`/v2/projects/${p.id}/tasks`, {
@@ -181,16 +172,10 @@ describe('tasks: keys, lookup, filters, updates, workflow, history, access', () 
   describe('listing', () => {
     let p: { id: string };
     beforeAll(async () => {
-      p = (
-        await as(owner.token)
-          .post('/v2/projects', {
-            name: 'List',
-            key: 'LIST',
-            ownerId: owner.id,
-            members: [dev.id, viewer.id],
-          })
-          .expect(201)
-      ).body;
+      p = await system.project(
+        { name: 'List', key: 'LIST', ownerId: owner.id, members: [dev.id, viewer.id] },
+        owner.token,
+      );
       const specs = [
         {
           type: 'bug',
@@ -357,11 +342,10 @@ describe('tasks: keys, lookup, filters, updates, workflow, history, access', () 
     });
 
     it('records transitions with their comment, counts completed tasks and rejects a bad status', async () => {
-      const p = (
-        await as(owner.token)
-          .post('/v2/projects', { name: 'Flow', key: 'FLOW', ownerId: owner.id, members: [dev.id] })
-          .expect(201)
-      ).body;
+      const p = await system.project(
+        { name: 'Flow', key: 'FLOW', ownerId: owner.id, members: [dev.id] },
+        owner.token,
+      );
       const task = await createTask({ title: 'flow' }, p.id);
       for (const status of ['in_progress', 'review', 'testing', 'done'] as const) {
         await as(dev.token)
@@ -427,11 +411,10 @@ describe('tasks: keys, lookup, filters, updates, workflow, history, access', () 
     });
 
     it('deletes a task (204): gone, counted out of the stats', async () => {
-      const p = (
-        await as(owner.token)
-          .post('/v2/projects', { name: 'Del', key: 'DEL', ownerId: owner.id, members: [dev.id] })
-          .expect(201)
-      ).body;
+      const p = await system.project(
+        { name: 'Del', key: 'DEL', ownerId: owner.id, members: [dev.id] },
+        owner.token,
+      );
       const task = await createTask({ title: 'bye' }, p.id);
       await as(dev.token).delete(`/v2/tasks/${task.key}`).expect(204);
       await as(dev.token).get(`/v2/tasks/${task.id}`).expect(404);

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitRepo } from '../support/git-repo';
-import { eventually, expectEnvelope, TestSystem } from '../support/system';
+import { eventually, expectEnvelope, TEST_RUN_DONE, TestSystem } from '../support/system';
 import { sandboxTmpDir } from '../support/env';
 
 type Session = { id: string; token: string };
@@ -74,27 +74,15 @@ describe('test suites: real commands, JUnit reports, working-directory roots', (
       },
     });
     admin = await system.adminToken();
-    [developer, tester, devops, viewer, outsider] = await Promise.all([
-      system.userWithRole('developer'),
-      system.userWithRole('tester'),
-      system.userWithRole('devops'),
-      system.userWithRole('viewer'),
-      system.userWithRole('tester'),
-    ]);
-    const mk = async (key: string, visibility: string) =>
-      (
-        await system.http
-          .post('/v2/projects')
-          .auth(admin, { type: 'bearer' })
-          .send({
-            name: key,
-            key,
-            ownerId: developer.id,
-            members: [tester.id, devops.id, viewer.id],
-            visibility,
-          })
-          .expect(201)
-      ).body;
+    [developer, tester, devops, viewer, outsider] = await system.users(
+      'developer',
+      'tester',
+      'devops',
+      'viewer',
+      'tester',
+    );
+    const mk = (key: string, visibility: string) =>
+      system.project({ key, ownerId: developer.id, members: [tester.id, devops.id, viewer.id], visibility });
     project = await mk('SHOP', 'internal');
     privateProject = await mk('QA', 'private');
   });
@@ -103,10 +91,7 @@ describe('test suites: real commands, JUnit reports, working-directory roots', (
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  const as = (token: string) => ({
-    get: (url: string) => system.http.get(url).auth(token, { type: 'bearer' }),
-    post: (url: string, body?: object) => system.http.post(url).auth(token, { type: 'bearer' }).send(body),
-  });
+  const as = (token: string) => system.as(token);
   let seq = 0;
   const suite = async (body: Record<string, unknown>, token = developer.token) =>
     (
@@ -126,10 +111,7 @@ describe('test suites: real commands, JUnit reports, working-directory roots', (
     return res.body as { runId: string };
   };
   const finished = (runId: string, timeoutMs = 15000) =>
-    eventually(async () => {
-      const r: Run = (await as(viewer.token).get(`/v2/tests/runs/${runId}`).expect(200)).body;
-      return ['passed', 'failed', 'error'].includes(r.status) ? r : null;
-    }, timeoutMs);
+    system.settled<Run>(viewer.token, `/v2/tests/runs/${runId}`, TEST_RUN_DONE, timeoutMs);
   const report = async (runId: string) =>
     (await as(viewer.token).get(`/v2/tests/runs/${runId}/report`).expect(200)).body;
 

@@ -10,12 +10,7 @@ describe('users: CRUD, filters, statuses, deletion, audit log, idempotency', () 
   });
   afterAll(() => system?.stop());
 
-  const as = (token: string) => ({
-    get: (url: string) => system.http.get(url).auth(token, { type: 'bearer' }),
-    post: (url: string, body?: object) => system.http.post(url).auth(token, { type: 'bearer' }).send(body),
-    put: (url: string, body?: object) => system.http.put(url).auth(token, { type: 'bearer' }).send(body),
-    delete: (url: string) => system.http.delete(url).auth(token, { type: 'bearer' }),
-  });
+  const as = (token: string) => system.as(token);
 
   describe('the seed examples', () => {
     let createdId: string;

@@ -45,19 +45,12 @@ describe('webhooks: signed delivery, retries, disabling, scope, log, redelivery,
       },
     });
     admin = await system.adminToken();
-    [owner, viewerMember, outsider] = await Promise.all([
-      system.userWithRole('product_manager'),
-      system.userWithRole('viewer'),
-      system.userWithRole('developer'),
-    ]);
-    const mk = async (key: string) =>
-      (
-        await system.http
-          .post('/v2/projects')
-          .auth(owner.token, { type: 'bearer' })
-          .send({ name: key, key, ownerId: owner.id, members: [viewerMember.id], visibility: 'internal' })
-          .expect(201)
-      ).body;
+    [owner, viewerMember, outsider] = await system.users('product_manager', 'viewer', 'developer');
+    const mk = (key: string) =>
+      system.project(
+        { key, ownerId: owner.id, members: [viewerMember.id], visibility: 'internal' },
+        owner.token,
+      );
     project = await mk('HOOK');
     otherProject = await mk('ELSE');
   });
@@ -66,12 +59,7 @@ describe('webhooks: signed delivery, retries, disabling, scope, log, redelivery,
     await receiver.stop();
   });
 
-  const as = (token: string) => ({
-    get: (url: string) => system.http.get(url).auth(token, { type: 'bearer' }),
-    post: (url: string, body?: object) => system.http.post(url).auth(token, { type: 'bearer' }).send(body),
-    put: (url: string, body?: object) => system.http.put(url).auth(token, { type: 'bearer' }).send(body),
-    delete: (url: string) => system.http.delete(url).auth(token, { type: 'bearer' }),
-  });
+  const as = (token: string) => system.as(token);
   let pathSeq = 0;
   const hook = async (body: Record<string, unknown>, token = owner.token) => {
     const path = `/hook-${++pathSeq}`;

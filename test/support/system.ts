@@ -115,6 +115,26 @@ class AppProcess {
   }
 }
 
+/** A signed-in user: what TestSystem.userWithRole answers. */
+export type Session = { id: string; username: string; password: string; token: string };
+
+/** A project as POST /v2/projects answers it. */
+export type Project = { id: string; key: string; name: string; ownerId: string; [field: string]: unknown };
+
+/** What TestSystem.project sends: `name` defaults to the key. */
+export type ProjectFields = {
+  key: string;
+  ownerId: string;
+  name?: string;
+  members?: string[];
+  visibility?: string;
+};
+
+/** The statuses a build, a test run and a deployment end in (TestSystem.settled waits for one). */
+export const BUILD_DONE = ['success', 'failed', 'cancelled'];
+export const TEST_RUN_DONE = ['passed', 'failed', 'error'];
+export const DEPLOYMENT_DONE = ['succeeded', 'failed', 'rejected', 'rolled_back'];
+
 export interface SystemOptions {
   env?: Record<string, string>;
   /** Start the worker too (default true). */
@@ -284,11 +304,53 @@ export class TestSystem {
     return this.adminTokenCache;
   }
 
+  /** Requests to the gateway as the bearer of `token`; a body is sent as JSON. */
+  as(token: string) {
+    const http = this.http;
+    return {
+      get: (url: string) => http.get(url).auth(token, { type: 'bearer' }),
+      post: (url: string, body?: object) => http.post(url).auth(token, { type: 'bearer' }).send(body),
+      put: (url: string, body?: object) => http.put(url).auth(token, { type: 'bearer' }).send(body),
+      delete: (url: string) => http.delete(url).auth(token, { type: 'bearer' }),
+    };
+  }
+
+  /** A project made through POST /v2/projects as `token` (the admin's by default). */
+  async project(fields: ProjectFields, token?: string): Promise<Project> {
+    const res = await this.as(token ?? (await this.adminToken()))
+      .post('/v2/projects', { name: fields.key, ...fields })
+      .expect(201);
+    return res.body as Project;
+  }
+
+  /** A pipeline made through POST /v2/pipelines as `token` (a devops member's, say). */
+  async pipeline(
+    token: string,
+    body: Record<string, unknown>,
+  ): Promise<{ id: string; [field: string]: unknown }> {
+    return (await this.as(token).post('/v2/pipelines', body).expect(201)).body;
+  }
+
+  /** Polls GET `url` as `token` until the row's status is one of `done`; the whole row (a failure says why). */
+  settled<T extends { status: string }>(
+    token: string,
+    url: string,
+    done: string[],
+    timeoutMs = 15000,
+  ): Promise<T> {
+    return eventually(async () => {
+      const row = (await this.as(token).get(url).expect(200)).body as T;
+      return done.includes(row.status) ? row : null;
+    }, timeoutMs);
+  }
+
+  /** Active users of these roles, made at once (see userWithRole). */
+  users(...roles: string[]): Promise<Session[]> {
+    return Promise.all(roles.map((role) => this.userWithRole(role)));
+  }
+
   /** An active user of the given role (created and activated by the admin) and a token for them. */
-  async userWithRole(
-    role: string,
-    overrides: Record<string, string> = {},
-  ): Promise<{ id: string; username: string; password: string; token: string }> {
+  async userWithRole(role: string, overrides: Record<string, string> = {}): Promise<Session> {
     const admin = await this.adminToken();
     const tag = randomBytes(4).toString('hex');
     const username = overrides.username ?? `${role.slice(0, 8)}_${tag}`;

@@ -218,282 +218,394 @@ export const GATEWAY_ONLY_SETTINGS = [
  * Reads and validates the environment; throws one ConfigError listing every problem. For the
  * worker (`role` worker) the gateway-only settings are not read: its config has no JWT secret or
  * key and no bootstrap credentials, so a job that escaped its sandbox finds none in the worker.
+ *
+ * Each section of AppConfig is read by its own function below (`<section>Section`), in the order
+ * of AppConfig's fields; they share one EnvReader, which collects the problems of all of them.
  */
 export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway'): AppConfig {
-  const problems: string[] = [];
   if (role === 'worker')
     env = Object.fromEntries(
       Object.entries(env).filter(([k]) => !(GATEWAY_ONLY_SETTINGS as readonly string[]).includes(k)),
     );
-  const str = (name: string, fallback?: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v === '' ? fallback : v;
+  const r = new EnvReader(env);
+  const nodeEnv = r.oneOf('NODE_ENV', 'development', ['development', 'test', 'production'] as const);
+  const config: AppConfig = {
+    env: nodeEnv,
+    http: httpSection(r),
+    metrics: metricsSection(r, nodeEnv),
+    worker: workerSection(r),
+    database: databaseSection(r),
+    redis: redisSection(r),
+    jwt: jwtSection(r, nodeEnv, role),
+    auth: authSection(r),
+    bootstrap: bootstrapSection(r),
+    mail: mailSection(r),
+    log: logSection(r),
+    outbox: outboxSection(r),
+    queues: queuesSection(r),
+    idempotency: idempotencySection(r),
+    rateLimit: rateLimitSection(r),
+    agents: agentsSection(r),
+    webhooks: webhooksSection(r),
+    deployments: deploymentsSection(r),
+    builds: buildsSection(r),
+    sandbox: sandboxSection(r, nodeEnv),
+    gitFileRoots: gitFileRootsSection(r, nodeEnv),
+    tests: testsSection(r),
   };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = str(name);
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return config;
+}
+
+type NodeEnv = AppConfig['env'];
+
+/** Reads settings from an environment, recording each problem instead of throwing at the first. */
+class EnvReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  problem(message: string): void {
+    this.problems.push(message);
+  }
+
+  /** The raw value (an empty one included): whether a setting was given at all. */
+  raw(name: string): string | undefined {
+    return this.env[name];
+  }
+
+  str(name: string): string | undefined;
+  str(name: string, fallback: string): string;
+  str(name: string, fallback?: string): string | undefined {
+    const v = this.env[name];
+    return v === undefined || v === '' ? fallback : v;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.str(name);
     if (raw === undefined) return fallback;
     const n = Number(raw);
     if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+      this.problem(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
       return fallback;
     }
     return n;
-  };
-  const bool = (name: string, fallback: boolean): boolean => {
-    const raw = str(name);
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.str(name);
     if (raw === undefined) return fallback;
     if (/^(1|true|yes|on)$/i.test(raw)) return true;
     if (/^(0|false|no|off)$/i.test(raw)) return false;
-    problems.push(`${name} must be true or false (got "${raw}")`);
+    this.problem(`${name} must be true or false (got "${raw}")`);
     return fallback;
-  };
-  const url = (name: string, fallback: string, protocols: string[]): string => {
-    const raw = str(name, fallback)!;
+  }
+
+  url(name: string, fallback: string, protocols: string[]): string {
+    const raw = this.str(name, fallback);
     try {
       const u = new URL(raw);
       if (!protocols.includes(u.protocol))
-        problems.push(`${name} must use ${protocols.join(' or ')} (got "${u.protocol}")`);
+        this.problem(`${name} must use ${protocols.join(' or ')} (got "${u.protocol}")`);
     } catch {
-      problems.push(`${name} is not a valid URL`);
+      this.problem(`${name} is not a valid URL`);
     }
     return raw;
-  };
-  const oneOf = <T extends string>(name: string, fallback: T, allowed: readonly T[]): T => {
-    const raw = str(name, fallback)!;
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const raw = this.str(name, fallback);
     if (!allowed.includes(raw as T)) {
-      problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+      this.problem(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
       return fallback;
     }
     return raw as T;
-  };
+  }
 
-  const aliases = (raw: string): Record<string, string> => {
-    const out: Record<string, string> = {};
-    for (const pair of raw
+  /** An absolute directory. */
+  dir(name: string, fallback: string): string {
+    const raw = this.str(name, fallback);
+    if (!isAbsolute(raw)) this.problem(`${name} must be an absolute path (got "${raw}")`);
+    return resolve(raw);
+  }
+
+  /** A comma-separated list of absolute directories (none when unset). */
+  dirs(name: string): string[] {
+    return (this.str(name) ?? '')
       .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean)) {
-      const [name, id] = pair.split('=').map((x) => x?.trim());
-      if (!name || !id) problems.push(`AGENTS_MODEL_ALIASES entries must be name=modelId (got "${pair}")`);
-      else out[name] = id;
-    }
-    return out;
-  };
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map((d) => {
+        if (!isAbsolute(d)) this.problem(`${name} must list absolute paths (got "${d}")`);
+        return resolve(d);
+      });
+  }
+}
 
-  const nodeEnv = oneOf('NODE_ENV', 'development', ['development', 'test', 'production'] as const);
-  const port = int('PORT', 3000, 0, 65535);
-  const algorithm = oneOf<JwtAlgorithm>('JWT_ALGORITHM', 'HS256', JWT_ALGORITHMS);
-  let secret = str('JWT_SECRET');
+// ---- The sections, in AppConfig's order. ----
+
+function httpSection(r: EnvReader): AppConfig['http'] {
+  const port = r.int('PORT', 3000, 0, 65535);
+  return {
+    host: r.str('HOST', '0.0.0.0'),
+    port,
+    publicBaseUrl: r
+      .url('PUBLIC_BASE_URL', `http://localhost:${port}`, ['http:', 'https:'])
+      .replace(/\/$/, ''),
+    publicBaseUrlSet: Boolean(r.raw('PUBLIC_BASE_URL')),
+    trustProxy: r.bool('TRUST_PROXY', false),
+  };
+}
+
+function metricsSection(r: EnvReader, nodeEnv: NodeEnv): MetricsAccess {
+  const token = r.str('METRICS_TOKEN') || null;
+  if (token !== null && (token.length < 16 || /\s/.test(token)))
+    r.problem('METRICS_TOKEN must be at least 16 characters without spaces');
+  return { token, open: token === null && nodeEnv === 'development' };
+}
+
+function workerSection(r: EnvReader): AppConfig['worker'] {
+  return { port: r.int('WORKER_PORT', 3001, 0, 65535), concurrency: r.int('WORKER_CONCURRENCY', 5, 1, 100) };
+}
+
+function databaseSection(r: EnvReader): AppConfig['database'] {
+  return {
+    url: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/cocode', ['postgres:', 'postgresql:']),
+    poolSize: r.int('DATABASE_POOL_SIZE', 10, 1, 200),
+    runMigrations: r.bool('MIGRATIONS_RUN', true),
+  };
+}
+
+function redisSection(r: EnvReader): AppConfig['redis'] {
+  return {
+    url: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
+    prefix: r.str('REDIS_PREFIX', 'cocode'),
+  };
+}
+
+function jwtSection(r: EnvReader, nodeEnv: NodeEnv, role: ConfigRole): AppConfig['jwt'] {
+  const algorithm = r.oneOf<JwtAlgorithm>('JWT_ALGORITHM', 'HS256', JWT_ALGORITHMS);
+  let secret = r.str('JWT_SECRET');
   let secretGenerated = false;
-  const privateKey = str('JWT_PRIVATE_KEY')?.replace(/\\n/g, '\n');
-  const publicKey = str('JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n');
+  const privateKey = r.str('JWT_PRIVATE_KEY')?.replace(/\\n/g, '\n');
+  const publicKey = r.str('JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n');
   if (role === 'worker') {
     // Nothing in the worker signs or verifies tokens.
   } else if (algorithm.startsWith('HS')) {
     if (!secret) {
       if (nodeEnv === 'production')
-        problems.push('JWT_SECRET is required in production (at least 32 characters)');
+        r.problem('JWT_SECRET is required in production (at least 32 characters)');
       // Development convenience only: a per-process secret means tokens die on restart.
       secret = randomBytes(32).toString('base64url');
       secretGenerated = true;
     } else if (secret.length < 32) {
-      problems.push('JWT_SECRET must be at least 32 characters');
+      r.problem('JWT_SECRET must be at least 32 characters');
     }
   } else if (!privateKey || !publicKey) {
-    problems.push(`JWT_PRIVATE_KEY and JWT_PUBLIC_KEY (PEM) are required for ${algorithm}`);
+    r.problem(`JWT_PRIVATE_KEY and JWT_PUBLIC_KEY (PEM) are required for ${algorithm}`);
   }
-  const smtpUrl = str('SMTP_URL');
-  if (smtpUrl) url('SMTP_URL', smtpUrl, ['smtp:', 'smtps:']);
-  const dir = (name: string, fallback: string): string => {
-    const raw = str(name, fallback)!;
-    if (!isAbsolute(raw)) problems.push(`${name} must be an absolute path (got "${raw}")`);
-    return resolve(raw);
+  return {
+    algorithm,
+    secret: algorithm.startsWith('HS') ? secret : undefined,
+    privateKey,
+    publicKey,
+    issuer: r.str('JWT_ISSUER', 'openclaw-cocode'),
+    audience: r.str('JWT_AUDIENCE', 'cocode-api'),
+    accessTtlSeconds: r.int('JWT_ACCESS_TTL_SECONDS', 3600, 60, 86400),
+    clockSkewSeconds: r.int('JWT_CLOCK_SKEW_SECONDS', 5, 0, 300),
+    secretGenerated,
   };
-  const dirs = (name: string): string[] =>
-    (str(name) ?? '')
-      .split(',')
-      .map((d) => d.trim())
-      .filter(Boolean)
-      .map((d) => {
-        if (!isAbsolute(d)) problems.push(`${name} must list absolute paths (got "${d}")`);
-        return resolve(d);
-      });
-  const rateLimits = (name: string, perMinute: number, perHour: number, concurrent: number): RateLimits => {
-    const limits = {
-      perMinute: int(`RATE_LIMIT_${name}_PER_MINUTE`, perMinute, 1, 1_000_000_000),
-      perHour: int(`RATE_LIMIT_${name}_PER_HOUR`, perHour, 1, 1_000_000_000),
-      concurrent: int(`RATE_LIMIT_${name}_CONCURRENT`, concurrent, 1, 1_000_000),
+}
+
+function authSection(r: EnvReader): AppConfig['auth'] {
+  return {
+    refreshTtlDays: r.int('REFRESH_TOKEN_TTL_DAYS', 14, 7, 30),
+    principalCacheMs: r.int('AUTH_PRINCIPAL_CACHE_MS', 1000, 0, 60000),
+    maxConcurrentHashes: r.int('AUTH_MAX_CONCURRENT_HASHES', 4, 1, 64),
+    loginFailureLimit: r.int('AUTH_LOGIN_FAILURE_LIMIT', 10, 1, 1000),
+    loginAccountFailureLimit: r.int('AUTH_LOGIN_ACCOUNT_FAILURE_LIMIT', 100, 1, 100000),
+    loginIpFailureLimit: r.int('AUTH_LOGIN_IP_FAILURE_LIMIT', 50, 1, 100000),
+    loginFailureWindowSeconds: r.int('AUTH_LOGIN_FAILURE_WINDOW_SECONDS', 900, 1, 86400),
+    emailVerificationTtlHours: r.int('EMAIL_VERIFICATION_TTL_HOURS', 48, 1, 720),
+  };
+}
+
+function bootstrapSection(r: EnvReader): AppConfig['bootstrap'] {
+  const clientSecret = r.str('BOOTSTRAP_CLIENT_SECRET');
+  if (clientSecret && clientSecret.length < 16)
+    r.problem('BOOTSTRAP_CLIENT_SECRET must be at least 16 characters');
+  return {
+    adminUsername: r.str('BOOTSTRAP_ADMIN_USERNAME', 'admin'),
+    adminEmail: r.str('BOOTSTRAP_ADMIN_EMAIL', 'admin@localhost'),
+    adminPassword: r.str('BOOTSTRAP_ADMIN_PASSWORD'),
+    clientId: r.str('BOOTSTRAP_CLIENT_ID'),
+    clientSecret,
+  };
+}
+
+function mailSection(r: EnvReader): AppConfig['mail'] {
+  const smtpUrl = r.str('SMTP_URL');
+  if (smtpUrl) r.url('SMTP_URL', smtpUrl, ['smtp:', 'smtps:']);
+  return { smtpUrl, from: r.str('MAIL_FROM', 'OpenClaw CoCode <no-reply@localhost>') };
+}
+
+function logSection(r: EnvReader): AppConfig['log'] {
+  return { level: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS), requests: r.bool('LOG_REQUESTS', true) };
+}
+
+function outboxSection(r: EnvReader): AppConfig['outbox'] {
+  return {
+    sweepIntervalMs: r.int('OUTBOX_SWEEP_INTERVAL_MS', 2000, 100, 600000),
+    batchSize: r.int('OUTBOX_BATCH_SIZE', 100, 1, 1000),
+  };
+}
+
+function queuesSection(r: EnvReader): AppConfig['queues'] {
+  return { reconcileAfterSeconds: r.int('QUEUE_RECONCILE_AFTER_SECONDS', 60, 1, 86400) };
+}
+
+function idempotencySection(r: EnvReader): AppConfig['idempotency'] {
+  return {
+    ttlHours: r.int('IDEMPOTENCY_TTL_HOURS', 24, 1, 168),
+    lockSeconds: r.int('IDEMPOTENCY_LOCK_SECONDS', 60, 1, 3600),
+  };
+}
+
+function rateLimitSection(r: EnvReader): AppConfig['rateLimit'] {
+  const limits = (name: string, perMinute: number, perHour: number, concurrent: number): RateLimits => {
+    const out = {
+      perMinute: r.int(`RATE_LIMIT_${name}_PER_MINUTE`, perMinute, 1, 1_000_000_000),
+      perHour: r.int(`RATE_LIMIT_${name}_PER_HOUR`, perHour, 1, 1_000_000_000),
+      concurrent: r.int(`RATE_LIMIT_${name}_CONCURRENT`, concurrent, 1, 1_000_000),
     };
-    if (limits.perHour < limits.perMinute)
-      problems.push(`RATE_LIMIT_${name}_PER_HOUR must be at least RATE_LIMIT_${name}_PER_MINUTE`);
-    return limits;
+    if (out.perHour < out.perMinute)
+      r.problem(`RATE_LIMIT_${name}_PER_HOUR must be at least RATE_LIMIT_${name}_PER_MINUTE`);
+    return out;
   };
+  return {
+    enabled: r.bool('RATE_LIMIT_ENABLED', true),
+    // The seed's 限流策略 table.
+    tiers: {
+      free: limits('FREE', 60, 1000, 5),
+      pro: limits('PRO', 300, 10000, 20),
+      enterprise: limits('ENTERPRISE', 1000, 50000, 100),
+    },
+    ip: limits('IP', 20, 600, 10),
+    inFlightTtlSeconds: r.int('RATE_LIMIT_INFLIGHT_TTL_SECONDS', 60, 1, 3600),
+    redisTimeoutMs: r.int('RATE_LIMIT_REDIS_TIMEOUT_MS', 250, 50, 10000),
+  };
+}
 
-  const metricsAccess = (): MetricsAccess => {
-    const token = str('METRICS_TOKEN') || null;
-    if (token !== null && (token.length < 16 || /\s/.test(token)))
-      problems.push('METRICS_TOKEN must be at least 16 characters without spaces');
-    return { token, open: token === null && nodeEnv === 'development' };
-  };
-
-  const config: AppConfig = {
-    env: nodeEnv,
-    http: {
-      host: str('HOST', '0.0.0.0')!,
-      port,
-      publicBaseUrl: url('PUBLIC_BASE_URL', `http://localhost:${port}`, ['http:', 'https:']).replace(
-        /\/$/,
-        '',
-      ),
-      publicBaseUrlSet: Boolean(env.PUBLIC_BASE_URL),
-      trustProxy: bool('TRUST_PROXY', false),
-    },
-    metrics: metricsAccess(),
-    worker: { port: int('WORKER_PORT', 3001, 0, 65535), concurrency: int('WORKER_CONCURRENCY', 5, 1, 100) },
-    database: {
-      url: url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/cocode', ['postgres:', 'postgresql:']),
-      poolSize: int('DATABASE_POOL_SIZE', 10, 1, 200),
-      runMigrations: bool('MIGRATIONS_RUN', true),
-    },
-    redis: {
-      url: url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']),
-      prefix: str('REDIS_PREFIX', 'cocode')!,
-    },
-    jwt: {
-      algorithm,
-      secret: algorithm.startsWith('HS') ? secret : undefined,
-      privateKey,
-      publicKey,
-      issuer: str('JWT_ISSUER', 'openclaw-cocode')!,
-      audience: str('JWT_AUDIENCE', 'cocode-api')!,
-      accessTtlSeconds: int('JWT_ACCESS_TTL_SECONDS', 3600, 60, 86400),
-      clockSkewSeconds: int('JWT_CLOCK_SKEW_SECONDS', 5, 0, 300),
-      secretGenerated,
-    },
-    auth: {
-      refreshTtlDays: int('REFRESH_TOKEN_TTL_DAYS', 14, 7, 30),
-      principalCacheMs: int('AUTH_PRINCIPAL_CACHE_MS', 1000, 0, 60000),
-      maxConcurrentHashes: int('AUTH_MAX_CONCURRENT_HASHES', 4, 1, 64),
-      loginFailureLimit: int('AUTH_LOGIN_FAILURE_LIMIT', 10, 1, 1000),
-      loginAccountFailureLimit: int('AUTH_LOGIN_ACCOUNT_FAILURE_LIMIT', 100, 1, 100000),
-      loginIpFailureLimit: int('AUTH_LOGIN_IP_FAILURE_LIMIT', 50, 1, 100000),
-      loginFailureWindowSeconds: int('AUTH_LOGIN_FAILURE_WINDOW_SECONDS', 900, 1, 86400),
-      emailVerificationTtlHours: int('EMAIL_VERIFICATION_TTL_HOURS', 48, 1, 720),
-    },
-    bootstrap: {
-      adminUsername: str('BOOTSTRAP_ADMIN_USERNAME', 'admin')!,
-      adminEmail: str('BOOTSTRAP_ADMIN_EMAIL', 'admin@localhost')!,
-      adminPassword: str('BOOTSTRAP_ADMIN_PASSWORD'),
-      clientId: str('BOOTSTRAP_CLIENT_ID'),
-      clientSecret: str('BOOTSTRAP_CLIENT_SECRET'),
-    },
-    mail: { smtpUrl, from: str('MAIL_FROM', 'OpenClaw CoCode <no-reply@localhost>')! },
-    log: { level: oneOf('LOG_LEVEL', 'info', LOG_LEVELS), requests: bool('LOG_REQUESTS', true) },
-    outbox: {
-      sweepIntervalMs: int('OUTBOX_SWEEP_INTERVAL_MS', 2000, 100, 600000),
-      batchSize: int('OUTBOX_BATCH_SIZE', 100, 1, 1000),
-    },
-    queues: { reconcileAfterSeconds: int('QUEUE_RECONCILE_AFTER_SECONDS', 60, 1, 86400) },
-    idempotency: {
-      ttlHours: int('IDEMPOTENCY_TTL_HOURS', 24, 1, 168),
-      lockSeconds: int('IDEMPOTENCY_LOCK_SECONDS', 60, 1, 3600),
-    },
-    rateLimit: {
-      enabled: bool('RATE_LIMIT_ENABLED', true),
-      // The seed's 限流策略 table.
-      tiers: {
-        free: rateLimits('FREE', 60, 1000, 5),
-        pro: rateLimits('PRO', 300, 10000, 20),
-        enterprise: rateLimits('ENTERPRISE', 1000, 50000, 100),
-      },
-      ip: rateLimits('IP', 20, 600, 10),
-      inFlightTtlSeconds: int('RATE_LIMIT_INFLIGHT_TTL_SECONDS', 60, 1, 3600),
-      redisTimeoutMs: int('RATE_LIMIT_REDIS_TIMEOUT_MS', 250, 50, 10000),
-    },
-    agents: {
-      provider: ((p) => (p === 'auto' ? (str('ANTHROPIC_API_KEY') ? 'anthropic' : 'template') : p))(
-        oneOf('AGENTS_PROVIDER', 'auto', ['auto', 'anthropic', 'template'] as const),
-      ),
-      anthropicApiKey: str('ANTHROPIC_API_KEY'),
-      anthropicBaseUrl: str('ANTHROPIC_BASE_URL')
-        ? url('ANTHROPIC_BASE_URL', '', ['http:', 'https:'])
-        : undefined,
-      defaultModel: str('AGENTS_DEFAULT_MODEL', 'claude-sonnet-4-5')!,
-      modelAliases: aliases(str('AGENTS_MODEL_ALIASES', DEFAULT_MODEL_ALIASES)!),
-      maxTokens: int('AGENTS_MAX_TOKENS', 4096, 256, 64000),
-      timeoutMs: int('AGENTS_TIMEOUT_MS', 120000, 1000, 600000),
-      maxRetries: int('AGENTS_MAX_RETRIES', 4, 0, 10),
-      concurrency: int('AGENTS_CONCURRENCY', 100, 1, 1000),
-      leaseMs: int('AGENTS_LEASE_MS', 30000, 1000, 600000),
-    },
-    webhooks: {
-      allowPrivate: bool('WEBHOOKS_ALLOW_PRIVATE', false),
-      timeoutMs: int('WEBHOOKS_TIMEOUT_MS', 10000, 100, 60000),
-      maxAttempts: int('WEBHOOKS_MAX_ATTEMPTS', 8, 1, 20),
-      retryBaseMs: int('WEBHOOKS_RETRY_BASE_MS', 60000, 10, 3600000),
-      disableAfterSeconds: int('WEBHOOKS_DISABLE_AFTER_SECONDS', 3 * 86400, 1, 30 * 86400),
-      concurrency: int('WEBHOOKS_CONCURRENCY', 50, 1, 1000),
-      sweepIntervalMs: int('WEBHOOKS_SWEEP_INTERVAL_MS', 5000, 100, 600000),
-    },
-    deployments: {
-      concurrency: int('DEPLOY_CONCURRENCY', 10, 1, 100),
-      scriptTimeoutMs: int('DEPLOY_SCRIPT_TIMEOUT_MS', 600000, 100, 24 * 3600000),
-      webhookTimeoutMs: int('DEPLOY_WEBHOOK_TIMEOUT_MS', 30000, 100, 600000),
-      rollingBatches: int('DEPLOY_ROLLING_BATCHES', 3, 1, 100),
-      healthCheckIntervalMs: int('DEPLOY_HEALTH_CHECK_INTERVAL_MS', 10000, 0, 3600000),
-      healthCheckAttempts: int('DEPLOY_HEALTH_CHECK_ATTEMPTS', 3, 1, 100),
-      leaseSeconds: int('DEPLOY_LEASE_SECONDS', 60, 1, 3600),
-      sweepIntervalMs: int('DEPLOY_SWEEP_INTERVAL_MS', 15000, 100, 600000),
-      maxResumes: int('DEPLOY_MAX_RESUMES', 3, 0, 100),
-    },
-    builds: {
-      workspaceRoot: dir('WORKSPACES_ROOT', join(tmpdir(), 'cocode', 'workspaces')),
-      artifactsRoot: dir('ARTIFACTS_ROOT', join(tmpdir(), 'cocode', 'artifacts')),
-      concurrency: int('BUILDS_CONCURRENCY', 2, 1, 100),
-      defaultStageTimeoutSeconds: int('BUILDS_STAGE_TIMEOUT_SECONDS', 3600, 1, 86400),
-      cloneTimeoutSeconds: int('BUILDS_CLONE_TIMEOUT_SECONDS', 300, 1, 3600),
-      leaseSeconds: int('BUILDS_LEASE_SECONDS', 30, 2, 3600),
-      sweepIntervalMs: int('BUILDS_SWEEP_INTERVAL_MS', 10000, 100, 600000),
-      maxLogBytes: int('BUILDS_MAX_LOG_BYTES', 10 * 2 ** 20, 1024, 2 ** 30),
-      maxArtifactBytes: int('BUILDS_MAX_ARTIFACT_BYTES', 2 ** 30, 0, 2 ** 40),
-    },
-    sandbox: {
-      executor: oneOf('SANDBOX', 'bwrap', ['bwrap', 'none'] as const),
-      unsafeHost: bool('SANDBOX_UNSAFE_HOST', false),
-      uid: int('SANDBOX_UID', 10001, 1, 2 ** 31 - 2),
-      gid: int('SANDBOX_GID', 10001, 1, 2 ** 31 - 2),
-      path: str('SANDBOX_PATH', '/usr/local/bin:/usr/bin:/bin')!,
-      limits: {
-        memoryBytes: int('SANDBOX_MEMORY_MB', 2048, 16, 1024 * 1024) * 2 ** 20,
-        processes: int('SANDBOX_MAX_PROCESSES', 512, 8, 1_000_000),
-        cpuSeconds: int('SANDBOX_CPU_SECONDS', 3600, 1, 7 * 86400),
-        diskBytes: int('SANDBOX_DISK_MB', 4096, 1, 1024 * 1024) * 2 ** 20,
-        outputBytes: int('SANDBOX_MAX_OUTPUT_BYTES', 16 * 2 ** 20, 1024, 2 ** 31),
-      },
-      checkIntervalMs: int('SANDBOX_CHECK_INTERVAL_MS', 1000, 50, 60000),
-    },
-    gitFileRoots:
-      env.GIT_FILE_ROOTS !== undefined || nodeEnv === 'production' ? dirs('GIT_FILE_ROOTS') : [tmpdir()],
-    tests: {
-      workingDirectoryRoots: dirs('TESTS_WORKDIR_ROOTS'),
-      concurrency: int('TESTS_CONCURRENCY', 2, 1, 100),
-      defaultTimeoutSeconds: int('TESTS_TIMEOUT_SECONDS', 1800, 1, 86400),
-      maxReportBytes: int('TESTS_MAX_REPORT_BYTES', 20 * 2 ** 20, 1024, 2 ** 30),
-    },
-  };
-  if (config.agents.provider === 'anthropic' && !config.agents.anthropicApiKey) {
-    problems.push('AGENTS_PROVIDER=anthropic needs ANTHROPIC_API_KEY');
+function agentsSection(r: EnvReader): AppConfig['agents'] {
+  const requested = r.oneOf('AGENTS_PROVIDER', 'auto', ['auto', 'anthropic', 'template'] as const);
+  const anthropicApiKey = r.str('ANTHROPIC_API_KEY');
+  const provider = requested === 'auto' ? (anthropicApiKey ? 'anthropic' : 'template') : requested;
+  const modelAliases: Record<string, string> = {};
+  for (const pair of r
+    .str('AGENTS_MODEL_ALIASES', DEFAULT_MODEL_ALIASES)
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [name, id] = pair.split('=').map((x) => x?.trim());
+    if (!name || !id) r.problem(`AGENTS_MODEL_ALIASES entries must be name=modelId (got "${pair}")`);
+    else modelAliases[name] = id;
   }
-  if (config.sandbox.executor === 'none' && nodeEnv === 'production' && !config.sandbox.unsafeHost) {
-    problems.push(
+  const agents: AppConfig['agents'] = {
+    provider,
+    anthropicApiKey,
+    anthropicBaseUrl: r.str('ANTHROPIC_BASE_URL')
+      ? r.url('ANTHROPIC_BASE_URL', '', ['http:', 'https:'])
+      : undefined,
+    defaultModel: r.str('AGENTS_DEFAULT_MODEL', 'claude-sonnet-4-5'),
+    modelAliases,
+    maxTokens: r.int('AGENTS_MAX_TOKENS', 4096, 256, 64000),
+    timeoutMs: r.int('AGENTS_TIMEOUT_MS', 120000, 1000, 600000),
+    maxRetries: r.int('AGENTS_MAX_RETRIES', 4, 0, 10),
+    concurrency: r.int('AGENTS_CONCURRENCY', 100, 1, 1000),
+    leaseMs: r.int('AGENTS_LEASE_MS', 30000, 1000, 600000),
+  };
+  if (provider === 'anthropic' && !anthropicApiKey)
+    r.problem('AGENTS_PROVIDER=anthropic needs ANTHROPIC_API_KEY');
+  return agents;
+}
+
+function webhooksSection(r: EnvReader): AppConfig['webhooks'] {
+  return {
+    allowPrivate: r.bool('WEBHOOKS_ALLOW_PRIVATE', false),
+    timeoutMs: r.int('WEBHOOKS_TIMEOUT_MS', 10000, 100, 60000),
+    maxAttempts: r.int('WEBHOOKS_MAX_ATTEMPTS', 8, 1, 20),
+    retryBaseMs: r.int('WEBHOOKS_RETRY_BASE_MS', 60000, 10, 3600000),
+    disableAfterSeconds: r.int('WEBHOOKS_DISABLE_AFTER_SECONDS', 3 * 86400, 1, 30 * 86400),
+    concurrency: r.int('WEBHOOKS_CONCURRENCY', 50, 1, 1000),
+    sweepIntervalMs: r.int('WEBHOOKS_SWEEP_INTERVAL_MS', 5000, 100, 600000),
+  };
+}
+
+function deploymentsSection(r: EnvReader): AppConfig['deployments'] {
+  return {
+    concurrency: r.int('DEPLOY_CONCURRENCY', 10, 1, 100),
+    scriptTimeoutMs: r.int('DEPLOY_SCRIPT_TIMEOUT_MS', 600000, 100, 24 * 3600000),
+    webhookTimeoutMs: r.int('DEPLOY_WEBHOOK_TIMEOUT_MS', 30000, 100, 600000),
+    rollingBatches: r.int('DEPLOY_ROLLING_BATCHES', 3, 1, 100),
+    healthCheckIntervalMs: r.int('DEPLOY_HEALTH_CHECK_INTERVAL_MS', 10000, 0, 3600000),
+    healthCheckAttempts: r.int('DEPLOY_HEALTH_CHECK_ATTEMPTS', 3, 1, 100),
+    leaseSeconds: r.int('DEPLOY_LEASE_SECONDS', 60, 1, 3600),
+    sweepIntervalMs: r.int('DEPLOY_SWEEP_INTERVAL_MS', 15000, 100, 600000),
+    maxResumes: r.int('DEPLOY_MAX_RESUMES', 3, 0, 100),
+  };
+}
+
+function buildsSection(r: EnvReader): AppConfig['builds'] {
+  return {
+    workspaceRoot: r.dir('WORKSPACES_ROOT', join(tmpdir(), 'cocode', 'workspaces')),
+    artifactsRoot: r.dir('ARTIFACTS_ROOT', join(tmpdir(), 'cocode', 'artifacts')),
+    concurrency: r.int('BUILDS_CONCURRENCY', 2, 1, 100),
+    defaultStageTimeoutSeconds: r.int('BUILDS_STAGE_TIMEOUT_SECONDS', 3600, 1, 86400),
+    cloneTimeoutSeconds: r.int('BUILDS_CLONE_TIMEOUT_SECONDS', 300, 1, 3600),
+    leaseSeconds: r.int('BUILDS_LEASE_SECONDS', 30, 2, 3600),
+    sweepIntervalMs: r.int('BUILDS_SWEEP_INTERVAL_MS', 10000, 100, 600000),
+    maxLogBytes: r.int('BUILDS_MAX_LOG_BYTES', 10 * 2 ** 20, 1024, 2 ** 30),
+    maxArtifactBytes: r.int('BUILDS_MAX_ARTIFACT_BYTES', 2 ** 30, 0, 2 ** 40),
+  };
+}
+
+function sandboxSection(r: EnvReader, nodeEnv: NodeEnv): SandboxConfig {
+  const sandbox: SandboxConfig = {
+    executor: r.oneOf('SANDBOX', 'bwrap', ['bwrap', 'none'] as const),
+    unsafeHost: r.bool('SANDBOX_UNSAFE_HOST', false),
+    uid: r.int('SANDBOX_UID', 10001, 1, 2 ** 31 - 2),
+    gid: r.int('SANDBOX_GID', 10001, 1, 2 ** 31 - 2),
+    path: r.str('SANDBOX_PATH', '/usr/local/bin:/usr/bin:/bin'),
+    limits: {
+      memoryBytes: r.int('SANDBOX_MEMORY_MB', 2048, 16, 1024 * 1024) * 2 ** 20,
+      processes: r.int('SANDBOX_MAX_PROCESSES', 512, 8, 1_000_000),
+      cpuSeconds: r.int('SANDBOX_CPU_SECONDS', 3600, 1, 7 * 86400),
+      diskBytes: r.int('SANDBOX_DISK_MB', 4096, 1, 1024 * 1024) * 2 ** 20,
+      outputBytes: r.int('SANDBOX_MAX_OUTPUT_BYTES', 16 * 2 ** 20, 1024, 2 ** 31),
+    },
+    checkIntervalMs: r.int('SANDBOX_CHECK_INTERVAL_MS', 1000, 50, 60000),
+  };
+  if (sandbox.executor === 'none' && nodeEnv === 'production' && !sandbox.unsafeHost) {
+    r.problem(
       "SANDBOX=none runs users' commands on the worker host as the worker: refused in production unless SANDBOX_UNSAFE_HOST=true",
     );
   }
-  if (config.bootstrap.clientSecret && config.bootstrap.clientSecret.length < 16) {
-    problems.push('BOOTSTRAP_CLIENT_SECRET must be at least 16 characters');
-  }
-  if (problems.length) throw new ConfigError(problems);
-  return config;
+  return sandbox;
+}
+
+function gitFileRootsSection(r: EnvReader, nodeEnv: NodeEnv): AppConfig['gitFileRoots'] {
+  return r.raw('GIT_FILE_ROOTS') !== undefined || nodeEnv === 'production'
+    ? r.dirs('GIT_FILE_ROOTS')
+    : [tmpdir()];
+}
+
+function testsSection(r: EnvReader): AppConfig['tests'] {
+  return {
+    workingDirectoryRoots: r.dirs('TESTS_WORKDIR_ROOTS'),
+    concurrency: r.int('TESTS_CONCURRENCY', 2, 1, 100),
+    defaultTimeoutSeconds: r.int('TESTS_TIMEOUT_SECONDS', 1800, 1, 86400),
+    maxReportBytes: r.int('TESTS_MAX_REPORT_BYTES', 20 * 2 ** 20, 1024, 2 ** 30),
+  };
 }
 
 let processConfig: AppConfig | null = null;
