@@ -6,7 +6,6 @@
 // cost as an interceptor (InterceptorsConsumer + lastValueFrom: Nest's rxjs chain) and what that
 // chain costs with a no-op interceptor. A route without query parameters and a list with three.
 // Rounds alternate so drift hits all alike. Needs `npm run build` first. Prints µs per request.
-const { performance } = require('node:perf_hooks');
 const { GuardsConsumer } = require('@nestjs/core/guards/guards-consumer');
 const { InterceptorsConsumer } = require('@nestjs/core/interceptors/interceptors-consumer');
 const { isObservable, lastValueFrom } = require('rxjs');
