@@ -1,5 +1,4 @@
 export * from './api-client.dto';
-export * from './api-client.entity';
 export * from './api-clients.service';
 export * from './auth.decorators';
 export * from './auth.dto';
@@ -7,7 +6,3 @@ export * from './auth.guard';
 export * from './auth.module';
 export * from './auth.service';
 export * from './bootstrap.service';
-export * from './jwt-keys';
-export * from './principal-cache';
-export * from './refresh-token.entity';
-export * from './token-claims';

@@ -1,6 +1,5 @@
 export * from './access';
 export * from './config/app-config';
-export * from './config/config.module';
 export * from './context';
 export * from './core.module';
 export * from './database';
@@ -17,7 +16,5 @@ export * from './http/time';
 export * from './http/exception.filter';
 export * from './http/fastify-options';
 export * from './metrics/metrics.service';
-export * from './metrics/metrics-access';
-export * from './http/input-checks';
 export * from './http/input-validation.pipe';
 export * from './http/json-body-parser';

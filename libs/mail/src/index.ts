@@ -1,3 +1,2 @@
-export * from './mail.entity';
 export * from './mail.module';
 export * from './mail.service';

@@ -1,6 +1,4 @@
 export * from './project-access.service';
-export * from './project-member.entity';
-export * from './project-stats.entity';
 export * from './project-stats.service';
 export * from './project.dto';
 export * from './project.entity';

@@ -4,6 +4,5 @@ export * from './glob';
 export * from './lease/job-leases';
 export * from './lease/lapsed-leases.repository';
 export * from './runner.module';
-export * from './sandbox/bwrap-args';
 export * from './sandbox/sandbox';
 export * from './workspace';

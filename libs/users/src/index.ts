@@ -1,5 +1,4 @@
 export * from './audit-log.dto';
-export * from './audit-log.entity';
 export * from './audit-log.service';
 export * from './password-hasher';
 export * from './user.dto';
