@@ -143,6 +143,8 @@ export class AppConfig {
     /** Stored artifacts per build. */
     maxArtifactBytes: number;
   };
+  /** Where files the gateway serves (build artifacts) are kept: workers put them, gateways stream them. */
+  fileStore: FileStoreConfig;
   sandbox: SandboxConfig;
   /** Roots a file:// repository URL may point into (resolved, symbolic links included); empty: file:// is refused. */
   gitFileRoots: string[];
@@ -155,6 +157,25 @@ export class AppConfig {
     maxReportBytes: number;
   };
 }
+
+/**
+ * postgres: chunks in the application's database (nothing more to run); s3: an S3-compatible
+ * bucket (AWS, MinIO, ...). Either way no disk is shared between gateways and workers.
+ */
+export type FileStoreConfig =
+  | { kind: 'postgres' }
+  | {
+      kind: 's3';
+      bucket: string;
+      region: string;
+      /** Unset: AWS's own endpoint for the region. */
+      endpoint?: string;
+      /** Both or neither; neither: the SDK's default chain (environment, instance role, ...). */
+      accessKeyId?: string;
+      secretAccessKey?: string;
+      /** http://host/bucket/key instead of http://bucket.host/key (MinIO, s3rver). */
+      forcePathStyle: boolean;
+    };
 
 /** How every untrusted command (stages, test commands, deploy scripts, git) is run. */
 export interface SandboxConfig {
@@ -336,6 +357,31 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
     return { token, open: token === null && nodeEnv === 'development' };
   };
 
+  const fileStore = (): FileStoreConfig => {
+    const kind = oneOf('FILE_STORE', 'postgres', ['postgres', 's3'] as const);
+    if (kind === 'postgres') return { kind };
+    const bucket = str('S3_BUCKET');
+    if (!bucket) problems.push('FILE_STORE=s3 needs S3_BUCKET');
+    else if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+      problems.push(`S3_BUCKET must be a bucket name: 3 to 63 of a-z, 0-9, "." and "-" (got "${bucket}")`);
+    const accessKeyId = str('S3_ACCESS_KEY_ID');
+    const secretAccessKey = str('S3_SECRET_ACCESS_KEY');
+    if (Boolean(accessKeyId) !== Boolean(secretAccessKey))
+      problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither');
+    const region = str('S3_REGION', 'us-east-1')!;
+    if (!/^[a-z0-9-]+$/.test(region))
+      problems.push(`S3_REGION must be a region name like eu-west-1 (got "${region}")`);
+    return {
+      kind,
+      bucket: bucket ?? '',
+      region,
+      endpoint: str('S3_ENDPOINT') ? url('S3_ENDPOINT', '', ['http:', 'https:']) : undefined,
+      accessKeyId,
+      secretAccessKey,
+      forcePathStyle: bool('S3_FORCE_PATH_STYLE', false),
+    };
+  };
+
   const config: AppConfig = {
     env: nodeEnv,
     http: {
@@ -457,6 +503,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
       maxLogBytes: int('BUILDS_MAX_LOG_BYTES', 10 * 2 ** 20, 1024, 2 ** 30),
       maxArtifactBytes: int('BUILDS_MAX_ARTIFACT_BYTES', 2 ** 30, 0, 2 ** 40),
     },
+    fileStore: fileStore(),
     sandbox: {
       executor: oneOf('SANDBOX', 'bwrap', ['bwrap', 'none'] as const),
       unsafeHost: bool('SANDBOX_UNSAFE_HOST', false),

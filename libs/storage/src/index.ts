@@ -1,0 +1,4 @@
+export * from './file-store';
+export * from './postgres-file-store';
+export * from './s3-file-store';
+export * from './storage.module';
