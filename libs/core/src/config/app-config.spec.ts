@@ -371,10 +371,9 @@ describe('loadConfig: file store', () => {
 });
 
 describe('loadConfig: builds and tests', () => {
-  it('keeps workspaces and artifacts under the temporary directory and no working-directory root', () => {
+  it('keeps workspaces under the temporary directory and no working-directory root', () => {
     const config = loadConfig({ PATH: '/opt/bin:/usr/bin' });
     expect(config.builds.workspaceRoot).toMatch(/cocode\/workspaces$/);
-    expect(config.builds.artifactsRoot).toMatch(/cocode\/artifacts$/);
     expect(config.sandbox.path).toBe('/usr/local/bin:/usr/bin:/bin');
     expect(config.builds.leaseSeconds).toBe(30);
     expect(config.tests.workingDirectoryRoots).toEqual([]);
@@ -429,11 +428,9 @@ describe('loadConfig: builds and tests', () => {
   it('reads absolute roots, normalised', () => {
     const config = loadConfig({
       WORKSPACES_ROOT: '/srv/ws/',
-      ARTIFACTS_ROOT: '/srv/art/../artifacts',
       TESTS_WORKDIR_ROOTS: '/srv/tests, /home/ci/suites/',
     });
     expect(config.builds.workspaceRoot).toBe('/srv/ws');
-    expect(config.builds.artifactsRoot).toBe('/srv/artifacts');
     expect(config.tests.workingDirectoryRoots).toEqual(['/srv/tests', '/home/ci/suites']);
   });
 

@@ -128,8 +128,6 @@ export class AppConfig {
   builds: {
     /** Every build and test-run workspace is made under this directory, and removed afterwards. */
     workspaceRoot: string;
-    /** Stored build artifacts: written by workers, served by gateways (a shared volume when apart). */
-    artifactsRoot: string;
     /** Builds run at once per worker. */
     concurrency: number;
     /** A stage without timeoutSeconds gets this. */
@@ -494,7 +492,6 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
     },
     builds: {
       workspaceRoot: dir('WORKSPACES_ROOT', join(tmpdir(), 'cocode', 'workspaces')),
-      artifactsRoot: dir('ARTIFACTS_ROOT', join(tmpdir(), 'cocode', 'artifacts')),
       concurrency: int('BUILDS_CONCURRENCY', 2, 1, 100),
       defaultStageTimeoutSeconds: int('BUILDS_STAGE_TIMEOUT_SECONDS', 3600, 1, 86400),
       cloneTimeoutSeconds: int('BUILDS_CLONE_TIMEOUT_SECONDS', 300, 1, 3600),
