@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { S3FileStore } from '@app/storage';
+import { Readable } from 'node:stream';
 import { GitRepo } from '../support/git-repo';
 import { eventually, freePort, TestSystem } from '../support/system';
 import { sandboxTmpDir } from '../support/env';
@@ -36,6 +37,7 @@ describe.each(['postgres', 's3'] as const)('build artifacts in the %s file store
   let s3: InstanceType<typeof S3rver> | null = null;
   let s3Env: Record<string, string> = {};
   let system: TestSystem;
+  let worker: Awaited<ReturnType<TestSystem['startWorker']>>;
   let admin: string;
   let projectId: string;
 
@@ -70,7 +72,7 @@ describe.each(['postgres', 's3'] as const)('build artifacts in the %s file store
       worker: false,
       env: { ...s3Env, ...rootsOf(gatewayRoot), BUILDS_LEASE_SECONDS: '2', BUILDS_SWEEP_INTERVAL_MS: '300' },
     });
-    await system.startWorker(rootsOf(workerRoot));
+    worker = await system.startWorker(rootsOf(workerRoot));
     admin = await system.adminToken();
     const me = (await system.http.get('/v2/users/me').auth(admin, { type: 'bearer' }).expect(200)).body;
     projectId = (
@@ -121,39 +123,58 @@ describe.each(['postgres', 's3'] as const)('build artifacts in the %s file store
       .length;
   };
 
-  it('stores what the worker collected and the gateway streams it, with the same status codes and headers', async () => {
+  /** A store client of the test's own, on the same bucket as gateway and worker (s3 only). */
+  const withS3 = async <T>(fn: (store: S3FileStore) => Promise<T>): Promise<T> => {
+    const store = new S3FileStore({
+      bucket: BUCKET,
+      region: 'us-east-1',
+      endpoint: s3Env.S3_ENDPOINT,
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+      forcePathStyle: true,
+    });
+    try {
+      return await fn(store);
+    } finally {
+      store.destroy();
+    }
+  };
+  const trigger = async (body: Record<string, unknown>): Promise<string> => {
     const pipeline = (
       await system.http
         .post('/v2/pipelines')
         .auth(admin, { type: 'bearer' })
-        .send({
-          projectId,
-          name: 'artifacts',
-          repositoryUrl: repo.url,
-          defaultBranch: 'main',
-          stages: [
-            {
-              name: 'build',
-              commands: [
-                'mkdir -p dist',
-                'cp app.txt dist/app.txt',
-                `head -c ${BIG_BYTES} /dev/urandom > dist/big.bin`,
-                'sha256sum dist/big.bin | cut -c1-64 > dist/big.sha256',
-                ': > dist/empty.txt',
-              ],
-            },
-          ],
-          artifacts: ['dist/*', 'docs/*.md'],
-        })
+        .send({ projectId, repositoryUrl: repo.url, defaultBranch: 'main', ...body })
         .expect(201)
     ).body as { id: string };
-    const { buildId } = (
-      await system.http
-        .post(`/v2/pipelines/${pipeline.id}/trigger`)
-        .auth(admin, { type: 'bearer' })
-        .send({})
-        .expect(202)
-    ).body as { buildId: string };
+    return (
+      (
+        await system.http
+          .post(`/v2/pipelines/${pipeline.id}/trigger`)
+          .auth(admin, { type: 'bearer' })
+          .send({})
+          .expect(202)
+      ).body as { buildId: string }
+    ).buildId;
+  };
+
+  it('stores what the worker collected and the gateway streams it, with the same status codes and headers', async () => {
+    const buildId = await trigger({
+      name: 'artifacts',
+      stages: [
+        {
+          name: 'build',
+          commands: [
+            'mkdir -p dist',
+            'cp app.txt dist/app.txt',
+            `head -c ${BIG_BYTES} /dev/urandom > dist/big.bin`,
+            'sha256sum dist/big.bin | cut -c1-64 > dist/big.sha256',
+            ': > dist/empty.txt',
+          ],
+        },
+      ],
+      artifacts: ['dist/*', 'docs/*.md'],
+    });
     const build = await finished(buildId);
     expect(build).toEqual(expect.objectContaining({ status: 'success', error: null }));
     expect(build.artifacts.map((a) => [a.name, a.size])).toEqual([
@@ -196,54 +217,54 @@ describe.each(['postgres', 's3'] as const)('build artifacts in the %s file store
     expect(await storedKeys(buildId)).toBe(5);
 
     // Deleting the pipeline deletes its builds' files from the store.
-    await system.http.delete(`/v2/pipelines/${pipeline.id}`).auth(admin, { type: 'bearer' }).expect(204);
+    const { pipelineId } = (await get(`/v2/builds/${buildId}`).expect(200)).body as { pipelineId: string };
+    await system.http.delete(`/v2/pipelines/${pipelineId}`).auth(admin, { type: 'bearer' }).expect(204);
     expect(await storedKeys(buildId)).toBe(0);
     await get(byName.get('app.txt')!).expect(404);
   });
 
   it('answers 404 for an artifact the build names but the store has lost', async () => {
-    const pipeline = (
-      await system.http
-        .post('/v2/pipelines')
-        .auth(admin, { type: 'bearer' })
-        .send({
-          projectId,
-          name: 'lost',
-          repositoryUrl: repo.url,
-          defaultBranch: 'main',
-          stages: [{ name: 'build', commands: ['true'] }],
-          artifacts: ['app.txt'],
-        })
-        .expect(201)
-    ).body as { id: string };
-    const { buildId } = (
-      await system.http
-        .post(`/v2/pipelines/${pipeline.id}/trigger`)
-        .auth(admin, { type: 'bearer' })
-        .send({})
-        .expect(202)
-    ).body as { buildId: string };
+    const buildId = await trigger({
+      name: 'lost',
+      stages: [{ name: 'build', commands: ['true'] }],
+      artifacts: ['app.txt'],
+    });
     const build = await finished(buildId);
     expect(build.artifacts.map((a) => a.name)).toEqual(['app.txt']);
     const url = new URL(build.artifacts[0].url).pathname;
     await download(url).expect(200);
     if (kind === 'postgres')
       await system.sql(`DELETE FROM stored_files WHERE key LIKE $1`, [`builds/${buildId}/%`]);
-    else {
-      const store = new S3FileStore({
-        bucket: BUCKET,
-        region: 'us-east-1',
-        endpoint: s3Env.S3_ENDPOINT,
-        accessKeyId: 'S3RVER',
-        secretAccessKey: 'S3RVER',
-        forcePathStyle: true,
-      });
-      try {
-        expect(await store.deletePrefix(`builds/${buildId}/`)).toBe(1);
-      } finally {
-        store.destroy();
-      }
-    }
+    else expect(await withS3((store) => store.deletePrefix(`builds/${buildId}/`))).toBe(1);
     await get(url).expect(404);
+  });
+
+  it('deletes what a worker stored before it died, once the sweep fails its build', async () => {
+    const buildId = await trigger({
+      name: 'dies',
+      stages: [{ name: 'hang', commands: ['exec sleep 3033'] }],
+      artifacts: ['app.txt'],
+    });
+    await eventually(async () =>
+      ((await get(`/v2/builds/${buildId}`).expect(200)).body as Build).status === 'running' ? true : null,
+    );
+    // As if the worker had stored its artifacts and died before recording them.
+    const key = `builds/${buildId}/deadbeef0000/0`;
+    if (kind === 'postgres') {
+      const id = randomUUID();
+      await system.sql(
+        `INSERT INTO stored_files (id, key, size, content_type, chunk_size) VALUES ($1, $2, 1, 'text/plain', 262144)`,
+        [id, key],
+      );
+      await system.sql(`INSERT INTO stored_file_chunks (file_id, seq, data) VALUES ($1, 0, 'x'::bytea)`, [
+        id,
+      ]);
+    } else await withS3((store) => store.put(key, Readable.from([Buffer.from('x')]), { size: 1 }));
+    expect(await storedKeys(buildId)).toBe(1);
+    await worker.kill('SIGKILL');
+    await worker.start();
+    const build = await finished(buildId);
+    expect(build).toEqual(expect.objectContaining({ status: 'failed', artifacts: [] }));
+    await eventually(async () => ((await storedKeys(buildId)) === 0 ? true : null), 10000);
   });
 });
