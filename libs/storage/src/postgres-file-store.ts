@@ -33,6 +33,7 @@ export class PostgresFileStore extends FileStore {
     assertKey(key);
     const { size } = options;
     await this.uow.run(async (tx) => {
+      await this.files.lockKey(key, tx.manager);
       await this.files.deleteKey(key, tx.manager);
       const id = randomUUID();
       const contentType = options.contentType ?? DEFAULT_CONTENT_TYPE;

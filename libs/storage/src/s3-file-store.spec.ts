@@ -48,6 +48,7 @@ describe('S3FileStore', () => {
   });
 
   // s3rver cannot answer a listing cut at MaxKeys (its continuation tokens use DES, which the
-  // OpenSSL 3 of Node 20 lacks): deletePrefix over 1000 keys is not tested here.
-  fileStoreContract(() => store, 5 * 2 ** 20 + 12_345);
+  // OpenSSL 3 of Node 20 lacks): deletePrefix over 1000 keys is not tested here; nor two puts of
+  // one key at once (s3rver writes both into one file, S3 keeps one whole).
+  fileStoreContract(() => store, 5 * 2 ** 20 + 12_345, false);
 });

@@ -75,7 +75,12 @@ export class S3FileStore extends FileStore {
       { abortSignal: abort.signal },
     );
     const [piped, uploaded] = await Promise.allSettled([piping, upload]);
-    if (piped.status === 'rejected') throw piped.reason;
+    if (piped.status === 'rejected') {
+      // The announced bytes all went before the stream failed (it was longer): S3 took them. Better
+      // no object than one the caller was told is not there.
+      if (uploaded.status === 'fulfilled') await this.delete(key).catch(() => undefined);
+      throw piped.reason;
+    }
     if (uploaded.status === 'rejected') throw uploaded.reason;
   }
 

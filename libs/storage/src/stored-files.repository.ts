@@ -13,6 +13,15 @@ export interface StoredFileRow {
 export class StoredFilesRepository {
   constructor(private readonly sql: Sql) {}
 
+  /** Until the transaction ends, other puts of `key` wait (two at once would collide on the key). */
+  async lockKey(key: string, manager: EntityManager): Promise<void> {
+    await this.sql.rows(
+      `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+      [`stored_files:${key}`],
+      manager,
+    );
+  }
+
   /** Removes the file under `key` (its chunks go with it: ON DELETE CASCADE). */
   async deleteKey(key: string, manager?: EntityManager): Promise<number> {
     return this.sql.exec(`DELETE FROM stored_files WHERE key = $1`, [key], manager);
