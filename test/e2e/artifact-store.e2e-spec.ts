@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
@@ -21,6 +22,19 @@ type Build = {
 };
 
 const BUCKET = 'cocode-e2e';
+/** The stage the dead worker leaves behind (a number no other suite's process patterns match). */
+const SLEEP = '3177';
+/** Host pids of `sleep SLEEP` (stages run in sandboxes, seen here from outside). */
+const orphans = (): number[] => {
+  try {
+    return execFileSync('pgrep', ['-f', `^sleep ${SLEEP}$`], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map(Number);
+  } catch {
+    return [];
+  }
+};
 /** The big artifact: several 256 KiB chunks in PostgreSQL, and not a multiple of one. */
 const BIG_BYTES = 3 * 256 * 1024 + 4321;
 
@@ -242,7 +256,7 @@ describe.each(['postgres', 's3'] as const)('build artifacts in the %s file store
   it('deletes what a worker stored before it died, once the sweep fails its build', async () => {
     const buildId = await trigger({
       name: 'dies',
-      stages: [{ name: 'hang', commands: ['exec sleep 3033'] }],
+      stages: [{ name: 'hang', commands: [`exec sleep ${SLEEP}`] }],
       artifacts: ['app.txt'],
     });
     await eventually(async () =>
@@ -261,10 +275,13 @@ describe.each(['postgres', 's3'] as const)('build artifacts in the %s file store
       ]);
     } else await withS3((store) => store.put(key, Readable.from([Buffer.from('x')]), { size: 1 }));
     expect(await storedKeys(buildId)).toBe(1);
+    await eventually(async () => (orphans().length ? true : null), 5000);
     await worker.kill('SIGKILL');
     await worker.start();
     const build = await finished(buildId);
     expect(build).toEqual(expect.objectContaining({ status: 'failed', artifacts: [] }));
     await eventually(async () => ((await storedKeys(buildId)) === 0 ? true : null), 10000);
+    // The restarted worker kills what the dead one left running.
+    await eventually(async () => (orphans().length === 0 ? true : null), 10000);
   });
 });
