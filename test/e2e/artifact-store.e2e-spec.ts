@@ -1,13 +1,14 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { S3FileStore } from '@app/storage';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { GitRepo } from '../support/git-repo';
 import { eventually, freePort, TestSystem } from '../support/system';
-import { sandboxTmpDir } from '../support/env';
+import { ROOT, sandboxTmpDir } from '../support/env';
 
 const S3rver = require('s3rver') as new (options: object) => {
   run(): Promise<AddressInfo>;
@@ -21,6 +22,8 @@ type Build = {
   error: string | null;
 };
 
+const run = promisify(execFile);
+const IMPORT_CLI = join(ROOT, 'dist', 'libs', 'storage', 'src', 'import-artifacts-cli.js');
 const BUCKET = 'cocode-e2e';
 /** The stage the dead worker leaves behind (a number no other suite's process patterns match). */
 const SLEEP = '3177';
@@ -237,7 +240,7 @@ describe.each(['postgres', 's3'] as const)('build artifacts in the %s file store
     await get(byName.get('app.txt')!).expect(404);
   });
 
-  it('answers 404 for an artifact the build names but the store has lost', async () => {
+  it('answers 404 for an artifact the build names but the store has lost; the import of old files fixes it', async () => {
     const buildId = await trigger({
       name: 'lost',
       stages: [{ name: 'build', commands: ['true'] }],
@@ -251,6 +254,30 @@ describe.each(['postgres', 's3'] as const)('build artifacts in the %s file store
       await system.sql(`DELETE FROM stored_files WHERE key LIKE $1`, [`builds/${buildId}/%`]);
     else expect(await withS3((store) => store.deletePrefix(`builds/${buildId}/`))).toBe(1);
     await get(url).expect(404);
+
+    // A build recorded by a version before the store names its file "0" (ARTIFACTS_ROOT/<id>/0);
+    // the import of that directory brings it back.
+    const [{ artifacts }] = await system.sql<{ artifacts: Array<{ file: string }> }>(
+      `SELECT artifacts FROM builds WHERE id = $1`,
+      [buildId],
+    );
+    expect(artifacts[0].file).toMatch(/^[0-9a-f]{12}\/0$/);
+    await system.sql(`UPDATE builds SET artifacts = jsonb_set(artifacts, '{0,file}', '"0"') WHERE id = $1`, [
+      buildId,
+    ]);
+    await get(url).expect(404);
+    const legacy = join(tmp, 'legacy');
+    mkdirSync(join(legacy, buildId), { recursive: true });
+    mkdirSync(join(legacy, 'not-a-build'));
+    writeFileSync(join(legacy, buildId, '0'), 'from the old disk\n');
+    writeFileSync(join(legacy, 'not-a-build', '0'), 'ignored');
+    const { stdout } = await run(process.execPath, [IMPORT_CLI, legacy], {
+      env: { ...system.gatewayEnv, ...s3Env },
+      cwd: ROOT,
+    });
+    expect(stdout).toBe(`imported 1 artifact files (18 bytes) of 1 builds from ${legacy}\n`);
+    const back = await download(url).expect(200);
+    expect((back.body as Buffer).toString()).toBe('from the old disk\n');
   });
 
   it('deletes what a worker stored before it died, once the sweep fails its build', async () => {
