@@ -51,4 +51,21 @@ describe('S3FileStore', () => {
   // OpenSSL 3 of Node 20 lacks): deletePrefix over 1000 keys is not tested here; nor two puts of
   // one key at once (s3rver writes both into one file, S3 keeps one whole).
   fileStoreContract(() => store, 5 * 2 ** 20 + 12_345, false);
+
+  it('checks the bucket: there, or not', async () => {
+    await expect(store.check()).resolves.toBeUndefined();
+    const other = new S3FileStore({
+      bucket: 'no-such-bucket',
+      region: 'us-east-1',
+      endpoint,
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+      forcePathStyle: true,
+    });
+    try {
+      await expect(other.check()).rejects.toThrow();
+    } finally {
+      other.destroy();
+    }
+  });
 });

@@ -2,6 +2,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -127,6 +128,11 @@ export class S3FileStore extends FileStore {
       deleted += keys.length;
       if (!page.IsTruncated) return deleted;
     }
+  }
+
+  /** Throws when the bucket cannot be reached with these settings (missing, refused, unreachable). */
+  async check(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
   }
 
   destroy(): void {

@@ -1,4 +1,4 @@
-import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Logger, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig, UnitOfWork } from '@app/core';
 import { FileStore } from './file-store';
 import { PostgresFileStore } from './postgres-file-store';
@@ -20,8 +20,20 @@ import { StoredFilesRepository } from './stored-files.repository';
   ],
   exports: [FileStore],
 })
-export class StorageModule implements OnApplicationShutdown {
+export class StorageModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('FileStore');
+
   constructor(@Inject(FileStore) private readonly store: FileStore) {}
+
+  /** A bucket that is missing or refused is said at start, not at the first build's artifacts. */
+  onApplicationBootstrap(): void {
+    if (this.store instanceof S3FileStore)
+      void this.store
+        .check()
+        .catch((err: Error) =>
+          this.logger.error(`FILE_STORE=s3: the bucket cannot be used (${err.name}: ${err.message})`),
+        );
+  }
 
   onApplicationShutdown(): void {
     if (this.store instanceof S3FileStore) this.store.destroy();
