@@ -14,8 +14,7 @@ ENV NODE_ENV=production
 # slirp4netns (network "internet"), util-linux (prlimit, setpriv, nsenter), iproute2 (ip).
 RUN apt-get update && apt-get install -y --no-install-recommends \
     git ca-certificates openssh-client bubblewrap slirp4netns util-linux iproute2 \
-  && rm -rf /var/lib/apt/lists/* \
-  && mkdir -p /var/lib/cocode/artifacts && chown node:node /var/lib/cocode/artifacts
+  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GitRepo } from '../support/git-repo';
 import { readSse } from '../support/sse';
@@ -42,7 +42,6 @@ const alive = (pid: number) => {
 describe('pipelines and builds: real checkouts, stages, logs, artifacts, cancel, crash safety', () => {
   const tmp = sandboxTmpDir('cocode-pipelines-e2e-');
   const workspaces = join(tmp, 'workspaces');
-  const artifactsRoot = join(tmp, 'artifacts');
   const repo = new GitRepo(join(tmp, 'repo'));
   let system: TestSystem;
   let admin: string;
@@ -62,7 +61,6 @@ describe('pipelines and builds: real checkouts, stages, logs, artifacts, cancel,
     system = await TestSystem.start({
       env: {
         WORKSPACES_ROOT: workspaces,
-        ARTIFACTS_ROOT: artifactsRoot,
         BUILDS_LEASE_SECONDS: '2',
         BUILDS_SWEEP_INTERVAL_MS: '300',
         BUILDS_CONCURRENCY: '2',
@@ -631,9 +629,16 @@ describe('pipelines and builds: real checkouts, stages, logs, artifacts, cancel,
         .body.data as Build[];
       const kept = builds.filter((b) => b.artifacts.length).map((b) => b.buildId);
       expect(kept.length).toBeGreaterThan(0);
-      for (const id of kept) expect(existsSync(join(artifactsRoot, id))).toBe(true);
+      // The artifacts lie in the file store (FILE_STORE=postgres here), under builds/<id>/.
+      const storedOf = async (id: string) =>
+        (
+          await system.sql<{ n: number }>(`SELECT count(*)::int AS n FROM stored_files WHERE key LIKE $1`, [
+            `builds/${id}/%`,
+          ])
+        )[0].n;
+      for (const id of kept) expect(await storedOf(id)).toBeGreaterThan(0);
       await as(devops.token).delete(`/v2/pipelines/${main.id}`).expect(204);
-      for (const id of kept) expect(existsSync(join(artifactsRoot, id))).toBe(false);
+      for (const id of kept) expect(await storedOf(id)).toBe(0);
       await as(viewer.token).get(`/v2/builds/${kept[0]}`).expect(404);
       await as(viewer.token).get(`/v2/pipelines/${main.id}/builds`).expect(404);
     });

@@ -34,13 +34,13 @@ const PROBES: Array<[string, string]> = [
   ['signal-host', 'kill -0 "$HOST_PID"'],
   ['uid-root', '[ "$(id -u)" = 0 ]'],
   ['read-platform', 'ls "$PLATFORM_DIR/package.json"'],
-  ['read-artifacts', 'ls "$ARTIFACTS_DIR"'],
   ['read-workspaces', 'ls "$WORKSPACES_DIR"'],
   ['read-other-job', 'cat "$OTHER_WS/src/secret.txt"'],
-  ['write-other-artifact', 'echo evil > "$OTHER_ART/0"'],
   ['write-usr', 'touch /usr/probe'],
   ['write-etc', 'touch /etc/probe'],
   ['write-root', 'touch /probe'],
+  // Stored artifacts live in the file store (PostgreSQL by default, or S3), which only the worker
+  // reaches: net-postgres is what keeps a job from reading or replacing another build's files.
   ['net-postgres', 'node -e "$NET_JS" 127.0.0.1 5432'],
   ['net-redis', 'node -e "$NET_JS" 127.0.0.1 6379'],
   ['net-gateway', 'node -e "$NET_JS" 127.0.0.1 "$GATEWAY_PORT"'],
@@ -92,7 +92,6 @@ const hostAddress = () =>
 describe('the sandbox: untrusted commands cannot reach the platform, other jobs or the host', () => {
   const tmp = sandboxTmpDir('cocode-sandbox-e2e-');
   const workspaces = join(tmp, 'workspaces');
-  const artifactsRoot = join(tmp, 'artifacts');
   const repo = new GitRepo(join(tmp, 'repo'));
   let system: TestSystem;
   let admin: string;
@@ -107,7 +106,6 @@ describe('the sandbox: untrusted commands cannot reach the platform, other jobs 
     system = await TestSystem.start({
       env: {
         WORKSPACES_ROOT: workspaces,
-        ARTIFACTS_ROOT: artifactsRoot,
         GIT_FILE_ROOTS: tmp,
         BUILDS_CONCURRENCY: '2',
         BUILDS_LEASE_SECONDS: '2',
@@ -135,10 +133,8 @@ describe('the sandbox: untrusted commands cannot reach the platform, other jobs 
     vars = {
       HOST_PID: String(system.worker.child!.pid),
       PLATFORM_DIR: ROOT,
-      ARTIFACTS_DIR: artifactsRoot,
       WORKSPACES_DIR: workspaces,
       OTHER_WS: join(workspaces, 'build_0000000000000000'),
-      OTHER_ART: join(artifactsRoot, 'build_0000000000000000'),
       GATEWAY_PORT: String(system.gateway.port),
       WORKER_PORT: String(system.worker.port),
       HOST_ADDRESS: hostAddress(),
@@ -208,7 +204,6 @@ describe('the sandbox: untrusted commands cannot reach the platform, other jobs 
         probeCommand({
           ...vars,
           OTHER_WS: join(workspaces, victimId),
-          OTHER_ART: join(artifactsRoot, produced.buildId),
         }),
       ]);
       const b = await finished(await trigger(attacker.id));

@@ -13,8 +13,9 @@ import {
   storeArtifacts,
   Workspace,
 } from '@app/runner';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { FileStore } from '@app/storage';
+import { randomBytes } from 'node:crypto';
+import { buildArtifactKey, buildArtifactsPrefix } from './artifact-keys';
 import { mapStage } from './build.dto';
 import { mapBuildRow } from './build.rows';
 import { BuildStage, BuildStatus, StageStatus, StoredArtifact } from './build.entity';
@@ -47,6 +48,8 @@ interface RunningBuild {
   error: string | null;
   commitSha: string | null;
   artifacts: StoredArtifact[];
+  /** This run's artifacts lie under builds/<id>/<attempt>: stored before the build row names them. */
+  readonly attempt: string;
 }
 
 /**
@@ -74,6 +77,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
     private readonly config: AppConfig,
     private readonly sandbox: Sandbox,
     private readonly reconciler: QueueReconciler,
+    private readonly files: FileStore,
   ) {}
 
   /** In the worker: hear cancels, announce this worker's slots, sweep expired leases and lost jobs. */
@@ -185,6 +189,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
       error: null,
       commitSha: null,
       artifacts: [],
+      attempt: `${randomBytes(6).toString('hex')}/`,
     };
   }
 
@@ -289,7 +294,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
     }
   }
 
-  /** After a successful build: keeps the files matching the pipeline's artifact globs. */
+  /** After a successful build: streams the files matching the pipeline's artifact globs into the file store. */
   private async collectArtifacts(run: RunningBuild, workspace: Workspace): Promise<void> {
     const { build, writer } = run;
     const cfg = this.config.builds;
@@ -298,8 +303,9 @@ export class BuildRunner implements BeforeApplicationShutdown {
     const result = await storeArtifacts(
       workspace.src,
       found,
-      join(cfg.artifactsRoot, build.id),
+      (file, body, size) => this.files.put(buildArtifactKey(build.id, file), body, { size }),
       cfg.maxArtifactBytes,
+      run.attempt,
     );
     run.artifacts = result.stored;
     writer.write(
@@ -309,17 +315,17 @@ export class BuildRunner implements BeforeApplicationShutdown {
       writer.write(`artifact ${s.path} not kept: over BUILDS_MAX_ARTIFACT_BYTES (${cfg.maxArtifactBytes})\n`);
   }
 
-  /** Removes what collectArtifacts kept, for a build another worker finished. */
-  private async discardArtifacts(buildId: string): Promise<void> {
-    await rm(join(this.config.builds.artifactsRoot, buildId), { recursive: true, force: true }).catch(
-      () => undefined,
-    );
+  /** Removes what collectArtifacts of this run stored, for a build recorded without them. */
+  private async discardArtifacts(run: RunningBuild): Promise<void> {
+    await this.files
+      .deletePrefix(buildArtifactKey(run.build.id, run.attempt))
+      .catch((err: Error) => this.logger.warn(`artifacts of ${run.build.id} not removed: ${err.message}`));
   }
 
   /** After losing the lease: the build is left to whoever finished it. */
   private async abandon(run: RunningBuild): Promise<BuildStatus> {
     this.logger.warn({ msg: 'build lease lost: another worker finished it', buildId: run.build.id });
-    await this.discardArtifacts(run.build.id);
+    await this.discardArtifacts(run);
     return 'failed';
   }
 
@@ -327,6 +333,8 @@ export class BuildRunner implements BeforeApplicationShutdown {
   private async stopOnError(run: RunningBuild, err: unknown): Promise<void> {
     this.logger.error({ msg: 'build failed unexpectedly', buildId: run.build.id, err });
     await run.writer.drain().catch(() => undefined);
+    // Recorded next with no artifacts: whatever this run stored is nobody's.
+    await this.discardArtifacts(run);
     for (const s of run.stages)
       if (s.status === 'running' || s.status === 'pending')
         s.status = s.status === 'running' ? 'failed' : 'skipped';
@@ -476,6 +484,10 @@ export class BuildRunner implements BeforeApplicationShutdown {
     });
     if (!result) return false;
     this.logger.warn({ msg: 'build failed: its worker stopped', buildId, worker: result.locked_by });
+    // A running build names no artifacts: any stored under it were left by the worker that stopped.
+    await this.files
+      .deletePrefix(buildArtifactsPrefix(buildId))
+      .catch((err: Error) => this.logger.warn(`artifacts of ${buildId} not removed: ${err.message}`));
     // A worker killed with SIGKILL took its sandboxes with it but left its workspace behind; on this host, clean up.
     if (onThisHost(result.locked_by)) {
       await Workspace.at(this.config.builds.workspaceRoot, buildId)

@@ -41,7 +41,7 @@ export interface BuildStage {
   reason?: string;
 }
 
-/** A stored artifact: `file` is its name under ARTIFACTS_ROOT/<buildId>/. */
+/** A stored artifact: `file` is its key in the FileStore under builds/<buildId>/ (see artifact-keys). */
 import type { SandboxNetwork, StoredArtifact } from '@app/runner';
 export type { StoredArtifact };
 

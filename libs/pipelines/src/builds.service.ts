@@ -14,8 +14,9 @@ import {
   UnitOfWork,
 } from '@app/core';
 import { accessOf, ProjectAccess, ProjectAccessService } from '@app/projects';
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { FileStore } from '@app/storage';
+import { Readable } from 'node:stream';
+import { buildArtifactKey } from './artifact-keys';
 import { BuildDto, ListBuildsQueryDto, TriggerBuildDto, TriggeredBuildDto } from './build.dto';
 import { BuildRow, mapBuildRow } from './build.rows';
 import { BuildLogService, BuildLogStreamItem } from './build-log.service';
@@ -31,7 +32,8 @@ export const BUILD_CANCEL_CHANNEL = 'builds:cancel';
 export interface ArtifactFile {
   name: string;
   size: number;
-  path: string;
+  /** The bytes, from the file store: read it once, or destroy it. */
+  stream: Readable;
 }
 
 /** The gateway side of builds: trigger, read, cancel, logs and artifacts. The worker side is BuildRunner. */
@@ -47,6 +49,7 @@ export class BuildsService {
     private readonly live: LiveEvents,
     private readonly slots: BuildSlots,
     private readonly config: AppConfig,
+    private readonly files: FileStore,
   ) {}
 
   async trigger(actor: Principal, pipelineId: string, dto: TriggerBuildDto): Promise<TriggeredBuildDto> {
@@ -180,10 +183,9 @@ export class BuildsService {
     const { row } = await this.loadVisible(null, actor, buildId);
     const artifact = row.artifacts.find((a) => a.name === name);
     if (!artifact) throw AppError.notFound('artifact', name);
-    const path = join(this.config.builds.artifactsRoot, row.id, artifact.file);
-    const info = await stat(path).catch(() => null);
-    if (!info?.isFile()) throw AppError.notFound('artifact', name);
-    return { name: artifact.name, size: info.size, path };
+    const file = await this.files.get(buildArtifactKey(row.id, artifact.file));
+    if (!file) throw AppError.notFound('artifact', name);
+    return { name: artifact.name, size: file.size, stream: file.stream };
   }
 
   // ---- helpers --------------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ProjectsModule } from '@app/projects';
 import { RunnerModule } from '@app/runner';
+import { StorageModule } from '@app/storage';
 import { BuildLogEventEntity } from './build-log-event.entity';
 import { BuildLogRepository } from './build-log.repository';
 import { BuildLogService } from './build-log.service';
@@ -19,6 +20,7 @@ import { PipelinesService } from './pipelines.service';
     TypeOrmModule.forFeature([PipelineEntity, BuildEntity, BuildLogEventEntity]),
     ProjectsModule,
     RunnerModule,
+    StorageModule,
   ],
   providers: [
     PipelinesRepository,

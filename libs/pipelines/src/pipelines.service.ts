@@ -13,8 +13,8 @@ import {
   uniqueViolation,
 } from '@app/core';
 import { accessOf, ProjectAccess, ProjectAccessService } from '@app/projects';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { FileStore } from '@app/storage';
+import { buildArtifactsPrefix } from './artifact-keys';
 import { BuildsRepository } from './builds.repository';
 import { StageDefinition } from './pipeline.entity';
 import {
@@ -47,6 +47,7 @@ export class PipelinesService {
     private readonly pipelines: PipelinesRepository,
     private readonly builds: BuildsRepository,
     private readonly config: AppConfig,
+    private readonly files: FileStore,
   ) {}
 
   async create(actor: Principal, dto: CreatePipelineDto): Promise<PipelineDto> {
@@ -124,9 +125,10 @@ export class PipelinesService {
       return buildIds;
     });
     for (const id of buildIds) {
-      await rm(join(this.config.builds.artifactsRoot, id), { recursive: true, force: true }).catch(
-        (err: Error) => this.logger.warn(`could not remove the artifacts of ${id}: ${err.message}`),
-      );
+      // After the commit: no row points at a file once it is gone (a failure here leaves unread files).
+      await this.files
+        .deletePrefix(buildArtifactsPrefix(id))
+        .catch((err: Error) => this.logger.warn(`could not remove the artifacts of ${id}: ${err.message}`));
     }
   }
 

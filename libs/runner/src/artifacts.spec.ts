@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { artifactNames, findArtifacts, storeArtifacts } from './artifacts';
 
 describe('artifactNames', () => {
@@ -44,11 +45,46 @@ describe('findArtifacts and storeArtifacts', () => {
     expect(await findArtifacts(join(dir, 'missing'), ['*'])).toEqual([]);
   });
 
-  it('copies what fits in the budget under numbered file names', async () => {
+  /** A sink keeping what it is given, as a file store would. */
+  const sink = () => {
+    const kept = new Map<string, { text: string; size: number }>();
+    const put = async (file: string, body: Readable, size: number) => {
+      const parts: Buffer[] = [];
+      for await (const p of body as AsyncIterable<Buffer>) parts.push(p);
+      kept.set(file, { text: Buffer.concat(parts).toString(), size });
+    };
+    return { kept, put };
+  };
+
+  it('streams what fits in the budget into the store under numbered file names', async () => {
     const files = await findArtifacts(join(dir, 'src'), ['*.jar']);
-    const result = await storeArtifacts(join(dir, 'src'), files, join(dir, 'out'), 50);
-    expect(result.stored).toEqual([{ name: 'app.jar', size: 4, file: '1', path: 'target/app.jar' }]);
+    const { kept, put } = sink();
+    const result = await storeArtifacts(join(dir, 'src'), files, put, 50, 'a1/');
+    expect(result.stored).toEqual([{ name: 'app.jar', size: 4, file: 'a1/1', path: 'target/app.jar' }]);
     expect(result.skipped).toEqual([{ path: 'big.jar', size: 100 }]);
-    expect(await readFile(join(dir, 'out', '1'), 'utf8')).toBe('jar!');
+    expect([...kept]).toEqual([['a1/1', { text: 'jar!', size: 4 }]]);
+  });
+
+  it('stores an empty file, and never a symbolic link even when asked for one', async () => {
+    await writeFile(join(dir, 'src/empty.txt'), '');
+    const { kept, put } = sink();
+    const result = await storeArtifacts(
+      join(dir, 'src'),
+      [
+        { path: 'empty.txt', size: 0 },
+        { path: 'target/passwd.jar', size: 10 },
+      ],
+      put,
+      1000,
+    );
+    expect(result.stored).toEqual([{ name: 'empty.txt', size: 0, file: '0', path: 'empty.txt' }]);
+    expect(result.skipped).toEqual([{ path: 'target/passwd.jar', size: 10 }]);
+    expect([...kept]).toEqual([['0', { text: '', size: 0 }]]);
+  });
+
+  it('fails when the store fails', async () => {
+    const files = await findArtifacts(join(dir, 'src'), ['target/*.jar']);
+    const put = () => Promise.reject(new Error('store down'));
+    await expect(storeArtifacts(join(dir, 'src'), files, put, 1000)).rejects.toThrow('store down');
   });
 });

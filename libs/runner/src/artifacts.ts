@@ -1,8 +1,9 @@
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readdir } from 'node:fs/promises';
+import { lstat, open, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
 
-/** One kept artifact: `name` is shown and served, `file` is where it lies in the build's store. */
+/** One kept artifact: `name` is shown and served, `file` is where it lies among the build's stored files. */
 export interface StoredArtifact {
   name: string;
   size: number;
@@ -81,15 +82,20 @@ export interface StoreResult {
   skipped: FoundFile[];
 }
 
+/** Stores one artifact's bytes (exactly `size` of them) as `file`; rejects when it could not. */
+export type ArtifactSink = (file: string, body: Readable, size: number) => Promise<void>;
+
 /**
- * Copies the matches into `targetDir` (ARTIFACTS_ROOT/<buildId>) under numbered file names (the
- * artifact name is only data, never a path), up to `maxBytes` in all.
+ * Streams the matches into `put` (the file store) under numbered file names, `${filePrefix}${i}`
+ * (the artifact name is only data, never a path), up to `maxBytes` in all. The files are read
+ * from the worker's disk one at a time and never held whole in memory.
  */
 export async function storeArtifacts(
   srcDir: string,
   files: readonly FoundFile[],
-  targetDir: string,
+  put: ArtifactSink,
   maxBytes: number,
+  filePrefix = '',
 ): Promise<StoreResult> {
   const names = artifactNames(files.map((f) => f.path));
   const stored: StoredArtifact[] = [];
@@ -100,9 +106,10 @@ export async function storeArtifacts(
       skipped.push(f);
       continue;
     }
-    if (!stored.length) await mkdir(targetDir, { recursive: true });
-    const file = String(i);
-    const size = await copyRegularFile(join(srcDir, f.path), join(targetDir, file), maxBytes - total);
+    const file = `${filePrefix}${i}`;
+    const size = await putRegularFile(join(srcDir, f.path), maxBytes - total, (body, n) =>
+      put(file, body, n),
+    );
     if (size === null) {
       skipped.push(f);
       continue;
@@ -114,32 +121,29 @@ export async function storeArtifacts(
 }
 
 /**
- * Copies a regular file that has one name, opened without following a link; null when the path is
- * a link, another kind of file, a hard link, or bigger than `maxBytes`. The job has ended (nothing
- * of it runs) when artifacts are collected, so the file cannot change between the checks and the copy.
+ * Hands a regular file that has one name, opened without following a link, to `put`; null when the
+ * path is a link, another kind of file, a hard link, or bigger than `maxBytes`. The job has ended
+ * (nothing of it runs) when artifacts are collected, so the file cannot change between the checks
+ * and the read; the store refuses it anyway if its length is not the one announced.
  */
-async function copyRegularFile(from: string, to: string, maxBytes: number): Promise<number | null> {
+async function putRegularFile(
+  from: string,
+  maxBytes: number,
+  put: (body: Readable, size: number) => Promise<void>,
+): Promise<number | null> {
   const src = await open(from, constants.O_RDONLY | constants.O_NOFOLLOW).catch(() => null);
   if (!src) return null;
+  let body: Readable | null = null;
   try {
     const stat = await src.stat();
     if (!stat.isFile() || stat.nlink !== 1 || stat.size > maxBytes) return null;
-    const dst = await open(to, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    try {
-      let copied = 0;
-      const buf = Buffer.allocUnsafe(1 << 16);
-      for (;;) {
-        const { bytesRead } = await src.read(buf, 0, buf.length, null);
-        if (!bytesRead) break;
-        copied += bytesRead;
-        if (copied > maxBytes) throw new Error(`${from} grew past the artifact budget`);
-        await dst.write(buf, 0, bytesRead);
-      }
-      return copied;
-    } finally {
-      await dst.close();
-    }
+    body = stat.size
+      ? src.createReadStream({ start: 0, end: stat.size - 1, autoClose: false, highWaterMark: 1 << 16 })
+      : Readable.from([]);
+    await put(body, stat.size);
+    return stat.size;
   } finally {
+    body?.destroy();
     await src.close();
   }
 }

@@ -22,7 +22,6 @@ import { Permission, Principal } from '@app/core';
 import { BuildDto, BuildsService, logEventMessage } from '@app/pipelines';
 import { LongLived } from '@app/ratelimit';
 import { FastifyReply } from 'fastify';
-import { createReadStream } from 'node:fs';
 import { closeEventStreams, parseLastEventId, sendEventStream, wantsEventStream } from '../http/sse';
 
 @ApiTags('builds')
@@ -107,7 +106,7 @@ export class BuildsController implements BeforeApplicationShutdown {
     @Param('name') name: string,
   ): Promise<StreamableFile> {
     const file = await this.builds.artifact(principal, buildId, name);
-    return new StreamableFile(createReadStream(file.path), {
+    return new StreamableFile(file.stream, {
       type: 'application/octet-stream',
       length: file.size,
       disposition: `attachment; filename="${file.name.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${encodeURIComponent(file.name)}`,

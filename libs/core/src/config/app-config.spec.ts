@@ -310,11 +310,70 @@ describe('loadConfig', () => {
   });
 });
 
+describe('loadConfig: file store', () => {
+  it('keeps files in PostgreSQL by default', () => {
+    expect(loadConfig({}).fileStore).toEqual({ kind: 'postgres' });
+  });
+
+  it('reads an S3-compatible store', () => {
+    expect(
+      loadConfig({
+        FILE_STORE: 's3',
+        S3_BUCKET: 'cocode-files',
+        S3_ENDPOINT: 'http://minio:9000',
+        S3_REGION: 'eu-west-1',
+        S3_ACCESS_KEY_ID: 'key',
+        S3_SECRET_ACCESS_KEY: 'secret',
+        S3_FORCE_PATH_STYLE: 'true',
+      }).fileStore,
+    ).toEqual({
+      kind: 's3',
+      bucket: 'cocode-files',
+      endpoint: 'http://minio:9000',
+      region: 'eu-west-1',
+      accessKeyId: 'key',
+      secretAccessKey: 'secret',
+      forcePathStyle: true,
+    });
+    expect(loadConfig({ FILE_STORE: 's3', S3_BUCKET: 'b12' }, 'worker').fileStore).toEqual({
+      kind: 's3',
+      bucket: 'b12',
+      region: 'us-east-1',
+      endpoint: undefined,
+      accessKeyId: undefined,
+      secretAccessKey: undefined,
+      forcePathStyle: false,
+    });
+  });
+
+  it('refuses an unknown store, a missing or bad bucket, half the credentials and a bad endpoint', () => {
+    expect(problemsOf({ FILE_STORE: 'disk' })).toEqual([
+      'FILE_STORE must be one of postgres, s3 (got "disk")',
+    ]);
+    expect(problemsOf({ FILE_STORE: 's3' })).toEqual(['FILE_STORE=s3 needs S3_BUCKET']);
+    expect(
+      problemsOf({
+        FILE_STORE: 's3',
+        S3_BUCKET: 'Bad_Bucket',
+        S3_ACCESS_KEY_ID: 'key',
+        S3_ENDPOINT: 'ftp://x',
+        S3_REGION: 'EU West',
+        S3_FORCE_PATH_STYLE: 'maybe',
+      }),
+    ).toEqual([
+      'S3_BUCKET must be a bucket name: 3 to 63 of a-z, 0-9, "." and "-" (got "Bad_Bucket")',
+      'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither',
+      'S3_REGION must be a region name like eu-west-1 (got "EU West")',
+      'S3_ENDPOINT must use http: or https: (got "ftp:")',
+      'S3_FORCE_PATH_STYLE must be true or false (got "maybe")',
+    ]);
+  });
+});
+
 describe('loadConfig: builds and tests', () => {
-  it('keeps workspaces and artifacts under the temporary directory and no working-directory root', () => {
+  it('keeps workspaces under the temporary directory and no working-directory root', () => {
     const config = loadConfig({ PATH: '/opt/bin:/usr/bin' });
     expect(config.builds.workspaceRoot).toMatch(/cocode\/workspaces$/);
-    expect(config.builds.artifactsRoot).toMatch(/cocode\/artifacts$/);
     expect(config.sandbox.path).toBe('/usr/local/bin:/usr/bin:/bin');
     expect(config.builds.leaseSeconds).toBe(30);
     expect(config.tests.workingDirectoryRoots).toEqual([]);
@@ -369,11 +428,9 @@ describe('loadConfig: builds and tests', () => {
   it('reads absolute roots, normalised', () => {
     const config = loadConfig({
       WORKSPACES_ROOT: '/srv/ws/',
-      ARTIFACTS_ROOT: '/srv/art/../artifacts',
       TESTS_WORKDIR_ROOTS: '/srv/tests, /home/ci/suites/',
     });
     expect(config.builds.workspaceRoot).toBe('/srv/ws');
-    expect(config.builds.artifactsRoot).toBe('/srv/artifacts');
     expect(config.tests.workingDirectoryRoots).toEqual(['/srv/tests', '/home/ci/suites']);
   });
 

@@ -128,8 +128,6 @@ export class AppConfig {
   builds: {
     /** Every build and test-run workspace is made under this directory, and removed afterwards. */
     workspaceRoot: string;
-    /** Stored build artifacts: written by workers, served by gateways (a shared volume when apart). */
-    artifactsRoot: string;
     /** Builds run at once per worker. */
     concurrency: number;
     /** A stage without timeoutSeconds gets this. */
@@ -143,6 +141,8 @@ export class AppConfig {
     /** Stored artifacts per build. */
     maxArtifactBytes: number;
   };
+  /** Where files the gateway serves (build artifacts) are kept: workers put them, gateways stream them. */
+  fileStore: FileStoreConfig;
   sandbox: SandboxConfig;
   /** Roots a file:// repository URL may point into (resolved, symbolic links included); empty: file:// is refused. */
   gitFileRoots: string[];
@@ -155,6 +155,25 @@ export class AppConfig {
     maxReportBytes: number;
   };
 }
+
+/**
+ * postgres: chunks in the application's database (nothing more to run); s3: an S3-compatible
+ * bucket (AWS, MinIO, ...). Either way no disk is shared between gateways and workers.
+ */
+export type FileStoreConfig =
+  | { kind: 'postgres' }
+  | {
+      kind: 's3';
+      bucket: string;
+      region: string;
+      /** Unset: AWS's own endpoint for the region. */
+      endpoint?: string;
+      /** Both or neither; neither: the SDK's default chain (environment, instance role, ...). */
+      accessKeyId?: string;
+      secretAccessKey?: string;
+      /** http://host/bucket/key instead of http://bucket.host/key (MinIO, s3rver). */
+      forcePathStyle: boolean;
+    };
 
 /** How every untrusted command (stages, test commands, deploy scripts, git) is run. */
 export interface SandboxConfig {
@@ -249,6 +268,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
     webhooks: webhooksSection(r),
     deployments: deploymentsSection(r),
     builds: buildsSection(r),
+    fileStore: fileStoreSection(r),
     sandbox: sandboxSection(r, nodeEnv),
     gitFileRoots: gitFileRootsSection(r, nodeEnv),
     tests: testsSection(r),
@@ -558,7 +578,6 @@ function deploymentsSection(r: EnvReader): AppConfig['deployments'] {
 function buildsSection(r: EnvReader): AppConfig['builds'] {
   return {
     workspaceRoot: r.dir('WORKSPACES_ROOT', join(tmpdir(), 'cocode', 'workspaces')),
-    artifactsRoot: r.dir('ARTIFACTS_ROOT', join(tmpdir(), 'cocode', 'artifacts')),
     concurrency: r.int('BUILDS_CONCURRENCY', 2, 1, 100),
     defaultStageTimeoutSeconds: r.int('BUILDS_STAGE_TIMEOUT_SECONDS', 3600, 1, 86400),
     cloneTimeoutSeconds: r.int('BUILDS_CLONE_TIMEOUT_SECONDS', 300, 1, 3600),
@@ -566,6 +585,31 @@ function buildsSection(r: EnvReader): AppConfig['builds'] {
     sweepIntervalMs: r.int('BUILDS_SWEEP_INTERVAL_MS', 10000, 100, 600000),
     maxLogBytes: r.int('BUILDS_MAX_LOG_BYTES', 10 * 2 ** 20, 1024, 2 ** 30),
     maxArtifactBytes: r.int('BUILDS_MAX_ARTIFACT_BYTES', 2 ** 30, 0, 2 ** 40),
+  };
+}
+
+function fileStoreSection(r: EnvReader): FileStoreConfig {
+  const kind = r.oneOf('FILE_STORE', 'postgres', ['postgres', 's3'] as const);
+  if (kind === 'postgres') return { kind };
+  const bucket = r.str('S3_BUCKET');
+  if (!bucket) r.problem('FILE_STORE=s3 needs S3_BUCKET');
+  else if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    r.problem(`S3_BUCKET must be a bucket name: 3 to 63 of a-z, 0-9, "." and "-" (got "${bucket}")`);
+  const accessKeyId = r.str('S3_ACCESS_KEY_ID');
+  const secretAccessKey = r.str('S3_SECRET_ACCESS_KEY');
+  if (Boolean(accessKeyId) !== Boolean(secretAccessKey))
+    r.problem('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither');
+  const region = r.str('S3_REGION', 'us-east-1')!;
+  if (!/^[a-z0-9-]+$/.test(region))
+    r.problem(`S3_REGION must be a region name like eu-west-1 (got "${region}")`);
+  return {
+    kind,
+    bucket: bucket ?? '',
+    region,
+    endpoint: r.str('S3_ENDPOINT') ? r.url('S3_ENDPOINT', '', ['http:', 'https:']) : undefined,
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: r.bool('S3_FORCE_PATH_STYLE', false),
   };
 }
 
