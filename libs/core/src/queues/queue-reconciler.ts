@@ -31,7 +31,7 @@ export interface QueuedRows<N extends JobName> {
    * job is added) that keeps other sweeps and the row's state off it meanwhile; null: none now.
    * The row's jobs are keyed by its id: the outbox enqueues its first one with `{ key: id }`.
    */
-  need(tx: Tx, id: string): Promise<JobNeed<N> | null>;
+  need(tx: Tx, id: string, queued: QueuedRowsRepository): Promise<JobNeed<N> | null>;
 }
 
 /**
@@ -69,8 +69,8 @@ export class QueueReconciler {
       table,
       since,
       job,
-      need: async (tx, id) =>
-        (await QueuedRowsRepository.lockQueued(tx.manager, table, id)) ? { data: data(id) } : null,
+      need: async (tx, id, queued) =>
+        (await queued.lockQueued(tx.manager, table, id)) ? { data: data(id) } : null,
     };
   }
 
@@ -97,7 +97,7 @@ export class QueueReconciler {
       // A row waiting behind a backlog has a live job: seen without a transaction or a lock.
       if ((await this.search(queue, rows.job, id)).kind === 'live') continue;
       const jobId = await this.uow.run(async (tx) => {
-        const need = await rows.need(tx, id);
+        const need = await rows.need(tx, id, this.queued);
         return need ? this.ensure(queue, rows.job, id, need) : null;
       });
       if (!jobId) continue;

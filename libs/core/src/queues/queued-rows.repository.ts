@@ -16,21 +16,13 @@ export interface QueuedCursor {
 export class QueuedRowsRepository {
   constructor(private readonly sql: Sql) {}
 
-  /**
-   * The row, still queued, locked (SKIP LOCKED) in the caller's transaction; undefined if not.
-   * Static: QueueReconciler.ownJob builds its `need` before any instance exists. A SELECT, so
-   * the manager's answer is the rows.
-   */
-  static async lockQueued(
-    manager: EntityManager,
-    table: string,
-    id: string,
-  ): Promise<{ id: string } | undefined> {
-    const [row]: Array<{ id: string }> = await manager.query(
+  /** The row, still queued, locked (SKIP LOCKED) in the caller's transaction; undefined if not. */
+  lockQueued(manager: EntityManager, table: string, id: string): Promise<{ id: string } | undefined> {
+    return this.sql.one<{ id: string }>(
       `SELECT id FROM ${table} WHERE id = $1 AND status = 'queued' FOR UPDATE SKIP LOCKED`,
       [id],
+      manager,
     );
-    return row;
   }
 
   /** Up to `limit` rows queued for longer than `graceSeconds`, in (since, id) order after `after`. */
