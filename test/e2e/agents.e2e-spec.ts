@@ -134,6 +134,10 @@ describe('agents with the offline template provider', () => {
       executionTime: expect.any(Number),
       tokensUsed: 0,
       model: 'template',
+      inputTokens: 0,
+      outputTokens: 0,
+      cacheReadTokens: 0,
+      costUsd: 0,
     });
     const csvUrl = new URL(result.body.output.attachments[1].url);
     const csv = await get(ws.sessions.viewer.token, csvUrl.pathname).expect(200);
@@ -355,8 +359,84 @@ describe('agents with the anthropic provider against a fake Messages API', () =>
       executionTime: expect.any(Number),
       tokensUsed: 6 * 150,
       model: 'claude-sonnet-4-20250514',
+      inputTokens: 6 * 100,
+      outputTokens: 6 * 50,
+      cacheReadTokens: 0,
+      // Sonnet 4 at the default list price: 600 * $3 + 300 * $15 per million tokens.
+      costUsd: 0.0063,
     });
     expect(result.output.prdDocument).toContain('Fake model document');
+  });
+
+  it("reports the project's spend by day, agent type and model, to members only", async () => {
+    // From now: the earlier tests' activations (same project, same day) fall before it.
+    await new Promise((r) => setTimeout(r, 20));
+    const from = new Date().toISOString();
+    fake.usage = {
+      input_tokens: 1000,
+      output_tokens: 200,
+      cache_read_input_tokens: 500,
+    } as typeof fake.usage;
+    try {
+      await until(await activate(), 'completed');
+    } finally {
+      fake.usage = { input_tokens: 100, output_tokens: 50 };
+    }
+    const usage = await system.http
+      .get(`/v2/projects/${ws.project.id}/usage`)
+      .query({ from })
+      .auth(ws.sessions.viewer.token, { type: 'bearer' })
+      .expect(200);
+    // Six steps of 1000 in, 200 out, 500 cache reads: 6 * (1000*3 + 200*15 + 500*0.3) / 1e6.
+    const line = {
+      day: new Date().toISOString().slice(0, 10),
+      agentType: 'product',
+      model: 'claude-sonnet-4-20250514',
+      activations: 1,
+      inputTokens: 6000,
+      outputTokens: 1200,
+      cacheReadTokens: 3000,
+      tokensUsed: 7200,
+      costUsd: 0.0369,
+    };
+    expect(usage.body).toEqual({
+      projectId: ws.project.id,
+      from,
+      to: expect.any(String),
+      totals: {
+        activations: 1,
+        inputTokens: 6000,
+        outputTokens: 1200,
+        cacheReadTokens: 3000,
+        tokensUsed: 7200,
+        costUsd: 0.0369,
+      },
+      lines: [line],
+    });
+    // The month so far holds this one and the earlier ones.
+    const month = await system.http
+      .get(`/v2/projects/${ws.project.id}/usage`)
+      .auth(ws.admin, { type: 'bearer' })
+      .expect(200);
+    expect(month.body.totals.activations).toBeGreaterThan(1);
+    expect(month.body.totals.costUsd).toBeGreaterThan(0.0369);
+    // Outsiders do not see the project; a backwards range and a non-date are refused.
+    const outsider = await system.userWithRole('developer');
+    await system.http
+      .get(`/v2/projects/${ws.project.id}/usage`)
+      .auth(outsider.token, { type: 'bearer' })
+      .expect(404);
+    const backwards = await system.http
+      .get(`/v2/projects/${ws.project.id}/usage`)
+      .query({ from: '2026-02-01T00:00:00Z', to: '2026-01-01T00:00:00Z' })
+      .auth(ws.admin, { type: 'bearer' })
+      .expect(422);
+    expect(backwards.body.error.details.fields[0]).toEqual(expect.objectContaining({ field: 'to' }));
+    await system.http
+      .get(`/v2/projects/${ws.project.id}/usage`)
+      .query({ from: 'yesterday' })
+      .auth(ws.admin, { type: 'bearer' })
+      .expect(422);
   });
 
   it('moves steps pending -> in_progress -> completed as the model answers', async () => {

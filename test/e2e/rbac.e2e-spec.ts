@@ -216,6 +216,11 @@ const MATRIX: Record<string, Endpoint> = {
     path: () => '/v2/projects/prj_missing/documents/doc_x',
     allowed: ALL,
   },
+  'GET /projects/{id}/usage': {
+    method: 'get',
+    path: () => '/v2/projects/prj_missing/usage',
+    allowed: ALL,
+  },
   'POST /applications': { method: 'post', path: () => '/v2/applications', body: {}, allowed: DEPLOYERS },
   'GET /applications': { method: 'get', path: () => '/v2/applications', allowed: ALL },
   'GET /applications/{id}': { method: 'get', path: () => '/v2/applications/app_missing', allowed: ALL },

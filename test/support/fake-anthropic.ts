@@ -22,7 +22,10 @@ export type FakeAnswer = { status: number; body: unknown; headers?: Record<strin
 export class FakeAnthropic {
   readonly requests: MessagesRequest[] = [];
   delayMs = 0;
-  usage = { input_tokens: 100, output_tokens: 50 };
+  usage: { input_tokens: number; output_tokens: number; cache_read_input_tokens?: number } = {
+    input_tokens: 100,
+    output_tokens: 50,
+  };
   /** Answers to give next, in order, before the default one (e.g. a 429 then a 529). */
   readonly script: FakeAnswer[] = [];
   /** A fixed answer for every request (e.g. a permanent 400). */

@@ -17,6 +17,7 @@ import { ApplicationsController } from './controllers/applications.controller';
 import { AuditLogsController } from './controllers/audit-logs.controller';
 import { AuthController } from './controllers/auth.controller';
 import { DocumentsController } from './controllers/documents.controller';
+import { UsageController } from './controllers/usage.controller';
 import { DeploymentsController } from './controllers/deployments.controller';
 import { BuildsController } from './controllers/builds.controller';
 import { OperationsController } from './controllers/operations.controller';
@@ -52,6 +53,7 @@ import { WebhooksController } from './controllers/webhooks.controller';
     WebhooksController,
     AgentsController,
     DocumentsController,
+    UsageController,
     ApplicationsController,
     DeploymentsController,
     PipelinesController,

@@ -27,11 +27,33 @@ export interface ActivationFilter {
   status?: string;
 }
 
+/** One line of a project's spend: a day, an agent type and a model. */
+export interface UsageRow {
+  day: string;
+  agentType: AgentType;
+  model: string | null;
+  activations: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheReadTokens: number;
+  tokensUsed: number;
+  costUsd: number;
+}
+
 /** The fields of a running activation saved after each step. */
 export type ActivationProgressFields = Partial<
   Pick<
     AgentActivationEntity,
-    'steps' | 'currentStep' | 'progress' | 'intermediateResults' | 'tokensUsed' | 'modelUsed'
+    | 'steps'
+    | 'currentStep'
+    | 'progress'
+    | 'intermediateResults'
+    | 'tokensUsed'
+    | 'modelUsed'
+    | 'inputTokens'
+    | 'outputTokens'
+    | 'cacheReadTokens'
+    | 'costUsd'
   >
 >;
 
@@ -42,6 +64,10 @@ const SAVED_COLUMNS: Record<keyof ActivationProgressFields, string> = {
   intermediateResults: 'intermediate_results',
   tokensUsed: 'tokens_used',
   modelUsed: 'model_used',
+  inputTokens: 'input_tokens',
+  outputTokens: 'output_tokens',
+  cacheReadTokens: 'cache_read_tokens',
+  costUsd: 'cost_usd',
 };
 
 /** The agent_activations table. Without a manager a statement runs straight on the pool. */
@@ -109,10 +135,39 @@ export class ActivationsRepository {
       `SELECT id, agent_type AS "agentType", task_id AS "taskId", project_id AS "projectId", requested_by AS "requestedBy", status,
               steps, progress, current_step AS "currentStep", intermediate_results AS "intermediateResults", output, files, error,
               tokens_used AS "tokensUsed", model_used AS "modelUsed", execution_ms AS "executionMs", provider,
-              created_at AS "createdAt", completed_at AS "completedAt"
+              input_tokens AS "inputTokens", output_tokens AS "outputTokens", cache_read_tokens AS "cacheReadTokens",
+              cost_usd::float8 AS "costUsd", created_at AS "createdAt", completed_at AS "completedAt"
          FROM agent_activations WHERE id = $1`,
       [activationId],
     );
+  }
+
+  /**
+   * A project's spend between two instants: activations created in [from, to), summed by UTC day,
+   * agent type and model (the model that answered; null while none has), oldest day first.
+   */
+  usage(projectId: string, from: Date, to: Date): Promise<UsageRow[]> {
+    return this.sql.rows<UsageRow>(
+      `SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, agent_type AS "agentType",
+              model_used AS model, count(*)::int AS activations, sum(input_tokens)::int8::float8 AS "inputTokens",
+              sum(output_tokens)::int8::float8 AS "outputTokens", sum(cache_read_tokens)::int8::float8 AS "cacheReadTokens",
+              sum(tokens_used)::int8::float8 AS "tokensUsed", sum(cost_usd)::float8 AS "costUsd"
+         FROM agent_activations
+        WHERE project_id = $1 AND created_at >= $2 AND created_at < $3
+        GROUP BY 1, 2, 3
+        ORDER BY 1, 2, 3`,
+      [projectId, from, to],
+    );
+  }
+
+  /** USD spent by a project's activations created since `from`. */
+  async spentSince(projectId: string, from: Date, manager?: EntityManager): Promise<number> {
+    const row = await this.sql.one<{ usd: number }>(
+      `SELECT COALESCE(sum(cost_usd), 0)::float8 AS usd FROM agent_activations WHERE project_id = $1 AND created_at >= $2`,
+      [projectId, from],
+      manager,
+    );
+    return row?.usd ?? 0;
   }
 
   /** Asks a queued or running activation to stop (a queued one is cancelled at once); its status after, or undefined. */
@@ -149,7 +204,8 @@ export class ActivationsRepository {
         WHERE id = $1 AND status IN ('queued', 'processing') AND (locked_until IS NULL OR locked_until < now())
         RETURNING id, agent_type AS "agentType", task_id AS "taskId", project_id AS "projectId", requested_by AS "requestedBy",
                   input, config, notify_on_complete AS "notifyOnComplete", provider, steps, intermediate_results AS "intermediateResults",
-                  tokens_used AS "tokensUsed", model_used AS "modelUsed", cancel_requested AS "cancelRequested", runs, started_at AS "startedAt"`,
+                  tokens_used AS "tokensUsed", model_used AS "modelUsed", input_tokens AS "inputTokens", output_tokens AS "outputTokens",
+                  cache_read_tokens AS "cacheReadTokens", cost_usd::float8 AS "costUsd", cancel_requested AS "cancelRequested", runs, started_at AS "startedAt"`,
       [activationId, leaseMs],
     );
   }

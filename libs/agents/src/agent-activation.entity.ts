@@ -97,6 +97,25 @@ export class AgentActivationEntity {
   @Column({ type: 'varchar', length: 100, nullable: true })
   modelUsed: string | null;
 
+  @Column({ type: 'int', default: 0 })
+  inputTokens: number;
+
+  @Column({ type: 'int', default: 0 })
+  outputTokens: number;
+
+  @Column({ type: 'int', default: 0 })
+  cacheReadTokens: number;
+
+  /** USD, from AGENTS_MODEL_PRICES at the time of each step. */
+  @Column({
+    type: 'numeric',
+    precision: 14,
+    scale: 6,
+    default: 0,
+    transformer: { to: (v: number) => v, from: (v: string | null) => Number(v ?? 0) },
+  })
+  costUsd: number;
+
   @Column({ type: 'int', nullable: true })
   executionMs: number | null;
 

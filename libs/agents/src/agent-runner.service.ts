@@ -10,6 +10,7 @@ import { StepContext } from './agent-input';
 import { ProjectDocumentsRepository } from './project-documents.repository';
 import { ProviderError } from './providers/llm-provider';
 import { Providers } from './providers/providers';
+import { addUsage, costOf, TokenUsage } from './usage/model-prices';
 
 export type RunOutcome = 'completed' | 'failed' | 'cancelled' | 'skipped' | 'handed-back';
 
@@ -75,6 +76,12 @@ export class AgentRunner {
     };
     let tokens = a.tokensUsed;
     let model = a.modelUsed;
+    let usage: TokenUsage = {
+      inputTokens: a.inputTokens,
+      outputTokens: a.outputTokens,
+      cacheReadTokens: a.cacheReadTokens,
+    };
+    let cost = Number(a.costUsd);
     try {
       await this.log(
         a.id,
@@ -114,6 +121,9 @@ export class AgentRunner {
         results[step.key] = result.output;
         tokens += result.tokensUsed;
         model = result.model;
+        usage = addUsage(usage, result.usage);
+        cost =
+          Math.round((cost + costOf(result.model, result.usage, this.config.agents.modelPrices)) * 1e6) / 1e6;
         steps[i] = { ...steps[i], status: 'completed', progress: 100, completedAt: new Date().toISOString() };
         const progress = this.progressOf(steps);
         await this.save(a.id, {
@@ -121,6 +131,8 @@ export class AgentRunner {
           intermediateResults: results,
           tokensUsed: tokens,
           modelUsed: model,
+          ...usage,
+          costUsd: cost,
           progress,
         });
         await this.events.appendMany(a.id, [

@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { PageQueryDto } from '@app/core';
 import { Type } from 'class-transformer';
 import {
+  IsISO8601,
   IsBoolean,
   IsIn,
   IsNotEmpty,
@@ -135,9 +136,25 @@ export class ActivationResultDto {
   @ApiProperty({ type: Object, nullable: true }) output: Record<string, unknown> | null;
   @ApiProperty({
     type: Object,
-    example: { executionTime: 1847, tokensUsed: 15234, model: 'claude-sonnet-4-20250514' },
+    example: {
+      executionTime: 1847,
+      tokensUsed: 15234,
+      model: 'claude-sonnet-4-20250514',
+      inputTokens: 11020,
+      outputTokens: 4214,
+      cacheReadTokens: 0,
+      costUsd: 0.09627,
+    },
   })
-  metrics: { executionTime: number | null; tokensUsed: number; model: string | null };
+  metrics: {
+    executionTime: number | null;
+    tokensUsed: number;
+    model: string | null;
+    inputTokens: number;
+    outputTokens: number;
+    cacheReadTokens: number;
+    costUsd: number;
+  };
   @ApiProperty({ nullable: true, type: String }) completedAt: string | null;
   @ApiPropertyOptional({ nullable: true, type: String }) error?: string | null;
 }
@@ -172,4 +189,49 @@ export class ProjectDocumentDto {
 
 export class ListDocumentsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ example: 'prd' }) @IsOptional() @IsString() @MaxLength(32) kind?: string;
+}
+
+export class UsageQueryDto {
+  @ApiPropertyOptional({
+    format: 'date-time',
+    description: 'From this instant (inclusive); default: the first day of this month, 00:00 UTC',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  from?: string;
+
+  @ApiPropertyOptional({ format: 'date-time', description: 'Before this instant; default: now' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  to?: string;
+}
+
+export class UsageLineDto {
+  @ApiProperty({ example: '2026-12-06', description: 'UTC day the activations were requested' }) day: string;
+  @ApiProperty({ enum: AGENT_TYPES }) agentType: AgentType;
+  @ApiProperty({ nullable: true, type: String, example: 'claude-sonnet-4-20250514' }) model: string | null;
+  @ApiProperty({ type: 'integer', example: 3 }) activations: number;
+  @ApiProperty({ type: 'integer' }) inputTokens: number;
+  @ApiProperty({ type: 'integer' }) outputTokens: number;
+  @ApiProperty({ type: 'integer' }) cacheReadTokens: number;
+  @ApiProperty({ type: 'integer' }) tokensUsed: number;
+  @ApiProperty({ example: 0.2884 }) costUsd: number;
+}
+
+export class UsageTotalsDto {
+  @ApiProperty({ type: 'integer' }) activations: number;
+  @ApiProperty({ type: 'integer' }) inputTokens: number;
+  @ApiProperty({ type: 'integer' }) outputTokens: number;
+  @ApiProperty({ type: 'integer' }) cacheReadTokens: number;
+  @ApiProperty({ type: 'integer' }) tokensUsed: number;
+  @ApiProperty() costUsd: number;
+}
+
+export class ProjectUsageDto {
+  @ApiProperty() projectId: string;
+  @ApiProperty({ format: 'date-time' }) from: string;
+  @ApiProperty({ format: 'date-time' }) to: string;
+  @ApiProperty({ type: UsageTotalsDto }) totals: UsageTotalsDto;
+  @ApiProperty({ type: [UsageLineDto], description: 'By UTC day, agent type and model' })
+  lines: UsageLineDto[];
 }

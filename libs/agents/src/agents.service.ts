@@ -29,6 +29,8 @@ import {
   ListActivationsQueryDto,
   ListDocumentsQueryDto,
   ProjectDocumentDto,
+  ProjectUsageDto,
+  UsageQueryDto,
 } from './agent.dto';
 import { ProjectDocumentRow, ProjectDocumentsRepository } from './project-documents.repository';
 import { Providers } from './providers/providers';
@@ -183,10 +185,43 @@ export class AgentsService {
             })),
           }
         : null,
-      metrics: { executionTime: a.executionMs, tokensUsed: a.tokensUsed, model: a.modelUsed },
+      metrics: {
+        executionTime: a.executionMs,
+        tokensUsed: a.tokensUsed,
+        model: a.modelUsed,
+        inputTokens: a.inputTokens,
+        outputTokens: a.outputTokens,
+        cacheReadTokens: a.cacheReadTokens,
+        costUsd: a.costUsd,
+      },
       completedAt: iso(a.completedAt),
       ...(a.status === 'completed' ? {} : { error: a.error }),
     };
+  }
+
+  /** What a project's activations used and cost, by UTC day, agent type and model. */
+  async usage(actor: Principal, projectId: string, query: UsageQueryDto): Promise<ProjectUsageDto> {
+    const { project } = await this.access.readable(actor, projectId);
+    const now = new Date();
+    const from = query.from
+      ? new Date(query.from)
+      : new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const to = query.to ? new Date(query.to) : now;
+    if (to.getTime() <= from.getTime())
+      throw AppError.validation([{ field: 'to', message: 'to must be after from', code: 'invalid_range' }]);
+    const lines = await this.activations.usage(project.id, from, to);
+    const totals = lines.reduce(
+      (t, l) => ({
+        activations: t.activations + l.activations,
+        inputTokens: t.inputTokens + l.inputTokens,
+        outputTokens: t.outputTokens + l.outputTokens,
+        cacheReadTokens: t.cacheReadTokens + l.cacheReadTokens,
+        tokensUsed: t.tokensUsed + l.tokensUsed,
+        costUsd: Math.round((t.costUsd + l.costUsd) * 1e6) / 1e6,
+      }),
+      { activations: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, tokensUsed: 0, costUsd: 0 },
+    );
+    return { projectId: project.id, from: from.toISOString(), to: to.toISOString(), totals, lines };
   }
 
   async attachment(

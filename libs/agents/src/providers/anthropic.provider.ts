@@ -66,6 +66,11 @@ export class AnthropicProvider implements LlmProvider {
     return {
       output,
       tokensUsed: (message.usage?.input_tokens ?? 0) + (message.usage?.output_tokens ?? 0),
+      usage: {
+        inputTokens: message.usage?.input_tokens ?? 0,
+        outputTokens: message.usage?.output_tokens ?? 0,
+        cacheReadTokens: message.usage?.cache_read_input_tokens ?? 0,
+      },
       model: message.model ?? model,
     };
   }

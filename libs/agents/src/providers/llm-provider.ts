@@ -1,5 +1,6 @@
 import { StepContext } from '../agent-input';
 import { AgentDefinition, StepDefinition } from '../definitions';
+import { TokenUsage } from '../usage/model-prices';
 
 export interface StepRequest {
   agent: AgentDefinition;
@@ -13,6 +14,8 @@ export interface StepRequest {
 export interface StepResult {
   output: Record<string, unknown>;
   tokensUsed: number;
+  /** The same tokens by kind, as the API billed them. */
+  usage: TokenUsage;
   /** The model id that really answered ("template" for the offline provider). */
   model: string;
 }

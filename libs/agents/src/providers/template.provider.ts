@@ -1,3 +1,4 @@
+import { NO_USAGE } from '../usage/model-prices';
 import { LlmProvider, StepRequest, StepResult } from './llm-provider';
 
 /**
@@ -8,6 +9,6 @@ export class TemplateProvider implements LlmProvider {
   readonly name = 'template' as const;
 
   async runStep({ step, ctx }: StepRequest): Promise<StepResult> {
-    return { output: step.template(ctx), tokensUsed: 0, model: 'template' };
+    return { output: step.template(ctx), tokensUsed: 0, usage: { ...NO_USAGE }, model: 'template' };
   }
 }

@@ -454,3 +454,24 @@ describe('loadConfig: queues', () => {
     ]);
   });
 });
+
+describe('AGENTS_MODEL_PRICES', () => {
+  it('defaults to the list prices per million tokens, by model prefix', () => {
+    const prices = loadConfig({}).agents.modelPrices;
+    expect(prices['claude-sonnet-4']).toEqual({ input: 3, output: 15, cacheRead: 0.3 });
+    expect(prices['claude-opus-4']).toEqual({ input: 15, output: 75, cacheRead: 1.5 });
+  });
+
+  it('takes prefix=input/output/cacheRead entries', () => {
+    expect(loadConfig({ AGENTS_MODEL_PRICES: 'my-model=1/2.5/0.1' }).agents.modelPrices).toEqual({
+      'my-model': { input: 1, output: 2.5, cacheRead: 0.1 },
+    });
+  });
+
+  it('refuses an entry it cannot read, naming it', () => {
+    expect(problemsOf({ AGENTS_MODEL_PRICES: 'claude-sonnet-4=3/15' })).toEqual([
+      'AGENTS_MODEL_PRICES entries must be modelPrefix=input/output/cacheRead in USD per million tokens (got "claude-sonnet-4=3/15")',
+    ]);
+    expect(problemsOf({ AGENTS_MODEL_PRICES: 'x=a/1/1' })).toHaveLength(1);
+  });
+});

@@ -93,6 +93,8 @@ export class AppConfig {
     concurrency: number;
     /** How long a worker holds an activation without a heartbeat before another may take it over. */
     leaseMs: number;
+    /** USD per million tokens by model id prefix (AGENTS_MODEL_PRICES): what an activation costs. */
+    modelPrices: Record<string, { input: number; output: number; cacheRead: number }>;
   };
   webhooks: {
     /** Deliver to loopback/private/link-local addresses (local development and tests only). */
@@ -219,6 +221,10 @@ type Env = Record<string, string | undefined>;
 /** The seed says claude-sonnet-4; these map such names to model ids (AGENTS_MODEL_ALIASES overrides). */
 const DEFAULT_MODEL_ALIASES =
   'claude-sonnet-4=claude-sonnet-4-20250514,claude-opus-4=claude-opus-4-20250514,claude-sonnet-4.5=claude-sonnet-4-5,claude-haiku=claude-haiku-4-5';
+
+/** Anthropic's list prices (USD per million tokens: input/output/cache read), by model id prefix. */
+const DEFAULT_MODEL_PRICES =
+  'claude-opus-4=15/75/1.5,claude-sonnet-4=3/15/0.3,claude-haiku-4=1/5/0.1,claude-3-5-haiku=0.8/4/0.08';
 
 /** Which process reads the configuration: the worker holds no signing keys nor bootstrap credentials. */
 export type ConfigRole = 'gateway' | 'worker';
@@ -530,8 +536,23 @@ function agentsSection(r: EnvReader): AppConfig['agents'] {
     if (!name || !id) r.problem(`AGENTS_MODEL_ALIASES entries must be name=modelId (got "${pair}")`);
     else modelAliases[name] = id;
   }
+  const modelPrices: AppConfig['agents']['modelPrices'] = {};
+  for (const pair of r
+    .str('AGENTS_MODEL_PRICES', DEFAULT_MODEL_PRICES)
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [prefix, rest] = pair.split('=').map((x) => x?.trim());
+    const numbers = (rest ?? '').split('/').map((x) => (/^\d+(\.\d+)?$/.test(x.trim()) ? Number(x) : NaN));
+    if (!prefix || numbers.length !== 3 || numbers.some((n) => Number.isNaN(n)))
+      r.problem(
+        `AGENTS_MODEL_PRICES entries must be modelPrefix=input/output/cacheRead in USD per million tokens (got "${pair}")`,
+      );
+    else modelPrices[prefix] = { input: numbers[0], output: numbers[1], cacheRead: numbers[2] };
+  }
   const agents: AppConfig['agents'] = {
     provider,
+    modelPrices,
     anthropicApiKey,
     anthropicBaseUrl: r.str('ANTHROPIC_BASE_URL')
       ? r.url('ANTHROPIC_BASE_URL', '', ['http:', 'https:'])
