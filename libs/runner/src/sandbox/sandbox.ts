@@ -193,9 +193,10 @@ export class Sandbox implements OnApplicationShutdown {
       throw new Error(
         'the sandbox needs prlimit and setpriv: install util-linux (apt-get install -y util-linux)',
       );
-    // The model relay's forwarder runs with the sandbox's own node (the sandbox sees /usr).
+    // The model relay's forwarder runs with the sandbox's own node: one the sandbox sees (/usr, /bin).
     const node = await find('node');
-    this.bin = { bwrap, setpriv: setpriv ?? '', prlimit, node: node?.startsWith('/usr/') ? node : '' };
+    const visible = node && /^\/(usr|bin)\//.test(node);
+    this.bin = { bwrap, setpriv: setpriv ?? '', prlimit, node: visible ? node : '' };
     this.networkAvailable = Boolean(
       (await find('slirp4netns')) && (await find('nsenter')) && (await find('ip')),
     );
