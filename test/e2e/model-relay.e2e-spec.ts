@@ -186,6 +186,42 @@ describe('the model relay: a sandbox with no network reaches the Messages API, n
     expect(fake.calls.slice(before).map((c) => c.headers['x-api-key'])).toEqual([KEY]);
   });
 
+  it('with SANDBOX=none (development), serves the relay on a free port of the host’s loopback', async () => {
+    const config = loadConfig(
+      { NODE_ENV: 'test', SANDBOX: 'none', ANTHROPIC_API_KEY: KEY, ANTHROPIC_BASE_URL: fake.url },
+      'worker',
+    );
+    const onHost = new Sandbox(config);
+    const relay = await new ModelRelays(config).start('e2e-host');
+    const workspace = join(root, 'workspaces', 'on-host');
+    mkdirSync(join(workspace, 'home'), { recursive: true });
+    let output = '';
+    try {
+      const r = await onHost.run({
+        argv: [
+          '/bin/sh',
+          '-c',
+          `echo "key=$ANTHROPIC_API_KEY base=$ANTHROPIC_BASE_URL"; node -e ${quote(STREAM_JS)}`,
+        ],
+        workspace,
+        env: {},
+        timeoutMs: 30_000,
+        onOutput: (t) => (output += t),
+        jobId: 'relay-e2e-host',
+        modelRelay: { socketPath: relay.socketPath },
+      });
+      expect(r).toMatchObject({ outcome: 'exited', exitCode: 0 });
+    } finally {
+      await relay.stop();
+    }
+    expect(output).toMatch(
+      new RegExp(`key=${MODEL_RELAY_PLACEHOLDER_KEY} base=http://127\\.0\\.0\\.1:\\d+$`, 'm'),
+    );
+    expect(output).toContain('stream-status 200');
+    expect(output).toContain('event: message_stop');
+    expect(fake.calls.at(-1)?.headers['x-api-key']).toBe(KEY);
+  });
+
   it('cuts a stream in flight when the session’s relay stops', async () => {
     const relay = await relays.start('e2e-stop');
     fake.eventDelayMs = 300;
