@@ -6,3 +6,6 @@ export * from './lease/lapsed-leases.repository';
 export * from './runner.module';
 export * from './sandbox/sandbox';
 export * from './workspace';
+export * from './model-relay/forwarder';
+export * from './model-relay/model-relay';
+export * from './model-relay/model-relays';

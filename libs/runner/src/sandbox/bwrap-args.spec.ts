@@ -1,3 +1,4 @@
+import { FORWARDER_JS, MODEL_RELAY_PORT, MODEL_RELAY_SOCKET } from '../model-relay/forwarder';
 import { BLOCKED_V4, blockedRoutes, BwrapPlan, bwrapArgs } from './bwrap-args';
 
 const plan = (over: Partial<BwrapPlan> = {}): BwrapPlan => ({
@@ -75,6 +76,48 @@ describe('bwrapArgs', () => {
     expect(after(args, '--block-fd')).toEqual([['4']]);
     expect(args).not.toContain('--disable-userns');
     expect(bwrapArgs(plan())).not.toContain('--info-fd');
+  });
+});
+
+describe('bwrapArgs with a model relay', () => {
+  const relayed = () =>
+    bwrapArgs(plan({ modelRelay: { socketPath: '/tmp/cocode-relay-x/model.sock', node: '/usr/bin/node' } }));
+
+  it('binds the relay’s socket read-only at its fixed path, and nothing else more', () => {
+    const args = relayed();
+    expect(after(args, '--ro-bind', 2)).toEqual([
+      ...after(bwrapArgs(plan()), '--ro-bind', 2),
+      ['/tmp/cocode-relay-x/model.sock', MODEL_RELAY_SOCKET],
+    ]);
+    expect(after(args, '--bind', 2)).toEqual(after(bwrapArgs(plan()), '--bind', 2));
+    // Bound before the root becomes read-only.
+    expect(args.indexOf(MODEL_RELAY_SOCKET)).toBeLessThan(args.indexOf('--remount-ro'));
+  });
+
+  it('runs the command behind the forwarder, with the sandbox’s node, on its own loopback port', () => {
+    const args = relayed();
+    const command = args.slice(args.indexOf('--') + 1);
+    expect(command).toEqual([
+      '/usr/bin/node',
+      '-e',
+      FORWARDER_JS,
+      '--',
+      String(MODEL_RELAY_PORT),
+      MODEL_RELAY_SOCKET,
+      '/bin/sh',
+      '-c',
+      'echo "$SECRET"',
+    ]);
+    // Still every namespace, the network's too (the forwarder listens on the sandbox's own loopback).
+    expect(args).toContain('--unshare-net');
+    expect(args).not.toContain('--setenv');
+    expect(args).not.toContain('--share-net');
+  });
+
+  it('is not there unless asked for', () => {
+    const args = bwrapArgs(plan());
+    expect(args).not.toContain(MODEL_RELAY_SOCKET);
+    expect(args).not.toContain(FORWARDER_JS);
   });
 });
 

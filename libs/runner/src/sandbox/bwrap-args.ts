@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { MODEL_RELAY_PORT, MODEL_RELAY_SOCKET, withForwarder } from '../model-relay/forwarder';
 
 /** Where the job's workspace is inside the sandbox. */
 export const SANDBOX_WORKSPACE = '/workspace';
@@ -50,6 +51,12 @@ export interface BwrapPlan {
   /** Refuse user namespaces inside (a nested one; without it when a non-root worker must wire the network). */
   disableUserns: boolean;
   argv: readonly string[];
+  /**
+   * The session's model relay: its socket (a host path) is bound read-only at MODEL_RELAY_SOCKET
+   * and the command runs behind the forwarder (MODEL_RELAY_PORT on the sandbox's own loopback),
+   * started with `node`, a path the sandbox sees (under /usr).
+   */
+  modelRelay?: { socketPath: string; node: string };
 }
 
 /**
@@ -102,10 +109,14 @@ export function bwrapArgs(p: BwrapPlan): string[] {
     SANDBOX_WORKSPACE,
   );
   for (const path of p.readOnlyPaths) args.push('--ro-bind', path, path);
+  if (p.modelRelay) args.push('--ro-bind', p.modelRelay.socketPath, MODEL_RELAY_SOCKET);
   // The sandbox's own root (where /etc, /workspace, ... are mount points) is read-only too.
   args.push('--remount-ro', '/', '--chdir', cwd);
   if (p.networked) args.push('--info-fd', '3', '--block-fd', '4');
-  args.push('--', ...p.argv);
+  const argv = p.modelRelay
+    ? withForwarder(p.modelRelay.node, MODEL_RELAY_PORT, MODEL_RELAY_SOCKET, p.argv)
+    : p.argv;
+  args.push('--', ...argv);
   return args;
 }
 

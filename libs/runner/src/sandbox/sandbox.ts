@@ -23,6 +23,7 @@ import { BwrapPlan, bwrapArgs, ETC_ALLOWED, RootEntry, SANDBOX_WORKSPACE } from 
 import { Cgroups, JobCgroup } from './cgroups';
 import { diskUsage } from './disk-usage';
 import { connectSandbox, SandboxLink } from './sandbox-network';
+import { MODEL_RELAY_PLACEHOLDER_KEY, withForwarder } from '../model-relay/forwarder';
 
 export type SandboxNetwork = 'none' | 'internet';
 export const SANDBOX_NETWORKS: readonly SandboxNetwork[] = ['none', 'internet'];
@@ -46,6 +47,12 @@ export interface SandboxCommand {
   limits?: Partial<SandboxLimits>;
   /** The job's id, for logs and the cgroup's name. */
   jobId: string;
+  /**
+   * The session's model relay (ModelRelay.socketPath): bound into the sandbox, where a forwarder
+   * started before the command serves it at ANTHROPIC_BASE_URL (the sandbox's own loopback, so
+   * with network "none" too). ANTHROPIC_API_KEY is a placeholder: the relay adds the real key.
+   */
+  modelRelay?: { socketPath: string };
 }
 
 export type SandboxOutcome = 'exited' | 'timeout' | 'aborted' | 'limit' | 'spawn_error';
@@ -92,7 +99,12 @@ export class Sandbox implements OnApplicationShutdown {
   private rootEntries: RootEntry[] = [];
   private etcDir = '';
   private etcDirNetworked = '';
-  private bin: Record<'bwrap' | 'setpriv' | 'prlimit', string> = { bwrap: '', setpriv: '', prlimit: '' };
+  private bin: Record<'bwrap' | 'setpriv' | 'prlimit' | 'node', string> = {
+    bwrap: '',
+    setpriv: '',
+    prlimit: '',
+    node: '',
+  };
   private readonly isRoot = process.getuid?.() === 0;
 
   constructor(private readonly config: AppConfig) {}
@@ -181,7 +193,10 @@ export class Sandbox implements OnApplicationShutdown {
       throw new Error(
         'the sandbox needs prlimit and setpriv: install util-linux (apt-get install -y util-linux)',
       );
-    this.bin = { bwrap, setpriv: setpriv ?? '', prlimit };
+    // The model relay's forwarder runs with the sandbox's own node: one the sandbox sees (/usr, /bin).
+    const node = await find('node');
+    const visible = node && /^\/(usr|bin)\//.test(node);
+    this.bin = { bwrap, setpriv: setpriv ?? '', prlimit, node: visible ? node : '' };
     this.networkAvailable = Boolean(
       (await find('slirp4netns')) && (await find('nsenter')) && (await find('ip')),
     );
@@ -288,6 +303,8 @@ export class Sandbox implements OnApplicationShutdown {
       HOME: this.pathInside(cmd.workspace, 'home'),
       ...(this.executor === 'bwrap' ? { TMPDIR: '/tmp' } : {}),
       ...cmd.env,
+      // The forwarder sets ANTHROPIC_BASE_URL to itself.
+      ...(cmd.modelRelay ? { ANTHROPIC_API_KEY: MODEL_RELAY_PLACEHOLDER_KEY } : {}),
     };
   }
 
@@ -299,7 +316,11 @@ export class Sandbox implements OnApplicationShutdown {
       null,
       this.config.sandbox.checkIntervalMs,
     );
-    const r = await runProcess(cmd.argv[0], cmd.argv.slice(1), {
+    // On the host the forwarder takes any free port of the host's loopback.
+    const argv = cmd.modelRelay
+      ? withForwarder(process.execPath, 0, cmd.modelRelay.socketPath, cmd.argv)
+      : cmd.argv;
+    const r = await runProcess(argv[0], argv.slice(1), {
       cwd: join(cmd.workspace, cmd.cwd ?? ''),
       env: this.environment(cmd),
       timeoutMs: cmd.timeoutMs,
@@ -340,6 +361,14 @@ export class Sandbox implements OnApplicationShutdown {
     };
     const limits = { ...cfg.limits, ...cmd.limits };
     const networked = cmd.network === 'internet';
+    if (cmd.modelRelay && !this.bin.node)
+      return {
+        outcome: 'spawn_error',
+        exitCode: null,
+        signal: null,
+        durationMs: 0,
+        reason: 'the model relay needs node under /usr on this worker (in SANDBOX_PATH)',
+      };
     if (networked && !this.networkAvailable)
       return {
         outcome: 'spawn_error',
@@ -367,6 +396,7 @@ export class Sandbox implements OnApplicationShutdown {
       networked,
       disableUserns: this.isRoot || !networked,
       argv: cmd.argv,
+      modelRelay: cmd.modelRelay && { socketPath: cmd.modelRelay.socketPath, node: this.bin.node },
     };
     let argv = [this.bin.bwrap, ...bwrapArgs(plan)];
     // As root, bubblewrap itself runs as the job's uid: inside and outside the job is nobody the host trusts.
