@@ -1,5 +1,14 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { AppConfig, iso, LiveEvents, OutboxService, QueueReconciler, UnitOfWork } from '@app/core';
+import {
+  AppConfig,
+  iso,
+  LiveEvents,
+  OutboxService,
+  QueueReconciler,
+  redactUrl,
+  UnitOfWork,
+  urlSecrets,
+} from '@app/core';
 import {
   cloneAndCheckout,
   findArtifacts,
@@ -24,7 +33,6 @@ import { BuildLogService } from './build-log.service';
 import { BuildSlots } from './build-slots';
 import { BuildsRepository, ClaimedBuild, QUEUED_BUILDS } from './builds.repository';
 import { BUILD_CANCEL_CHANNEL } from './builds.service';
-import { redactUrl, urlSecrets } from './git-refs';
 import { buildProgress } from './queue-estimate';
 import { secretsOf } from './secret-masker';
 import { buildSecrets, commandFailure, StageFailure, stoppedStage } from './stage-outcome';

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { PageQueryDto } from '@app/core';
+import { IsBranchName, IsGitUrl, PageQueryDto } from '@app/core';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -20,27 +20,11 @@ import {
   ValidationOptions,
 } from 'class-validator';
 import { CHECKOUT_STAGE } from './build.entity';
-import { isBranchName, isGitUrl } from './git-refs';
 import { globProblem, SANDBOX_NETWORKS, SandboxNetwork } from '@app/runner';
 import { PipelineEntity } from './pipeline.entity';
 import { mapPipelineRow } from './pipeline.rows';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
-
-export const IsGitUrl = (options?: ValidationOptions) =>
-  ValidateBy(
-    { name: 'isGitUrl', validator: { validate: (v) => typeof v === 'string' && isGitUrl(v) } },
-    {
-      message: '$property must be a git URL (https://, ssh://, git://, file:// or user@host:path)',
-      ...options,
-    },
-  );
-
-export const IsBranchName = (options?: ValidationOptions) =>
-  ValidateBy(
-    { name: 'isBranchName', validator: { validate: (v) => typeof v === 'string' && isBranchName(v) } },
-    { message: '$property must be a valid git branch name', ...options },
-  );
 
 export const IsArtifactGlob = (options?: ValidationOptions) =>
   ValidateBy(

@@ -1,6 +1,5 @@
-import { iso } from '@app/core';
+import { iso, redactUrl } from '@app/core';
 import type { SandboxNetwork } from '@app/runner';
-import { redactUrl } from './git-refs';
 import type { PipelineDto } from './pipeline.dto';
 import { StageDefinition } from './pipeline.entity';
 
