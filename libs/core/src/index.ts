@@ -9,6 +9,7 @@ export * from './http/pagination';
 export * from './idempotency';
 export * from './ids';
 export * from './git';
+export * from './crypto/secret-box';
 export * from './logging';
 export * from './outbox';
 export * from './queues';
