@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigError, DEVELOPMENT_SECRETS_KEY, loadConfig } from './app-config';
+import { ConfigError, DEVELOPMENT_SECRETS_KEY, GATEWAY_ONLY_SETTINGS, loadConfig } from './app-config';
 
 const STRONG_SECRET = 'a-strong-secret-of-at-least-32-chars!';
 /** Production needs its own key for the secrets kept at rest. */
@@ -485,6 +485,13 @@ describe('loadConfig: the secrets encryption key', () => {
     expect(gateway).toEqual({ encryptionKey: DEVELOPMENT_SECRETS_KEY, keyDerived: true });
     expect(worker.encryptionKey.equals(gateway.encryptionKey)).toBe(true);
     expect(DEVELOPMENT_SECRETS_KEY).toHaveLength(32);
+  });
+
+  it('is read by the worker too (it decrypts for checkouts): not a gateway-only setting', () => {
+    const key = randomBytes(32);
+    expect(GATEWAY_ONLY_SETTINGS).not.toContain('SECRETS_ENCRYPTION_KEY');
+    const worker = loadConfig({ ...PROD, SECRETS_ENCRYPTION_KEY: key.toString('hex') }, 'worker');
+    expect(worker.secrets.encryptionKey.equals(key)).toBe(true);
   });
 
   it('is required in production, by the gateway and the worker alike', () => {
