@@ -20,11 +20,11 @@ import { ProjectStatsRepository } from './project-stats.repository';
 import {
   AddMemberDto,
   CreateProjectDto,
+  DEFAULT_BRANCH,
+  DEFAULT_CREDENTIALS_USERNAME,
   ListProjectsQueryDto,
   mapProject,
   ProjectDto,
-  DEFAULT_BRANCH,
-  DEFAULT_CREDENTIALS_USERNAME,
   ProjectMemberDto,
   ProjectRepositoryInputDto,
   UpdateProjectDto,
