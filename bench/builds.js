@@ -145,6 +145,7 @@ async function commandRunner(executor, tmp) {
   const config = loadConfig({
     NODE_ENV: 'production',
     JWT_SECRET: randomBytes(32).toString('base64url'),
+    SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     SANDBOX: executor,
     SANDBOX_UNSAFE_HOST: 'true',
     WORKSPACES_ROOT: root,

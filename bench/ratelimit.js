@@ -132,6 +132,7 @@ async function main() {
     REDIS_URL: settings.redisUrl,
     REDIS_PREFIX: redisPrefix,
     JWT_SECRET: randomBytes(36).toString('base64url'),
+    SECRETS_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     BOOTSTRAP_ADMIN_USERNAME: admin.username,
     BOOTSTRAP_ADMIN_EMAIL: 'bench_admin@example.com',
     BOOTSTRAP_ADMIN_PASSWORD: admin.password,

@@ -125,6 +125,7 @@ describe('pipelines and builds: real checkouts, stages, logs, artifacts, cancel,
         name: 'ecom-main',
         description: null,
         repositoryUrl: repo.url,
+        repositoryFromProject: false,
         defaultBranch: 'main',
         stages: [
           { name: 'build', commands: ['echo build'], timeoutSeconds: 60 },
@@ -227,6 +228,30 @@ describe('pipelines and builds: real checkouts, stages, logs, artifacts, cancel,
   });
 
   describe('running builds', () => {
+    it("checks out the project's repository (in the sandbox) for a pipeline without repositoryUrl", async () => {
+      await as(admin)
+        .put(`/v2/projects/${project.id}`, { repository: { url: repo.url, defaultBranch: 'feature' } })
+        .expect(200);
+      try {
+        const p = await system.pipeline(devops.token, {
+          projectId: project.id,
+          name: 'follows-project',
+          stages: [{ name: 'show', commands: ['cat app.txt'] }],
+        });
+        expect(p).toMatchObject({
+          repositoryUrl: repo.url,
+          repositoryFromProject: true,
+          defaultBranch: 'feature',
+        });
+        const { buildId } = await trigger(p.id);
+        expect(await finished(buildId)).toMatchObject({ status: 'success', commit: repo.commits.feature });
+        expect(await logText(buildId)).toContain('feature app');
+        await as(devops.token).delete(`/v2/pipelines/${p.id}`).expect(204);
+      } finally {
+        await as(admin).put(`/v2/projects/${project.id}`, { repository: null }).expect(200);
+      }
+    });
+
     let main: { id: string };
     beforeAll(async () => {
       main = await pipeline({

@@ -62,6 +62,7 @@ describe('projects: creation, visibility, updates, archive, members', () => {
         { userId: member.id, role: 'member' },
       ],
       stats: { totalTasks: 0, completedTasks: 0, totalPRDs: 0, totalDeployments: 0 },
+      repository: null,
       createdAt: expect.stringMatching(/Z$/),
       updatedAt: expect.stringMatching(/Z$/),
     });

@@ -8,6 +8,8 @@ export * from './health';
 export * from './http/pagination';
 export * from './idempotency';
 export * from './ids';
+export * from './git';
+export * from './crypto/secret-box';
 export * from './logging';
 export * from './outbox';
 export * from './queues';

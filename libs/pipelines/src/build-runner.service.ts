@@ -1,5 +1,14 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { AppConfig, iso, LiveEvents, OutboxService, QueueReconciler, UnitOfWork } from '@app/core';
+import {
+  AppConfig,
+  iso,
+  LiveEvents,
+  OutboxService,
+  QueueReconciler,
+  redactUrl,
+  UnitOfWork,
+  urlSecrets,
+} from '@app/core';
 import {
   cloneAndCheckout,
   findArtifacts,
@@ -13,6 +22,7 @@ import {
   storeArtifacts,
   Workspace,
 } from '@app/runner';
+import { ProjectsService, RepositoryCredentials } from '@app/projects';
 import { FileStore } from '@app/storage';
 import { randomBytes } from 'node:crypto';
 import { buildArtifactKey, buildArtifactsPrefix } from './artifact-keys';
@@ -24,7 +34,6 @@ import { BuildLogService } from './build-log.service';
 import { BuildSlots } from './build-slots';
 import { BuildsRepository, ClaimedBuild, QUEUED_BUILDS } from './builds.repository';
 import { BUILD_CANCEL_CHANNEL } from './builds.service';
-import { redactUrl, urlSecrets } from './git-refs';
 import { buildProgress } from './queue-estimate';
 import { secretsOf } from './secret-masker';
 import { buildSecrets, commandFailure, StageFailure, stoppedStage } from './stage-outcome';
@@ -50,6 +59,8 @@ interface RunningBuild {
   artifacts: StoredArtifact[];
   /** This run's artifacts lie under builds/<id>/<attempt>: stored before the build row names them. */
   readonly attempt: string;
+  /** The project's repository credentials in clear, for the clone only (masked in the log). */
+  readonly credentials: RepositoryCredentials | null;
 }
 
 /**
@@ -78,6 +89,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
     private readonly sandbox: Sandbox,
     private readonly reconciler: QueueReconciler,
     private readonly files: FileStore,
+    private readonly projects: ProjectsService,
   ) {}
 
   /** In the worker: hear cancels, announce this worker's slots, sweep expired leases and lost jobs. */
@@ -153,7 +165,9 @@ export class BuildRunner implements BeforeApplicationShutdown {
 
   /** Runs a claimed build to its end: the checkout, the stages, the artifacts, then its record. */
   private async execute(build: ClaimedBuild, job: LeasedJob): Promise<BuildStatus | 'skipped'> {
-    const run = this.prepare(build, job);
+    const project = await this.projectCredentials(build);
+    const run = this.prepare(build, job, project.credentials);
+    if (project.note) run.writer.write(`${project.note}\n`);
     let workspace: Workspace | null = null;
     try {
       workspace = await Workspace.create(this.config.builds.workspaceRoot, build.id, (...p) =>
@@ -177,8 +191,16 @@ export class BuildRunner implements BeforeApplicationShutdown {
   }
 
   /** What the steps of one build share: a copy of its stages and a log writer masking its secrets. */
-  private prepare(build: ClaimedBuild, job: LeasedJob): RunningBuild {
-    const secrets = buildSecrets(urlSecrets(build.repository_url), secretsOf(build.variables));
+  private prepare(
+    build: ClaimedBuild,
+    job: LeasedJob,
+    credentials: RepositoryCredentials | null,
+  ): RunningBuild {
+    const tokens = credentials ? [credentials.token, encodeURIComponent(credentials.token)] : [];
+    const secrets = buildSecrets(
+      [...urlSecrets(build.repository_url), ...tokens],
+      secretsOf(build.variables),
+    );
     return {
       build,
       job,
@@ -190,7 +212,39 @@ export class BuildRunner implements BeforeApplicationShutdown {
       commitSha: null,
       artifacts: [],
       attempt: `${randomBytes(6).toString('hex')}/`,
+      credentials,
     };
+  }
+
+  /**
+   * For a build whose URL came from its project: the project's credentials as they are now, when
+   * the project's URL is still the build's (a token never goes to another URL). Never throws: a
+   * checkout without them fails on a private repository, and says why in `note`.
+   */
+  private async projectCredentials(
+    build: ClaimedBuild,
+  ): Promise<{ credentials: RepositoryCredentials | null; note: string | null }> {
+    if (!build.project_credentials) return { credentials: null, note: null };
+    try {
+      const repo = await this.projects.repositoryAccess(build.project_id);
+      if (repo?.credentials && repo.url === build.repository_url)
+        return { credentials: repo.credentials, note: null };
+      return {
+        credentials: null,
+        note: "the project's repository changed since the trigger: cloning without credentials",
+      };
+    } catch (err) {
+      // The message only: nothing of the key or the sealed value.
+      this.logger.warn({
+        msg: 'project repository credentials unusable',
+        buildId: build.id,
+        reason: (err as Error).message,
+      });
+      return {
+        credentials: null,
+        note: "the project's repository credentials cannot be decrypted (SECRETS_ENCRYPTION_KEY changed?): cloning without them",
+      };
+    }
   }
 
   /** Stage 0: clones the repository and checks out the build's commit or branch. */
@@ -211,6 +265,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
       signal: run.job.signal,
       onOutput: (t) => writer.write(t),
       jobId: build.id,
+      credentials: run.credentials && { username: run.credentials.username, password: run.credentials.token },
     });
     if (checkout.ok) {
       run.commitSha = checkout.sha;

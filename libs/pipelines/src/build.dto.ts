@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { PageQueryDto } from '@app/core';
+import { IsBranchName, isCommitSha, PageQueryDto } from '@app/core';
 import { Transform } from 'class-transformer';
 import {
   IsBoolean,
@@ -21,8 +21,6 @@ import {
   StageStatus,
 } from './build.entity';
 import type { SandboxNetwork } from '@app/runner';
-import { isCommitSha } from './git-refs';
-import { IsBranchName } from './pipeline.dto';
 
 export const MAX_VARIABLES = 100;
 export const MAX_VARIABLE_LENGTH = 32 * 1024;

@@ -105,6 +105,13 @@ export class BuildEntity {
   @Column({ type: 'varchar', length: 2048 })
   repositoryUrl: string;
 
+  /**
+   * The URL came from the project's repository, whose credentials (if any) the worker decrypts for
+   * the checkout; they are never copied into the build.
+   */
+  @Column({ type: 'boolean', default: false })
+  projectCredentials: boolean;
+
   @Column({ type: 'jsonb' })
   stages: BuildStage[];
 

@@ -25,6 +25,8 @@ const LAPSED_BUILDS = { table: 'builds', running: 'running', limit: 50 };
 export type ClaimedBuild = BuildRow & {
   variables: Record<string, string>;
   repository_url: string;
+  /** The URL is the project's: its credentials, if any, are the project's too (ProjectsService.repositoryAccess). */
+  project_credentials: boolean;
   artifact_globs: string[];
   network: SandboxNetwork;
 };
@@ -46,6 +48,7 @@ export interface NewBuild {
   skipTests: boolean;
   variables: Record<string, string>;
   repositoryUrl: string;
+  projectCredentials: boolean;
   stages: BuildStage[];
   artifactGlobs: string[];
   network: SandboxNetwork;
@@ -78,8 +81,9 @@ export class BuildsRepository {
   async insertQueued(b: NewBuild, manager: EntityManager): Promise<BuildRow> {
     const row = await this.sql.one<BuildRow>(
       `INSERT INTO builds AS b (id, pipeline_id, project_id, status, branch, commit, environment, skip_tests, variables,
-                                  variable_names, repository_url, stages, artifact_globs, network, triggered_by, created_at)
-         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8::jsonb, $9, $10, $11::jsonb, $12, $13, $14, clock_timestamp())
+                                  variable_names, repository_url, stages, artifact_globs, network, triggered_by,
+                                  project_credentials, created_at)
+         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8::jsonb, $9, $10, $11::jsonb, $12, $13, $14, $15, clock_timestamp())
          RETURNING ${BUILD_COLUMNS}`,
       [
         b.id,
@@ -96,6 +100,7 @@ export class BuildsRepository {
         b.artifactGlobs,
         b.network,
         b.triggeredBy,
+        b.projectCredentials,
       ],
       manager,
     );
@@ -262,7 +267,7 @@ export class BuildsRepository {
       `UPDATE builds b SET status = 'running', started_at = clock_timestamp(), attempts = attempts + 1,
                 locked_by = $2, locked_until = now() + make_interval(secs => $3), updated_at = now()
           WHERE id = $1 AND status = 'queued'
-          RETURNING ${BUILD_COLUMNS}, b.variables, b.repository_url, b.artifact_globs`,
+          RETURNING ${BUILD_COLUMNS}, b.variables, b.repository_url, b.project_credentials, b.artifact_globs`,
       [buildId, workerId, leaseSeconds],
       manager,
     );

@@ -19,6 +19,7 @@ import { Readable } from 'node:stream';
 import { buildArtifactKey } from './artifact-keys';
 import { BuildDto, ListBuildsQueryDto, TriggerBuildDto, TriggeredBuildDto } from './build.dto';
 import { BuildRow, mapBuildRow } from './build.rows';
+import { effectiveRepository } from './pipeline.rows';
 import { BuildLogService, BuildLogStreamItem } from './build-log.service';
 import { BuildSlots } from './build-slots';
 import { BuildStage, CHECKOUT_STAGE, FINISHED_BUILD_STATUSES } from './build.entity';
@@ -61,6 +62,12 @@ export class BuildsService {
         pipelineId,
         Permission.BuildsWrite,
       );
+      const repository = effectiveRepository(pipeline);
+      if (!repository)
+        throw AppError.conflict(
+          "The pipeline follows its project's repository, and the project has none: set the project's repository or the pipeline's repositoryUrl",
+          { field: 'repositoryUrl' },
+        );
       await this.builds.lockQueue(tx.manager);
       const variables = dto.variables ?? {};
       const stages: BuildStage[] = [
@@ -78,12 +85,13 @@ export class BuildsService {
           id: newId('build'),
           pipelineId: pipeline.id,
           projectId: pipeline.project_id,
-          branch: dto.branch ?? pipeline.default_branch,
+          branch: dto.branch ?? repository.defaultBranch,
           commit: dto.commit?.toLowerCase() ?? null,
           environment: dto.environment ?? null,
           skipTests: dto.skipTests ?? false,
           variables,
-          repositoryUrl: pipeline.repository_url,
+          repositoryUrl: repository.url,
+          projectCredentials: repository.projectCredentials,
           stages,
           artifactGlobs: pipeline.artifacts,
           network: pipeline.network,

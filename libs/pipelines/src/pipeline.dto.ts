@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { PageQueryDto } from '@app/core';
+import { IsBranchName, IsGitUrl, PageQueryDto } from '@app/core';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -16,31 +16,14 @@ import {
   MaxLength,
   Min,
   ValidateBy,
+  ValidateIf,
   ValidateNested,
   ValidationOptions,
 } from 'class-validator';
 import { CHECKOUT_STAGE } from './build.entity';
-import { isBranchName, isGitUrl } from './git-refs';
 import { globProblem, SANDBOX_NETWORKS, SandboxNetwork } from '@app/runner';
-import { PipelineEntity } from './pipeline.entity';
-import { mapPipelineRow } from './pipeline.rows';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
-
-export const IsGitUrl = (options?: ValidationOptions) =>
-  ValidateBy(
-    { name: 'isGitUrl', validator: { validate: (v) => typeof v === 'string' && isGitUrl(v) } },
-    {
-      message: '$property must be a git URL (https://, ssh://, git://, file:// or user@host:path)',
-      ...options,
-    },
-  );
-
-export const IsBranchName = (options?: ValidationOptions) =>
-  ValidateBy(
-    { name: 'isBranchName', validator: { validate: (v) => typeof v === 'string' && isBranchName(v) } },
-    { message: '$property must be a valid git branch name', ...options },
-  );
 
 export const IsArtifactGlob = (options?: ValidationOptions) =>
   ValidateBy(
@@ -120,12 +103,15 @@ export class CreatePipelineDto {
   @MaxLength(5000)
   description?: string;
 
-  @ApiProperty({ example: 'https://git.example.com/acme/ecom.git' })
+  /** Left out: the pipeline follows its project's repository (which must be set), URL and credentials, also when they change later */
+  @ApiPropertyOptional({ example: 'https://git.example.com/acme/ecom.git' })
+  @IsOptional()
   @IsString()
   @MaxLength(2048)
   @IsGitUrl()
-  repositoryUrl: string;
+  repositoryUrl?: string;
 
+  /** Left out: the project's repository's default branch when following it, else main */
   @ApiPropertyOptional({ default: 'main' })
   @IsOptional()
   @IsString()
@@ -173,18 +159,22 @@ export class UpdatePipelineDto {
   @MaxLength(5000)
   description?: string | null;
 
-  @ApiPropertyOptional()
+  /** null: follow the project's repository from now on */
+  @ApiPropertyOptional({ nullable: true, type: String })
   @IsOptional()
+  @ValidateIf((_, v) => v !== null)
   @IsString()
   @MaxLength(2048)
   @IsGitUrl()
-  repositoryUrl?: string;
+  repositoryUrl?: string | null;
 
-  @ApiPropertyOptional()
+  /** null: the project's repository's default branch (for a pipeline following it), else main */
+  @ApiPropertyOptional({ nullable: true, type: String })
   @IsOptional()
+  @ValidateIf((_, v) => v !== null)
   @IsString()
   @IsBranchName()
-  defaultBranch?: string;
+  defaultBranch?: string | null;
 
   @ApiPropertyOptional({ type: [StageDto] })
   @IsOptional()
@@ -237,8 +227,11 @@ export class PipelineDto {
   @ApiProperty({ example: 'prj_ecom2026031401' }) projectId: string;
   @ApiProperty({ example: 'ecom-main' }) name: string;
   @ApiProperty({ nullable: true, type: String }) description: string | null;
-  /** A password or token in the URL is shown as *** */
-  @ApiProperty({ example: 'https://git.example.com/acme/ecom.git' }) repositoryUrl: string;
+  /** Where builds check out from: the pipeline's own URL or its project's repository's (a password or token in it is shown as ***); null when it follows a project that has no repository */
+  @ApiProperty({ example: 'https://git.example.com/acme/ecom.git', nullable: true, type: String })
+  repositoryUrl: string | null;
+  /** true: the pipeline has no URL of its own and follows its project's repository (URL, credentials, default branch) */
+  @ApiProperty({ example: false }) repositoryFromProject: boolean;
   @ApiProperty({ example: 'main' }) defaultBranch: string;
   @ApiProperty({ type: [StageDefinitionDto] }) stages: StageDefinitionDto[];
   @ApiProperty({ type: [String], example: ['target/*.jar'] }) artifacts: string[];
@@ -246,21 +239,4 @@ export class PipelineDto {
   @ApiProperty({ nullable: true, type: String }) createdBy: string | null;
   @ApiProperty({ example: '2026-03-14T11:00:00Z' }) createdAt: string;
   @ApiProperty({ example: '2026-03-14T11:00:00Z' }) updatedAt: string;
-}
-
-export function mapPipeline(p: PipelineEntity): PipelineDto {
-  return mapPipelineRow({
-    id: p.id,
-    project_id: p.projectId,
-    name: p.name,
-    description: p.description,
-    repository_url: p.repositoryUrl,
-    default_branch: p.defaultBranch,
-    stages: p.stages,
-    artifacts: p.artifacts,
-    network: p.network,
-    created_by: p.createdBy,
-    created_at: p.createdAt,
-    updated_at: p.updatedAt,
-  });
 }

@@ -40,12 +40,16 @@ export class PipelineEntity {
   @Column({ type: 'text', nullable: true })
   description: string | null;
 
-  /** Any git URL (https, ssh, git, file); may hold credentials, which are never shown back. */
-  @Column({ type: 'varchar', length: 2048 })
-  repositoryUrl: string;
+  /**
+   * Any git URL (https, ssh, git, file); may hold credentials, which are never shown back. Null:
+   * the pipeline follows its project's repository (URL and credentials, as they are at each trigger).
+   */
+  @Column({ type: 'varchar', length: 2048, nullable: true })
+  repositoryUrl: string | null;
 
-  @Column({ type: 'varchar', length: 255 })
-  defaultBranch: string;
+  /** Null: the project's repository's default branch (only for a pipeline following it). */
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  defaultBranch: string | null;
 
   @Column({ type: 'jsonb' })
   stages: StageDefinition[];

@@ -6,16 +6,24 @@ import { EntityManager } from 'typeorm';
 import { StageDefinition } from './pipeline.entity';
 import { PipelineRow } from './pipeline.rows';
 
+// With the project's repository as it is now: a pipeline without a URL of its own follows it.
 const COLUMNS = `pl.id, pl.project_id, pl.name, pl.description, pl.repository_url, pl.default_branch, pl.stages,
-  pl.artifacts, pl.network, pl.created_by, pl.created_at, pl.updated_at`;
+  pl.artifacts, pl.network, pl.created_by, pl.created_at, pl.updated_at,
+  pr.repository_url AS project_repository_url, pr.repository_default_branch AS project_default_branch,
+  (pr.repository_credentials IS NOT NULL) AS project_has_credentials`;
+/** Joins the project's repository columns (as pr) to a statement on pipelines pl. */
+const PROJECT_REPOSITORY = `LEFT JOIN LATERAL (SELECT repository_url, repository_default_branch, repository_credentials
+  FROM projects WHERE id = pl.project_id) pr ON TRUE`;
 
 export interface NewPipeline {
   id: string;
   projectId: string;
   name: string;
   description: string | null;
-  repositoryUrl: string;
-  defaultBranch: string;
+  /** null: follows the project's repository */
+  repositoryUrl: string | null;
+  /** null: the project's repository's default branch */
+  defaultBranch: string | null;
   stages: StageDefinition[];
   artifacts: string[];
   network: SandboxNetwork;
@@ -37,8 +45,10 @@ export class PipelinesRepository {
 
   async insert(p: NewPipeline, manager: EntityManager): Promise<PipelineRow> {
     const row = await this.sql.one<PipelineRow>(
-      `INSERT INTO pipelines AS pl (id, project_id, name, description, repository_url, default_branch, stages, artifacts, network, created_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10) RETURNING ${COLUMNS}`,
+      `WITH pl AS (
+         INSERT INTO pipelines (id, project_id, name, description, repository_url, default_branch, stages, artifacts, network, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10) RETURNING *)
+       SELECT ${COLUMNS} FROM pl ${PROJECT_REPOSITORY}`,
       [
         p.id,
         p.projectId,
@@ -67,7 +77,7 @@ export class PipelinesRepository {
     if (filter.search) where.and((v) => `pl.name ILIKE ${v(containsPattern(filter.search!))}`);
     return this.sql.page<PipelineRow>(
       COLUMNS,
-      'FROM pipelines pl JOIN projects p ON p.id = pl.project_id',
+      `FROM pipelines pl JOIN projects p ON p.id = pl.project_id ${PROJECT_REPOSITORY}`,
       where,
       pageClause(query, 'pl.created_at', 'pl.id'),
     );
@@ -85,7 +95,7 @@ export class PipelinesRepository {
   ): Promise<(PipelineRow & ProjectAccessRow) | undefined> {
     return this.sql.one<PipelineRow & ProjectAccessRow>(
       `SELECT ${COLUMNS}, ${PROJECT_ACCESS_COLUMNS}
-        FROM pipelines pl ${projectAccessJoin('pl', '$2')}
+        FROM pipelines pl ${projectAccessJoin('pl', '$2')} ${PROJECT_REPOSITORY}
        WHERE pl.id = $1${lock ? ' FOR UPDATE OF pl' : ''}`,
       [pipelineId, userId],
       manager,
@@ -113,10 +123,21 @@ export class PipelinesRepository {
     if (changes.network !== undefined) set('network', changes.network);
     if (!sets.length) return undefined;
     return this.sql.one<PipelineRow>(
-      `UPDATE pipelines pl SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+      `WITH pl AS (UPDATE pipelines SET ${sets.join(', ')}, updated_at = now() WHERE id = $1 RETURNING *)
+       SELECT ${COLUMNS} FROM pl ${PROJECT_REPOSITORY}`,
       values,
       manager,
     );
+  }
+
+  /** The project of the pipeline (undefined: none), its row locked against deletion until the transaction ends. */
+  async projectOf(pipelineId: string, manager: EntityManager): Promise<string | undefined> {
+    const row = await this.sql.one<{ project_id: string }>(
+      `SELECT project_id FROM pipelines WHERE id = $1 FOR SHARE`,
+      [pipelineId],
+      manager,
+    );
+    return row?.project_id;
   }
 
   /** Deletes the pipeline; its builds go with it (ON DELETE CASCADE). */

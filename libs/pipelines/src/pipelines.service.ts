@@ -12,7 +12,7 @@ import {
   UnitOfWork,
   uniqueViolation,
 } from '@app/core';
-import { accessOf, ProjectAccess, ProjectAccessService } from '@app/projects';
+import { accessOf, ProjectAccess, ProjectAccessService, ProjectsService } from '@app/projects';
 import { FileStore } from '@app/storage';
 import { buildArtifactsPrefix } from './artifact-keys';
 import { BuildsRepository } from './builds.repository';
@@ -24,7 +24,7 @@ import {
   StageDto,
   UpdatePipelineDto,
 } from './pipeline.dto';
-import { mapPipelineRow, PipelineRow } from './pipeline.rows';
+import { DEFAULT_PIPELINE_BRANCH, mapPipelineRow, PipelineRow } from './pipeline.rows';
 import { PipelinesRepository } from './pipelines.repository';
 
 export interface LoadedPipeline {
@@ -48,6 +48,7 @@ export class PipelinesService {
     private readonly builds: BuildsRepository,
     private readonly config: AppConfig,
     private readonly files: FileStore,
+    private readonly projects: ProjectsService,
   ) {}
 
   async create(actor: Principal, dto: CreatePipelineDto): Promise<PipelineDto> {
@@ -58,6 +59,9 @@ export class PipelinesService {
         Permission.PipelinesWrite,
         tx.manager,
       );
+      // Without a URL of its own the pipeline follows the project's repository: there must be one.
+      const follows = dto.repositoryUrl === undefined;
+      if (follows) await this.assertProjectRepository(project.id, tx);
       const row = await this.unique(dto.name, () =>
         this.pipelines.insert(
           {
@@ -65,8 +69,9 @@ export class PipelinesService {
             projectId: project.id,
             name: dto.name,
             description: dto.description ?? null,
-            repositoryUrl: dto.repositoryUrl,
-            defaultBranch: dto.defaultBranch ?? 'main',
+            repositoryUrl: dto.repositoryUrl ?? null,
+            // Following the project: its default branch too, unless the pipeline names one.
+            defaultBranch: dto.defaultBranch ?? (follows ? null : DEFAULT_PIPELINE_BRANCH),
             stages: this.stages(dto.stages),
             artifacts: dto.artifacts ?? [],
             network: dto.network ?? 'none',
@@ -95,6 +100,7 @@ export class PipelinesService {
   async update(actor: Principal, pipelineId: string, dto: UpdatePipelineDto): Promise<PipelineDto> {
     return this.uow.run(async (tx) => {
       const { row } = await this.loadWritable(tx, actor, pipelineId, Permission.PipelinesWrite);
+      if (dto.repositoryUrl === null) await this.assertProjectRepository(row.project_id, tx);
       const changes = {
         name: dto.name,
         description: dto.description,
@@ -122,6 +128,7 @@ export class PipelinesService {
         });
       const buildIds = await this.builds.idsOfPipeline(row.id, tx.manager);
       await this.pipelines.delete(row.id, tx.manager);
+      await this.projects.forgetPipeline(tx, row.project_id, row.id);
       return buildIds;
     });
     for (const id of buildIds) {
@@ -130,6 +137,14 @@ export class PipelinesService {
         .deletePrefix(buildArtifactsPrefix(id))
         .catch((err: Error) => this.logger.warn(`could not remove the artifacts of ${id}: ${err.message}`));
     }
+  }
+
+  /**
+   * The project of a pipeline (null: no such pipeline), its row locked against deletion until
+   * `tx` ends: ProjectsService.update checks a project's `repository.pipelineId` with it.
+   */
+  async projectOf(pipelineId: string, tx: Tx): Promise<string | null> {
+    return (await this.pipelines.projectOf(pipelineId, tx.manager)) ?? null;
   }
 
   /** The pipeline if the caller may see it (404 otherwise), with the caller's access to its project. */
@@ -155,6 +170,19 @@ export class PipelinesService {
     const loaded = await this.loadVisible(tx, actor, pipelineId, true);
     this.access.assertCanChange(actor, loaded.access, permission);
     return loaded;
+  }
+
+  /** 422 on repositoryUrl when the project has no repository for a pipeline to follow. */
+  private async assertProjectRepository(projectId: string, tx: Tx): Promise<void> {
+    if (await this.projects.hasRepository(projectId, tx)) return;
+    throw AppError.validation([
+      {
+        field: 'repositoryUrl',
+        message:
+          'repositoryUrl is required: the project has no repository to default to (PUT /projects/{projectId} repository)',
+        code: 'required',
+      },
+    ]);
   }
 
   private stages(stages: StageDto[]): StageDefinition[] {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { iso, PageQueryDto } from '@app/core';
-import { Transform } from 'class-transformer';
+import { IsBranchName, IsGitUrl, iso, PageQueryDto, redactUrl } from '@app/core';
+import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayUnique,
@@ -12,6 +12,8 @@ import {
   IsString,
   Matches,
   MaxLength,
+  ValidateIf,
+  ValidateNested,
 } from 'class-validator';
 import { ProjectMemberEntity, ProjectMemberRole } from './project-member.entity';
 import { ProjectStatsEntity } from './project-stats.entity';
@@ -60,6 +62,62 @@ export class CreateProjectDto {
   visibility?: ProjectVisibility;
 }
 
+export const DEFAULT_BRANCH = 'main';
+/** The user name sent with a token when none is given (GitHub's; GitLab and others take any). */
+export const DEFAULT_CREDENTIALS_USERNAME = 'x-access-token';
+
+/** HTTP basic credentials for an https:// repository; write-only: never shown back or logged. */
+export class RepositoryCredentialsDto {
+  /** Default x-access-token (GitHub); GitLab takes any name with a personal access token, or oauth2 */
+  @ApiPropertyOptional({ example: 'ci-bot', default: DEFAULT_CREDENTIALS_USERNAME, maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[^\s:@/]{1,200}$/, {
+    message: 'username must be 1-200 characters without spaces, ":", "@" or "/"',
+  })
+  username?: string;
+
+  /** A personal access token, deploy token or password */
+  @ApiProperty({ example: 'glpat-xxxxxxxxxxxxxxxxxxxx', writeOnly: true, maxLength: 1000 })
+  @IsString()
+  @Matches(/^[^\s]{4,1000}$/, { message: 'token must be 4-1000 characters without spaces' })
+  token: string;
+}
+
+/**
+ * The project's repository. PUT replaces it as a whole, except the write-only credentials: left
+ * out, the stored ones are kept while the URL stays on the same scheme, host and port.
+ */
+export class ProjectRepositoryInputDto {
+  /** Git URL as pipelines take it, without a password (give it in credentials) */
+  @ApiProperty({ example: 'https://git.example.com/acme/ecom.git', maxLength: 2048 })
+  @IsString()
+  @MaxLength(2048)
+  @IsGitUrl()
+  url: string;
+
+  @ApiPropertyOptional({ example: 'main', default: DEFAULT_BRANCH })
+  @IsOptional()
+  @IsString()
+  @IsBranchName()
+  defaultBranch?: string;
+
+  /** The project's main pipeline: one of this project's pipelines */
+  @ApiPropertyOptional({ nullable: true, type: String, example: 'pipe_ecom_main' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(40)
+  pipelineId?: string | null;
+
+  /** Only with an https:// (or http://) URL. Left out: kept (same host); null: removed */
+  @ApiPropertyOptional({ nullable: true, type: RepositoryCredentialsDto, writeOnly: true })
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @ValidateNested()
+  @Type(() => RepositoryCredentialsDto)
+  credentials?: RepositoryCredentialsDto | null;
+}
+
 /** The key is fixed at creation (task keys carry it). */
 export class UpdateProjectDto {
   @ApiPropertyOptional()
@@ -89,6 +147,14 @@ export class UpdateProjectDto {
   @IsNotEmpty()
   @MaxLength(40)
   ownerId?: string;
+
+  /** Where the project's code is; its pipelines default to it. null removes it */
+  @ApiPropertyOptional({ nullable: true, type: ProjectRepositoryInputDto })
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @ValidateNested()
+  @Type(() => ProjectRepositoryInputDto)
+  repository?: ProjectRepositoryInputDto | null;
 }
 
 export const PROJECT_SORT_FIELDS = ['createdAt', 'updatedAt', 'name', 'key'] as const;
@@ -149,6 +215,14 @@ export class ProjectStatsDto {
   @ApiProperty({ example: 0 }) totalDeployments: number;
 }
 
+export class ProjectRepositoryDto {
+  @ApiProperty({ example: 'https://git.example.com/acme/ecom.git' }) url: string;
+  @ApiProperty({ example: 'main' }) defaultBranch: string;
+  @ApiProperty({ nullable: true, type: String, example: 'pipe_ecom_main' }) pipelineId: string | null;
+  /** Credentials are stored (encrypted); they are never shown */
+  @ApiProperty({ example: true }) hasCredentials: boolean;
+}
+
 export class ProjectDto {
   @ApiProperty({ example: 'prj_ecom2026031401' }) id: string;
   @ApiProperty({ example: '电商后台管理系统' }) name: string;
@@ -160,6 +234,8 @@ export class ProjectDto {
   @ApiProperty({ enum: ProjectVisibility }) visibility: ProjectVisibility;
   @ApiProperty({ type: [ProjectMemberRefDto] }) members: ProjectMemberRefDto[];
   @ApiProperty({ type: ProjectStatsDto }) stats: ProjectStatsDto;
+  /** null: no repository; pipelines then name their own */
+  @ApiProperty({ type: ProjectRepositoryDto, nullable: true }) repository: ProjectRepositoryDto | null;
   @ApiProperty({ example: '2026-03-14T11:00:00Z' }) createdAt: string;
   @ApiProperty({ example: '2026-03-14T11:00:00Z' }) updatedAt: string;
 }
@@ -200,6 +276,14 @@ export function mapProject(
           totalDeployments: stats.totalDeployments,
         }
       : EMPTY_STATS,
+    repository: p.repositoryUrl
+      ? {
+          url: redactUrl(p.repositoryUrl),
+          defaultBranch: p.repositoryDefaultBranch ?? DEFAULT_BRANCH,
+          pipelineId: p.repositoryPipelineId,
+          hasCredentials: Boolean(p.repositoryCredentials),
+        }
+      : null,
     createdAt: iso(p.createdAt),
     updatedAt: iso(p.updatedAt),
   };

@@ -60,4 +60,24 @@ export class ProjectEntity {
 
   @Column({ type: 'timestamptz', nullable: true })
   archivedAt: Date | null;
+
+  // ---- the project's repository (all null: none) ----
+
+  /** A git URL without credentials (those are in repositoryCredentials). */
+  @Column({ type: 'varchar', length: 2048, nullable: true })
+  repositoryUrl: string | null;
+
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  repositoryDefaultBranch: string | null;
+
+  /**
+   * The project's main pipeline, one of its own. No foreign key: pipelines live a layer above
+   * projects; deleting the pipeline clears it (PipelinesService.remove).
+   */
+  @Column({ type: 'varchar', length: 40, nullable: true })
+  repositoryPipelineId: string | null;
+
+  /** `{username, token}` sealed by SecretBox (AES-256-GCM, bound to the project's id): never shown. */
+  @Column({ type: 'text', nullable: true })
+  repositoryCredentials: string | null;
 }

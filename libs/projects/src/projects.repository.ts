@@ -98,6 +98,15 @@ export class ProjectsRepository {
     await manager.update(ProjectEntity, { id: projectId }, changes);
   }
 
+  /** Clears the project's main pipeline when it is `pipelineId` (the pipeline is being deleted). */
+  async clearPipeline(manager: EntityManager, projectId: string, pipelineId: string): Promise<void> {
+    await manager.update(
+      ProjectEntity,
+      { id: projectId, repositoryPipelineId: pipelineId },
+      { repositoryPipelineId: null },
+    );
+  }
+
   /** Locks the project row until the transaction ends, so writers of its members serialise. */
   async lock(manager: EntityManager, projectId: string): Promise<void> {
     await this.sql.rows(`SELECT 1 FROM projects WHERE id = $1 FOR UPDATE`, [projectId], manager);

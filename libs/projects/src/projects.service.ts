@@ -8,9 +8,11 @@ import {
   pageOf,
   Permission,
   Principal,
+  SecretBox,
   Tx,
   UnitOfWork,
   uniqueViolation,
+  urlSecrets,
 } from '@app/core';
 import { AuditLogService, UsersService } from '@app/users';
 import { ProjectAccess, ProjectAccessService } from './project-access.service';
@@ -18,14 +20,43 @@ import { ProjectStatsRepository } from './project-stats.repository';
 import {
   AddMemberDto,
   CreateProjectDto,
+  DEFAULT_BRANCH,
+  DEFAULT_CREDENTIALS_USERNAME,
   ListProjectsQueryDto,
   mapProject,
   ProjectDto,
   ProjectMemberDto,
+  ProjectRepositoryInputDto,
   UpdateProjectDto,
 } from './project.dto';
 import { ProjectEntity, ProjectStatus, ProjectVisibility } from './project.entity';
 import { ProjectsRepository } from './projects.repository';
+
+/**
+ * Which project a pipeline belongs to (null: no such pipeline), locking the pipeline row against
+ * deletion until the transaction ends. Pipelines live a layer above projects: whoever lets a
+ * `repository.pipelineId` through to update says how to look it up.
+ */
+export type PipelineProjectLookup = (pipelineId: string, tx: Tx) => Promise<string | null>;
+
+/** Repository credentials in clear: for a checkout on the worker only, never for a response or a log. */
+export interface RepositoryCredentials {
+  username: string;
+  token: string;
+}
+
+/** A project's repository as a checkout needs it. */
+export interface ProjectRepositoryAccess {
+  url: string;
+  defaultBranch: string;
+  credentials: RepositoryCredentials | null;
+}
+
+/** What a repository change says in the audit log: never the credentials, only what became of them. */
+type CredentialsChange = 'set' | 'kept' | 'removed' | 'none';
+
+/** The associated data repository credentials are sealed with: they open only for their own project. */
+const credentialsContext = (projectId: string) => `projects/${projectId}/repository-credentials`;
 
 @Injectable()
 export class ProjectsService {
@@ -37,6 +68,7 @@ export class ProjectsService {
     private readonly access: ProjectAccessService,
     private readonly outbox: OutboxService,
     private readonly audit: AuditLogService,
+    private readonly secrets: SecretBox,
   ) {}
 
   async create(actor: Principal, dto: CreateProjectDto): Promise<ProjectDto> {
@@ -57,6 +89,10 @@ export class ProjectsService {
           status: ProjectStatus.Active,
           visibility: dto.visibility ?? ProjectVisibility.Private,
           archivedAt: null,
+          repositoryUrl: null,
+          repositoryDefaultBranch: null,
+          repositoryPipelineId: null,
+          repositoryCredentials: null,
         });
         await this.stats.insert(tx.manager, id);
         // One statement, so owner and members share a timestamp order (owner inserted first).
@@ -90,14 +126,28 @@ export class ProjectsService {
 
   async get(actor: Principal, projectId: string): Promise<ProjectDto> {
     const { project } = await this.access.readable(actor, projectId);
-    return (await this.mapMany([project]))[0];
+    return this.load(project.id);
   }
 
-  async update(actor: Principal, projectId: string, dto: UpdateProjectDto): Promise<ProjectDto> {
+  /**
+   * Changes what `dto` gives. A `repository.pipelineId` must name a pipeline of this project,
+   * found with `pipelineProject` (without it, any pipelineId is refused).
+   */
+  async update(
+    actor: Principal,
+    projectId: string,
+    dto: UpdateProjectDto,
+    pipelineProject?: PipelineProjectLookup,
+  ): Promise<ProjectDto> {
     await this.uow.run(async (tx) => {
-      const access = await this.lockWritable(tx, actor, projectId);
-      const { project } = access;
+      await this.access.writable(actor, projectId, Permission.ProjectsWrite, tx.manager);
+      // The pipeline's row before the project's, in the order PipelinesService.remove takes them.
+      const pipelineId = dto.repository?.pipelineId;
+      if (pipelineId) await this.assertPipelineOf(tx, projectId, pipelineId, pipelineProject);
+      await this.projects.lock(tx.manager, projectId);
+      const project = await this.projects.findByIdOrFail(projectId, tx.manager);
       const changes: Partial<ProjectEntity> = {};
+      const audited: Record<string, unknown> = {};
       if (dto.name !== undefined && dto.name !== project.name) changes.name = dto.name;
       if (dto.description !== undefined && dto.description !== project.description)
         changes.description = dto.description;
@@ -109,6 +159,14 @@ export class ProjectsService {
         await this.projects.setMemberRole(tx.manager, projectId, project.ownerId, 'member');
         await this.projects.upsertMember(tx.manager, { projectId, userId: dto.ownerId, role: 'owner' });
       }
+      Object.assign(audited, changes);
+      if (dto.repository !== undefined) {
+        const repo = this.repositoryChanges(project, dto.repository);
+        if (repo) {
+          Object.assign(changes, repo.changes);
+          audited.repository = repo.audited;
+        }
+      }
       if (!Object.keys(changes).length) return;
       await this.projects.update(tx.manager, projectId, changes);
       await this.audit.record(tx, {
@@ -116,10 +174,38 @@ export class ProjectsService {
         action: 'project.updated',
         targetType: 'project',
         targetId: projectId,
-        details: { changes },
+        details: { changes: audited },
       });
     });
     return this.get(actor, projectId);
+  }
+
+  /**
+   * The project's repository with its credentials decrypted, for the worker's checkout; null when
+   * the project has none. Throws SecretBoxError when the credentials cannot be opened (another
+   * SECRETS_ENCRYPTION_KEY).
+   */
+  async repositoryAccess(projectId: string): Promise<ProjectRepositoryAccess | null> {
+    const project = await this.projects.findByIdOrFail(projectId);
+    if (!project.repositoryUrl) return null;
+    const sealed = project.repositoryCredentials;
+    return {
+      url: project.repositoryUrl,
+      defaultBranch: project.repositoryDefaultBranch ?? DEFAULT_BRANCH,
+      credentials: sealed
+        ? (JSON.parse(this.secrets.decrypt(sealed, credentialsContext(projectId))) as RepositoryCredentials)
+        : null,
+    };
+  }
+
+  /** Whether the project has a repository (for its pipelines to follow). */
+  async hasRepository(projectId: string, tx?: Tx): Promise<boolean> {
+    return (await this.projects.findByIdOrFail(projectId, tx?.manager)).repositoryUrl !== null;
+  }
+
+  /** The pipeline is being deleted (in `tx`): the project no longer names it as its main pipeline. */
+  async forgetPipeline(tx: Tx, projectId: string, pipelineId: string): Promise<void> {
+    await this.projects.clearPipeline(tx.manager, projectId, pipelineId);
   }
 
   /** DELETE archives: the project and its tasks stay readable, nothing under it can change. */
@@ -185,6 +271,103 @@ export class ProjectsService {
 
   // ---- helpers --------------------------------------------------------------------------------
 
+  /**
+   * The columns `input` changes (null when none), and what the audit log may say of them. PUT
+   * replaces the repository as a whole but for the credentials, which are write-only: left out,
+   * they are kept while the URL stays on the same origin (a token never follows a URL elsewhere).
+   */
+  private repositoryChanges(
+    project: ProjectEntity,
+    input: ProjectRepositoryInputDto | null,
+  ): { changes: Partial<ProjectEntity>; audited: Record<string, unknown> | null } | null {
+    if (input === null) {
+      if (project.repositoryUrl === null && project.repositoryCredentials === null) return null;
+      return {
+        changes: {
+          repositoryUrl: null,
+          repositoryDefaultBranch: null,
+          repositoryPipelineId: null,
+          repositoryCredentials: null,
+        },
+        audited: null,
+      };
+    }
+    const fields: FieldError[] = [];
+    if (urlSecrets(input.url).length)
+      fields.push({
+        field: 'repository.url',
+        message: 'url must not hold a password or token: give it in repository.credentials',
+        code: 'credentials_in_url',
+      });
+    const http = /^https?:\/\//i.test(input.url);
+    if (input.credentials && !http)
+      fields.push({
+        field: 'repository.credentials',
+        message: 'credentials go with an https:// (or http://) repository URL',
+        code: 'credentials_need_https',
+      });
+    if (fields.length) throw AppError.validation(fields);
+
+    let sealed: string | null;
+    let credentials: CredentialsChange;
+    if (input.credentials) {
+      const clear: RepositoryCredentials = {
+        username: input.credentials.username ?? DEFAULT_CREDENTIALS_USERNAME,
+        token: input.credentials.token,
+      };
+      sealed = this.secrets.encrypt(JSON.stringify(clear), credentialsContext(project.id));
+      credentials = 'set';
+    } else if (
+      input.credentials === undefined &&
+      project.repositoryCredentials !== null &&
+      sameOrigin(project.repositoryUrl, input.url)
+    ) {
+      sealed = project.repositoryCredentials;
+      credentials = 'kept';
+    } else {
+      sealed = null;
+      credentials = project.repositoryCredentials === null ? 'none' : 'removed';
+    }
+    const next = {
+      repositoryUrl: input.url,
+      repositoryDefaultBranch: input.defaultBranch ?? DEFAULT_BRANCH,
+      repositoryPipelineId: input.pipelineId ?? null,
+    };
+    const unchanged =
+      credentials !== 'set' &&
+      sealed === project.repositoryCredentials &&
+      next.repositoryUrl === project.repositoryUrl &&
+      next.repositoryDefaultBranch === (project.repositoryDefaultBranch ?? DEFAULT_BRANCH) &&
+      next.repositoryPipelineId === project.repositoryPipelineId;
+    if (unchanged) return null;
+    return {
+      changes: { ...next, repositoryCredentials: sealed },
+      audited: {
+        url: next.repositoryUrl,
+        defaultBranch: next.repositoryDefaultBranch,
+        pipelineId: next.repositoryPipelineId,
+        credentials,
+      },
+    };
+  }
+
+  private async assertPipelineOf(
+    tx: Tx,
+    projectId: string,
+    pipelineId: string,
+    pipelineProject?: PipelineProjectLookup,
+  ): Promise<void> {
+    const owner = pipelineProject ? await pipelineProject(pipelineId, tx) : null;
+    if (owner !== projectId)
+      throw AppError.validation([
+        {
+          field: 'repository.pipelineId',
+          message: `pipeline ${pipelineId} is not a pipeline of this project`,
+          code: 'unknown_pipeline',
+        },
+      ]);
+  }
+
   /** Locks the project row so concurrent membership/ownership changes serialise. */
   private async lockWritable(tx: Tx, actor: Principal, projectId: string): Promise<ProjectAccess> {
     const access = await this.access.writable(actor, projectId, Permission.ProjectsWrite, tx.manager);
@@ -230,5 +413,17 @@ export class ProjectsService {
         stats.find((s) => s.projectId === p.id),
       ),
     );
+  }
+}
+
+/** Same scheme, host and port (the URL credentials were given for). */
+function sameOrigin(a: string | null, b: string): boolean {
+  if (!a) return false;
+  try {
+    const x = new URL(a);
+    const y = new URL(b);
+    return x.protocol === y.protocol && x.host.toLowerCase() === y.host.toLowerCase();
+  } catch {
+    return false;
   }
 }

@@ -19,6 +19,12 @@ export interface CheckoutOptions {
   signal?: AbortSignal;
   onOutput: (text: string) => void;
   jobId: string;
+  /**
+   * HTTP basic credentials for an http(s) URL (a project's repository token). Given to the clone
+   * only: the checkout's origin is set back to `url` without them, so the job's commands do not
+   * find them in .git/config. The caller masks the token in what onOutput receives.
+   */
+  credentials?: { username: string; password: string } | null;
 }
 
 export type CheckoutResult =
@@ -85,10 +91,13 @@ export async function cloneAndCheckout(o: CheckoutOptions): Promise<CheckoutResu
     readOnlyPaths.push(repo.path);
     url = `file://${repo.path}`;
   }
+  const plainUrl = url;
+  if (o.credentials && /^https?:\/\//i.test(url)) url = withCredentials(url, o.credentials);
   const git = `git -c protocol.ext.allow=never`;
   const script = [
     `${git} clone --no-checkout --quiet -- "$1" src || exit ${CLONE_FAILED}`,
     'cd src',
+    ...(url !== plainUrl ? [`${git} remote set-url origin "$3" || exit ${CLONE_FAILED}`] : []),
     `${git} checkout --quiet --detach "$2" -- || exit ${CHECKOUT_FAILED}`,
     `${git} rev-parse HEAD > ../${SHA_FILE}`,
   ].join('\n');
@@ -101,7 +110,7 @@ export async function cloneAndCheckout(o: CheckoutOptions): Promise<CheckoutResu
     mode: 0o644,
   });
   const r = await o.sandbox.run({
-    argv: ['/bin/sh', '-c', script, 'checkout', url, target],
+    argv: ['/bin/sh', '-c', script, 'checkout', url, target, plainUrl],
     workspace: o.workspace,
     env: { ...gitEnv(o.env), GIT_CONFIG_GLOBAL: o.sandbox.pathInside(o.workspace, GIT_CONFIG_FILE) },
     network: readOnlyPaths.length ? 'none' : 'internet',
@@ -136,4 +145,12 @@ export async function cloneAndCheckout(o: CheckoutOptions): Promise<CheckoutResu
   if (!/^[0-9a-f]{40,64}$/.test(sha))
     return { ok: false, outcome: 'failed', reason: 'git rev-parse gave no commit id' };
   return { ok: true, sha };
+}
+
+/** The URL with `credentials` as its user info (replacing any), percent-encoded. */
+export function withCredentials(url: string, credentials: { username: string; password: string }): string {
+  const u = new URL(url);
+  u.username = encodeURIComponent(credentials.username);
+  u.password = encodeURIComponent(credentials.password);
+  return u.toString();
 }

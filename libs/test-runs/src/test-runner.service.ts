@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { AppConfig, OutboxService, QueueReconciler, UnitOfWork } from '@app/core';
-import { maskText, redactUrl, urlSecrets } from '@app/pipelines';
+import { AppConfig, OutboxService, QueueReconciler, redactUrl, UnitOfWork, urlSecrets } from '@app/core';
+import { maskText } from '@app/pipelines';
 import {
   cloneAndCheckout,
   JobLeases,

@@ -1,6 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { PageQueryDto } from '@app/core';
-import { IsBranchName, IsGitUrl } from '@app/pipelines';
+import { IsBranchName, IsGitUrl, PageQueryDto } from '@app/core';
 import { Transform } from 'class-transformer';
 import {
   ArrayMaxSize,

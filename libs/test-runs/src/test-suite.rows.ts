@@ -1,5 +1,4 @@
-import { iso } from '@app/core';
-import { redactUrl } from '@app/pipelines';
+import { iso, redactUrl } from '@app/core';
 import type { TestSuiteDto } from './test-suite.dto';
 
 /** A test suite row as TestSuitesRepository's SQL returns it. */

@@ -17,12 +17,16 @@ import {
   ProjectsService,
   UpdateProjectDto,
 } from '@app/projects';
+import { PipelinesService } from '@app/pipelines';
 import { ApiPage } from '../http/api-page.decorator';
 
 @ApiTags('projects')
 @Controller('projects')
 export class ProjectsController {
-  constructor(private readonly projects: ProjectsService) {}
+  constructor(
+    private readonly projects: ProjectsService,
+    private readonly pipelines: PipelinesService,
+  ) {}
 
   @Post()
   @RequirePermissions(Permission.ProjectsWrite)
@@ -51,14 +55,22 @@ export class ProjectsController {
 
   @Put(':projectId')
   @RequirePermissions(Permission.ProjectsWrite)
-  @ApiOperation({ summary: 'Update name, description, visibility or owner (the key never changes)' })
+  @ApiOperation({
+    summary: 'Update name, description, visibility, owner or repository (the key never changes)',
+    description:
+      "`repository` replaces the project's repository (`null` removes it). Its `credentials` are write-only: " +
+      'stored encrypted, never returned (`hasCredentials` says whether there are some), kept when left out ' +
+      'while the URL stays on the same host. Pipelines created without `repositoryUrl` follow the repository.',
+  })
   @ApiOkResponse({ type: ProjectDto })
   update(
     @CurrentUser() principal: Principal,
     @Param('projectId') projectId: string,
     @Body() dto: UpdateProjectDto,
   ): Promise<ProjectDto> {
-    return this.projects.update(principal, projectId, dto);
+    return this.projects.update(principal, projectId, dto, (pipelineId, tx) =>
+      this.pipelines.projectOf(pipelineId, tx),
+    );
   }
 
   @Delete(':projectId')

@@ -1,6 +1,9 @@
-import { ConfigError, loadConfig } from './app-config';
+import { randomBytes } from 'node:crypto';
+import { ConfigError, DEVELOPMENT_SECRETS_KEY, GATEWAY_ONLY_SETTINGS, loadConfig } from './app-config';
 
 const STRONG_SECRET = 'a-strong-secret-of-at-least-32-chars!';
+/** Production needs its own key for the secrets kept at rest. */
+const SECRETS_KEY = randomBytes(32).toString('base64');
 const PEM_PRIVATE = '-----BEGIN PRIVATE KEY-----\\nMIIprivate\\n-----END PRIVATE KEY-----';
 const PEM_PUBLIC = '-----BEGIN PUBLIC KEY-----\\nMIIpublic\\n-----END PUBLIC KEY-----';
 
@@ -75,6 +78,7 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgresql://app:pw@db:5432/app',
       REDIS_URL: 'rediss://cache:6380',
       JWT_SECRET: STRONG_SECRET,
+      SECRETS_ENCRYPTION_KEY: SECRETS_KEY,
       REFRESH_TOKEN_TTL_DAYS: '30',
     });
     expect(config.env).toBe('production');
@@ -130,15 +134,15 @@ describe('loadConfig', () => {
     });
 
     it('is required in production', () => {
-      expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      expect(problemsOf({ NODE_ENV: 'production', SECRETS_ENCRYPTION_KEY: SECRETS_KEY })).toEqual([
         'JWT_SECRET is required in production (at least 32 characters)',
       ]);
     });
 
     it('is still checked for length in production', () => {
-      expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toEqual([
-        'JWT_SECRET must be at least 32 characters',
-      ]);
+      expect(
+        problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short', SECRETS_ENCRYPTION_KEY: SECRETS_KEY }),
+      ).toEqual(['JWT_SECRET must be at least 32 characters']);
     });
   });
 
@@ -268,11 +272,12 @@ describe('loadConfig', () => {
     expect(problems).toEqual(
       expect.arrayContaining([
         'JWT_SECRET is required in production (at least 32 characters)',
+        'SECRETS_ENCRYPTION_KEY must be 32 bytes, as 64 hex digits or base64 (openssl rand -base64 32): required in production',
         'PORT must be an integer between 0 and 65535 (got "99999")',
         'REDIS_URL is not a valid URL',
       ]),
     );
-    expect(problems).toHaveLength(3);
+    expect(problems).toHaveLength(4);
   });
 
   describe('rate limits', () => {
@@ -382,7 +387,7 @@ describe('loadConfig: builds and tests', () => {
   it('sandboxes with bubblewrap by default and refuses SANDBOX=none in production unless told it is unsafe', () => {
     expect(loadConfig({}).sandbox.executor).toBe('bwrap');
     expect(loadConfig({ SANDBOX: 'none' }).sandbox.executor).toBe('none');
-    const prod = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) };
+    const prod = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), SECRETS_ENCRYPTION_KEY: SECRETS_KEY };
     expect(problemsOf({ ...prod, SANDBOX: 'none' })).toEqual([
       "SANDBOX=none runs users' commands on the worker host as the worker: refused in production unless SANDBOX_UNSAFE_HOST=true",
     ]);
@@ -393,7 +398,7 @@ describe('loadConfig: builds and tests', () => {
   });
 
   it('gives the worker no signing secret or bootstrap credential, and does not require them in production', () => {
-    const prod = { NODE_ENV: 'production', JWT_ALGORITHM: 'RS256' };
+    const prod = { NODE_ENV: 'production', JWT_ALGORITHM: 'RS256', SECRETS_ENCRYPTION_KEY: SECRETS_KEY };
     const worker = loadConfig(
       {
         ...prod,
@@ -407,7 +412,9 @@ describe('loadConfig: builds and tests', () => {
     expect(worker.jwt.privateKey).toBeUndefined();
     expect(worker.bootstrap.adminPassword).toBeUndefined();
     expect(worker.bootstrap.clientSecret).toBeUndefined();
-    expect(() => loadConfig({ NODE_ENV: 'production' }, 'worker')).not.toThrow();
+    expect(() =>
+      loadConfig({ NODE_ENV: 'production', SECRETS_ENCRYPTION_KEY: SECRETS_KEY }, 'worker'),
+    ).not.toThrow();
     expect(problemsOf({ NODE_ENV: 'production' })).toContain(
       'JWT_SECRET is required in production (at least 32 characters)',
     );
@@ -415,7 +422,10 @@ describe('loadConfig: builds and tests', () => {
 
   it('allows file:// repositories under the temporary directory outside production, nowhere in production by default', () => {
     expect(loadConfig({}).gitFileRoots).toEqual([require('node:os').tmpdir()]);
-    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).gitFileRoots).toEqual([]);
+    expect(
+      loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), SECRETS_ENCRYPTION_KEY: SECRETS_KEY })
+        .gitFileRoots,
+    ).toEqual([]);
     expect(loadConfig({ GIT_FILE_ROOTS: '/srv/git/, /data/repos' }).gitFileRoots).toEqual([
       '/srv/git',
       '/data/repos',
@@ -473,5 +483,53 @@ describe('AGENTS_MODEL_PRICES', () => {
       'AGENTS_MODEL_PRICES entries must be modelPrefix=input/output/cacheRead in USD per million tokens (got "claude-sonnet-4=3/15")',
     ]);
     expect(problemsOf({ AGENTS_MODEL_PRICES: 'x=a/1/1' })).toHaveLength(1);
+  });
+});
+
+describe('loadConfig: the secrets encryption key', () => {
+  const PROD = { NODE_ENV: 'production', JWT_SECRET: STRONG_SECRET };
+  const HELP =
+    'SECRETS_ENCRYPTION_KEY must be 32 bytes, as 64 hex digits or base64 (openssl rand -base64 32)';
+
+  it('reads 32 bytes given as base64, url-safe base64 or hex', () => {
+    const key = randomBytes(32);
+    for (const text of [key.toString('base64'), key.toString('base64url'), key.toString('hex')]) {
+      const { secrets } = loadConfig({ ...PROD, SECRETS_ENCRYPTION_KEY: text });
+      expect(secrets.encryptionKey.equals(key)).toBe(true);
+      expect(secrets.keyDerived).toBe(false);
+    }
+  });
+
+  it('uses the same fixed development key in every process outside production', () => {
+    const gateway = loadConfig({ NODE_ENV: 'test' }).secrets;
+    const worker = loadConfig({ NODE_ENV: 'test' }, 'worker').secrets;
+    expect(gateway).toEqual({ encryptionKey: DEVELOPMENT_SECRETS_KEY, keyDerived: true });
+    expect(worker.encryptionKey.equals(gateway.encryptionKey)).toBe(true);
+    expect(DEVELOPMENT_SECRETS_KEY).toHaveLength(32);
+  });
+
+  it('is read by the worker too (it decrypts for checkouts): not a gateway-only setting', () => {
+    const key = randomBytes(32);
+    expect(GATEWAY_ONLY_SETTINGS).not.toContain('SECRETS_ENCRYPTION_KEY');
+    const worker = loadConfig({ ...PROD, SECRETS_ENCRYPTION_KEY: key.toString('hex') }, 'worker');
+    expect(worker.secrets.encryptionKey.equals(key)).toBe(true);
+  });
+
+  it('is required in production, by the gateway and the worker alike', () => {
+    expect(problemsOf(PROD)).toEqual([`${HELP}: required in production`]);
+    expect(() => loadConfig({ NODE_ENV: 'production' }, 'worker')).toThrow(/SECRETS_ENCRYPTION_KEY/);
+  });
+
+  it('refuses a key of another length or encoding, and the development key in production', () => {
+    for (const bad of [
+      'short',
+      randomBytes(16).toString('base64'),
+      randomBytes(31).toString('hex'),
+      '!'.repeat(44),
+    ])
+      expect(problemsOf({ SECRETS_ENCRYPTION_KEY: bad })).toEqual([HELP]);
+    expect(problemsOf({ ...PROD, SECRETS_ENCRYPTION_KEY: DEVELOPMENT_SECRETS_KEY.toString('hex') })).toEqual([
+      'SECRETS_ENCRYPTION_KEY is the public development key: give production a key of its own',
+    ]);
   });
 });

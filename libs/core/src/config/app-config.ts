@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { MetricsAccess } from '../metrics/metrics-access';
@@ -148,6 +148,13 @@ export class AppConfig {
   sandbox: SandboxConfig;
   /** Roots a file:// repository URL may point into (resolved, symbolic links included); empty: file:// is refused. */
   gitFileRoots: string[];
+  /** Secrets the platform keeps for users (repository credentials), encrypted at rest. */
+  secrets: {
+    /** AES-256-GCM key (32 bytes): gateways seal with it, workers open with it, so all must share it. */
+    encryptionKey: Buffer;
+    /** True when SECRETS_ENCRYPTION_KEY was not given and the fixed development key is used (never in production). */
+    keyDerived: boolean;
+  };
   tests: {
     /** Directories a suite's workingDirectory may be in; empty: no suite may use a workingDirectory. */
     workingDirectoryRoots: string[];
@@ -277,6 +284,7 @@ export function loadConfig(env: Env = process.env, role: ConfigRole = 'gateway')
     fileStore: fileStoreSection(r),
     sandbox: sandboxSection(r, nodeEnv),
     gitFileRoots: gitFileRootsSection(r, nodeEnv),
+    secrets: secretsSection(r, nodeEnv),
     tests: testsSection(r),
   };
   if (r.problems.length) throw new ConfigError(r.problems);
@@ -662,6 +670,44 @@ function gitFileRootsSection(r: EnvReader, nodeEnv: NodeEnv): AppConfig['gitFile
   return r.raw('GIT_FILE_ROOTS') !== undefined || nodeEnv === 'production'
     ? r.dirs('GIT_FILE_ROOTS')
     : [tmpdir()];
+}
+
+/**
+ * Outside production, without SECRETS_ENCRYPTION_KEY: a fixed key every process derives alike
+ * (gateway and worker must agree, and it must survive restarts). It is public, so it protects
+ * nothing: production refuses to start without a key of its own, and refuses this one.
+ */
+export const DEVELOPMENT_SECRETS_KEY = createHash('sha256')
+  .update('openclaw-cocode development secrets key: not for production')
+  .digest();
+
+/** 32 bytes as 64 hex digits or base64 (standard or url-safe, padding optional). */
+export function parseSecretsKey(raw: string): Buffer | null {
+  const text = raw.trim();
+  if (/^[0-9a-f]{64}$/i.test(text)) return Buffer.from(text, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) {
+    const key = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+    if (key.length === 32) return key;
+  }
+  return null;
+}
+
+function secretsSection(r: EnvReader, nodeEnv: NodeEnv): AppConfig['secrets'] {
+  const raw = r.str('SECRETS_ENCRYPTION_KEY');
+  const keyHelp =
+    'SECRETS_ENCRYPTION_KEY must be 32 bytes, as 64 hex digits or base64 (openssl rand -base64 32)';
+  if (raw === undefined) {
+    if (nodeEnv === 'production') r.problem(`${keyHelp}: required in production`);
+    return { encryptionKey: DEVELOPMENT_SECRETS_KEY, keyDerived: true };
+  }
+  const key = parseSecretsKey(raw);
+  if (!key) {
+    r.problem(keyHelp);
+    return { encryptionKey: DEVELOPMENT_SECRETS_KEY, keyDerived: true };
+  }
+  if (nodeEnv === 'production' && key.equals(DEVELOPMENT_SECRETS_KEY))
+    r.problem('SECRETS_ENCRYPTION_KEY is the public development key: give production a key of its own');
+  return { encryptionKey: key, keyDerived: false };
 }
 
 function testsSection(r: EnvReader): AppConfig['tests'] {

@@ -11,7 +11,38 @@ const REDACT = [
   '*.access_token',
   '*.token',
   '*.secret',
+  '*.credentials',
+  '*.repositoryCredentials',
+  '*.repository_credentials',
 ];
+
+/** `scheme://user:password@` anywhere in a text: the password (or token) of a URL. */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^/@:\s]+):[^/@\s]+@/gi;
+
+/** The text with the password of every URL in it replaced by ***. */
+export function maskUrlPasswords(text: string): string {
+  return text.includes('@') ? text.replace(URL_PASSWORD, '$1:***@') : text;
+}
+
+/**
+ * A copy of a log argument with URL passwords masked in its strings (plain objects, arrays and
+ * errors, a few levels deep): a repository URL with credentials can reach a log inside an error
+ * (a failed statement's parameters) or a message. Anything else is passed as it is.
+ */
+export function maskLogArgument(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return maskUrlPasswords(value);
+  if (value === null || typeof value !== 'object' || depth > 5) return value;
+  if (Array.isArray(value)) return value.map((v) => maskLogArgument(v, depth + 1));
+  if (value instanceof Error) {
+    const copy = Object.create(Object.getPrototypeOf(value) as object) as Error & Record<string, unknown>;
+    for (const [k, v] of Object.entries(value)) copy[k] = maskLogArgument(v, depth + 1);
+    copy.message = maskUrlPasswords(value.message);
+    if (value.stack) copy.stack = maskUrlPasswords(value.stack);
+    return copy;
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskLogArgument(v, depth + 1)]));
+}
 
 /** One JSON logger per process; secrets are redacted by path. */
 export function createRootLogger(level: string, app: string): Logger {
@@ -20,6 +51,11 @@ export function createRootLogger(level: string, app: string): Logger {
     base: { app, pid: process.pid },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACT, censor: '[redacted]' },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((a) => maskLogArgument(a)) as Parameters<typeof method>);
+      },
+    },
     formatters: { level: (label) => ({ level: label }) },
   });
 }

@@ -15,7 +15,11 @@ describe('GET /metrics access', () => {
   it('is open without a token in development only', () => {
     expect(loadConfig({}).metrics).toEqual({ token: null, open: true });
     expect(loadConfig({ NODE_ENV: 'test' }).metrics).toEqual({ token: null, open: false });
-    const prod = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).metrics;
+    const prod = loadConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: 'x'.repeat(32),
+      SECRETS_ENCRYPTION_KEY: 'ab'.repeat(32),
+    }).metrics;
     expect(prod).toEqual({ token: null, open: false });
     expect(outcome(() => assertMetricsAllowed(prod, undefined))).toBe(403);
     expect(outcome(() => assertMetricsAllowed(loadConfig({}).metrics, undefined))).toBe('allowed');

@@ -1,0 +1,2 @@
+export * from './git-refs';
+export * from './git-validators';
