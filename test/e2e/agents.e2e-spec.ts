@@ -439,6 +439,47 @@ describe('agents with the anthropic provider against a fake Messages API', () =>
       .expect(422);
   });
 
+  it('refuses activations once the monthly budget is spent, naming it; a higher or no budget lets them run', async () => {
+    const project = `/v2/projects/${ws.project.id}`;
+    const bad = await system.http
+      .put(project)
+      .auth(ws.admin, { type: 'bearer' })
+      .send({ monthlyBudgetUsd: -1 })
+      .expect(422);
+    expect(bad.body.error.details.fields[0].field).toBe('monthlyBudgetUsd');
+    // This month's activations of the project already cost more than a cent.
+    const set = await system.http
+      .put(project)
+      .auth(ws.admin, { type: 'bearer' })
+      .send({ monthlyBudgetUsd: 0.01 })
+      .expect(200);
+    expect(set.body.monthlyBudgetUsd).toBe(0.01);
+    const before = fake.requests.length;
+    const refused = await system.http
+      .post('/v2/agents/product/activate')
+      .auth(ws.sessions.product_manager.token, { type: 'bearer' })
+      .send({ taskId: ws.task.id, input: SEED_INPUT, config: SEED_CONFIG })
+      .expect(409);
+    expect(refused.body.error.message).toMatch(/monthly agent budget of \$0\.01 is spent/);
+    expect(refused.body.error.details).toEqual(
+      expect.objectContaining({ monthlyBudgetUsd: 0.01, spentUsd: expect.any(Number) }),
+    );
+    expect(refused.body.error.details.spentUsd).toBeGreaterThan(0.01);
+    expect(fake.requests.length).toBe(before);
+    await system.http
+      .put(project)
+      .auth(ws.admin, { type: 'bearer' })
+      .send({ monthlyBudgetUsd: 1000 })
+      .expect(200);
+    await until(await activate(), 'completed');
+    const cleared = await system.http
+      .put(project)
+      .auth(ws.admin, { type: 'bearer' })
+      .send({ monthlyBudgetUsd: null })
+      .expect(200);
+    expect(cleared.body.monthlyBudgetUsd).toBeNull();
+  });
+
   it('moves steps pending -> in_progress -> completed as the model answers', async () => {
     fake.delayMs = 400;
     const id = await activate();

@@ -63,6 +63,7 @@ describe('projects: creation, visibility, updates, archive, members', () => {
       ],
       stats: { totalTasks: 0, completedTasks: 0, totalPRDs: 0, totalDeployments: 0 },
       repository: null,
+      monthlyBudgetUsd: null,
       createdAt: expect.stringMatching(/Z$/),
       updatedAt: expect.stringMatching(/Z$/),
     });

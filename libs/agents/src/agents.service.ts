@@ -13,6 +13,7 @@ import {
 } from '@app/core';
 import { ProjectAccessService } from '@app/projects';
 import { TasksService } from '@app/tasks';
+import { EntityManager } from 'typeorm';
 import { ActivationsRepository } from './activations.repository';
 import { AGENTS } from './definitions';
 import { AgentActivationEntity, StepState } from './agent-activation.entity';
@@ -85,7 +86,13 @@ export class AgentsService {
     const estimatedCompletionAt = new Date(Date.now() + estimate * 1000);
     await this.uow.run(async (tx) => {
       // Activating writes to the project: a member whose role may activate this agent.
-      await this.access.writable(actor, task.projectId, ACTIVATION_PERMISSION[type], tx.manager);
+      const { project } = await this.access.writable(
+        actor,
+        task.projectId,
+        ACTIVATION_PERMISSION[type],
+        tx.manager,
+      );
+      await this.withinBudget(project.id, project.monthlyBudgetUsd, tx.manager);
       await this.activations.insert(tx.manager, {
         id,
         type,
@@ -197,6 +204,26 @@ export class AgentsService {
       completedAt: iso(a.completedAt),
       ...(a.status === 'completed' ? {} : { error: a.error }),
     };
+  }
+
+  /**
+   * Refuses a new activation once the project's activations created this calendar month (UTC)
+   * have cost its monthly budget (409, naming the budget and the spend).
+   */
+  private async withinBudget(
+    projectId: string,
+    budgetUsd: number | null,
+    manager: EntityManager,
+  ): Promise<void> {
+    if (budgetUsd === null || budgetUsd === undefined) return;
+    const now = new Date();
+    const since = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
+    const spentUsd = await this.activations.spentSince(projectId, since, manager);
+    if (spentUsd >= budgetUsd)
+      throw AppError.conflict(
+        `This project's monthly agent budget of $${budgetUsd.toFixed(2)} is spent ($${spentUsd.toFixed(2)} since ${since.toISOString().slice(0, 10)}); raise monthlyBudgetUsd on the project or wait for next month`,
+        { monthlyBudgetUsd: budgetUsd, spentUsd, since: since.toISOString() },
+      );
   }
 
   /** What a project's activations used and cost, by UTC day, agent type and model. */

@@ -8,10 +8,13 @@ import {
   IsEnum,
   IsIn,
   IsNotEmpty,
+  IsNumber,
   IsOptional,
   IsString,
   Matches,
+  Max,
   MaxLength,
+  Min,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
@@ -148,6 +151,15 @@ export class UpdateProjectDto {
   @MaxLength(40)
   ownerId?: string;
 
+  /** USD the project's agent activations may spend per calendar month (UTC); null removes the limit */
+  @ApiPropertyOptional({ nullable: true, type: Number, minimum: 0, maximum: 1000000, example: 200 })
+  @IsOptional()
+  @ValidateIf((_, v) => v !== null)
+  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 2 })
+  @Min(0)
+  @Max(1000000)
+  monthlyBudgetUsd?: number | null;
+
   /** Where the project's code is; its pipelines default to it. null removes it */
   @ApiPropertyOptional({ nullable: true, type: ProjectRepositoryInputDto })
   @IsOptional()
@@ -236,6 +248,8 @@ export class ProjectDto {
   @ApiProperty({ type: ProjectStatsDto }) stats: ProjectStatsDto;
   /** null: no repository; pipelines then name their own */
   @ApiProperty({ type: ProjectRepositoryDto, nullable: true }) repository: ProjectRepositoryDto | null;
+  /** USD per calendar month (UTC) the agents may spend; null: no limit */
+  @ApiProperty({ type: Number, nullable: true, example: 200 }) monthlyBudgetUsd: number | null;
   @ApiProperty({ example: '2026-03-14T11:00:00Z' }) createdAt: string;
   @ApiProperty({ example: '2026-03-14T11:00:00Z' }) updatedAt: string;
 }
@@ -284,6 +298,7 @@ export function mapProject(
           hasCredentials: Boolean(p.repositoryCredentials),
         }
       : null,
+    monthlyBudgetUsd: p.monthlyBudgetUsd ?? null,
     createdAt: iso(p.createdAt),
     updatedAt: iso(p.updatedAt),
   };

@@ -61,6 +61,16 @@ export class ProjectEntity {
   @Column({ type: 'timestamptz', nullable: true })
   archivedAt: Date | null;
 
+  /** USD the project's agent activations may spend per calendar month (UTC); null: no limit. */
+  @Column({
+    type: 'numeric',
+    precision: 12,
+    scale: 2,
+    nullable: true,
+    transformer: { to: (v: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) },
+  })
+  monthlyBudgetUsd: number | null;
+
   // ---- the project's repository (all null: none) ----
 
   /** A git URL without credentials (those are in repositoryCredentials). */

@@ -93,6 +93,7 @@ export class ProjectsService {
           repositoryDefaultBranch: null,
           repositoryPipelineId: null,
           repositoryCredentials: null,
+          monthlyBudgetUsd: null,
         });
         await this.stats.insert(tx.manager, id);
         // One statement, so owner and members share a timestamp order (owner inserted first).
@@ -153,6 +154,8 @@ export class ProjectsService {
         changes.description = dto.description;
       if (dto.visibility !== undefined && dto.visibility !== project.visibility)
         changes.visibility = dto.visibility;
+      if (dto.monthlyBudgetUsd !== undefined && dto.monthlyBudgetUsd !== project.monthlyBudgetUsd)
+        changes.monthlyBudgetUsd = dto.monthlyBudgetUsd;
       if (dto.ownerId !== undefined && dto.ownerId !== project.ownerId) {
         await this.assertUsersExist(tx, [{ field: 'ownerId', ids: [dto.ownerId] }]);
         changes.ownerId = dto.ownerId;
@@ -288,6 +291,7 @@ export class ProjectsService {
           repositoryDefaultBranch: null,
           repositoryPipelineId: null,
           repositoryCredentials: null,
+          monthlyBudgetUsd: null,
         },
         audited: null,
       };
