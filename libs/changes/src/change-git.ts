@@ -99,15 +99,20 @@ async function runGit(
 }
 
 /** At most `max` bytes of a regular file the job wrote (never through a link); null when missing. */
-async function readCapped(path: string, max: number): Promise<{ text: string; truncated: boolean } | null> {
+async function readCapped(
+  path: string,
+  max: number,
+  keepNul = false,
+): Promise<{ text: string; truncated: boolean } | null> {
   const s = await lstat(path).catch(() => null);
   if (!s?.isFile()) return null;
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.alloc(Math.min(s.size, max));
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const text = buf.subarray(0, bytesRead).toString('utf8');
     // PostgreSQL text holds no NUL.
-    return { text: buf.subarray(0, bytesRead).toString('utf8').replace(/\0/g, ''), truncated: s.size > max };
+    return { text: keepNul ? text : text.replace(/\0/g, ''), truncated: s.size > max };
   } finally {
     await fh.close();
     await rm(path, { force: true });
@@ -155,7 +160,7 @@ export async function inspectChange(
     `${GIT} diff --no-color --no-ext-diff "$2...$3" -- > ../${DIFF_FILE} || exit 93`,
   ].join('\n');
   const r = await runGit(o, script, [o.baseSha, o.headSha], false);
-  const commits = await readCapped(join(o.workspace, COMMITS_FILE), 8 * 2 ** 20);
+  const commits = await readCapped(join(o.workspace, COMMITS_FILE), 8 * 2 ** 20, true);
   const numstat = await readCapped(join(o.workspace, NUMSTAT_FILE), 8 * 2 ** 20);
   const diff = await readCapped(join(o.workspace, DIFF_FILE), CHANGE_DIFF_MAX_BYTES);
   if (!r.ok) return r;
