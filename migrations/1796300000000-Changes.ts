@@ -16,7 +16,7 @@ export class Changes1796300000000 implements MigrationInterface {
         "repository_url" character varying(2048) NOT NULL, "branch" character varying(255) NOT NULL,
         "base_branch" character varying(255) NOT NULL, "base_sha" character varying(64) NOT NULL,
         "head_sha" character varying(64) NOT NULL, "commits" jsonb NOT NULL DEFAULT '[]',
-        "diff_stat" jsonb NOT NULL DEFAULT '{"files":0,"additions":0,"deletions":0}', "diff" text NOT NULL DEFAULT '',
+        "diff_stat" jsonb NOT NULL, "diff" text NOT NULL DEFAULT '',
         "diff_truncated" boolean NOT NULL DEFAULT false, "status" character varying(16) NOT NULL,
         "build_id" character varying(40), "merge_requested_at" TIMESTAMP WITH TIME ZONE,
         "merge_requested_by" character varying(40), "merge_head_sha" character varying(64),

@@ -1,4 +1,5 @@
 import { ProjectEntity } from '@app/projects';
+import { UserEntity } from '@app/users';
 import {
   Column,
   CreateDateColumn,
@@ -36,7 +37,7 @@ export interface DiffStat {
 @Index('changes_project_created_idx', ['projectId', 'createdAt', 'id'])
 @Index('changes_open_branch_uq', ['projectId', 'branch'], { unique: true, where: `status = 'open'` })
 export class ChangeEntity {
-  @PrimaryColumn({ type: 'varchar', length: 40 })
+  @PrimaryColumn({ type: 'varchar', length: 40, primaryKeyConstraintName: 'PK_changes' })
   id: string;
 
   @Column({ type: 'varchar', length: 40 })
@@ -71,7 +72,7 @@ export class ChangeEntity {
   @Column({ type: 'jsonb', default: () => "'[]'" })
   commits: ChangeCommit[];
 
-  @Column({ type: 'jsonb', default: () => `'{"files":0,"additions":0,"deletions":0}'` })
+  @Column({ type: 'jsonb' })
   diffStat: DiffStat;
 
   /** `git diff base...head` at the head, at most CHANGE_DIFF_MAX_BYTES. */
@@ -95,6 +96,10 @@ export class ChangeEntity {
   @Column({ type: 'varchar', length: 40, nullable: true })
   mergeRequestedBy: string | null;
 
+  @ManyToOne(() => UserEntity, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'merge_requested_by', foreignKeyConstraintName: 'changes_merge_requested_by_fk' })
+  mergeRequestedUser?: UserEntity;
+
   /** The head the merge was accepted for: a change that moved on since is not merged. */
   @Column({ type: 'varchar', length: 64, nullable: true })
   mergeHeadSha: string | null;
@@ -116,11 +121,19 @@ export class ChangeEntity {
   @Column({ type: 'varchar', length: 40, nullable: true })
   mergedBy: string | null;
 
+  @ManyToOne(() => UserEntity, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'merged_by', foreignKeyConstraintName: 'changes_merged_by_fk' })
+  mergedUser?: UserEntity;
+
   @Column({ type: 'timestamptz', nullable: true })
   closedAt: Date | null;
 
   @Column({ type: 'varchar', length: 40, nullable: true })
   closedBy: string | null;
+
+  @ManyToOne(() => UserEntity, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'closed_by', foreignKeyConstraintName: 'changes_closed_by_fk' })
+  closedUser?: UserEntity;
 
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt: Date;
