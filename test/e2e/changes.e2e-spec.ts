@@ -184,6 +184,30 @@ describe('changes: opened from a branch, read with the project’s visibility, m
     expect(JSON.parse(opened.body).data.change).toEqual(expect.objectContaining({ id: first.id }));
   });
 
+  it('refuses to open a change from a URL with credentials, or of an unknown project, and opens nothing', async () => {
+    for (const extra of [
+      { repositoryUrl: 'https://bot:s3cret@git.example.com/demo.git' },
+      { projectId: 'prj_0000000000000000' },
+    ]) {
+      const job = await system.queue('changes').add('change.open', {
+        projectId: project.id,
+        repositoryUrl: origin,
+        branch: 'cocode/DEMO-9-backend-1',
+        baseBranch: 'main',
+        baseSha: base,
+        headSha: branches['cocode/DEMO-1-backend-1'],
+        ...extra,
+      });
+      const failed = await eventually(async () =>
+        (await job.getState()) === 'failed' ? system.queue('changes').getJob(job.id!) : null,
+      );
+      expect(failed?.failedReason).toMatch(extra.projectId ? /Project not found/ : /credentials/);
+      expect(failed?.failedReason).not.toContain('s3cret');
+    }
+    const all = await as(admin).get(`/v2/projects/${project.id}/changes`).expect(200);
+    expect(all.body.data.map((c: Change) => c.branch)).toEqual(['cocode/DEMO-1-backend-1']);
+  });
+
   it('serves the unified diff as text/x-diff', async () => {
     const res = await as(viewer.token).get(`/v2/changes/${first.id}/diff`).expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/x-diff/);

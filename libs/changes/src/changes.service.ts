@@ -146,6 +146,9 @@ export class ChangesService {
           throw AppError.notFound('project', input.projectId);
         const open = await this.changes.openOfBranch(input.projectId, input.branch, tx.manager);
         if (open) {
+          // The head a merge was accepted for stays until the merge is done (the job is retried).
+          if (this.mergeUnderWay(open) && open.head_sha !== headSha)
+            throw AppError.conflict(`A merge of ${open.id} is under way: open the new head once it is done`);
           await this.changes.updateHead(open.id, change, tx.manager);
           return this.view(open.id, tx);
         }
@@ -176,26 +179,10 @@ export class ChangesService {
         reason: 'The change moved to a new head after the merge was accepted: merge it again',
       };
     } else {
-      const workspace = await Workspace.create(this.config.builds.workspaceRoot, newId('change'), (...p) =>
-        this.sandbox.own(...p),
-      );
-      try {
-        result = await mergeChange({
-          sandbox: this.sandbox,
-          workspace: workspace.dir,
-          url: row.repository_url,
-          fileRoots: this.config.gitFileRoots,
-          timeoutMs: this.config.builds.cloneTimeoutSeconds * 1000,
-          jobId: row.id,
-          baseBranch: row.base_branch,
-          headSha: row.head_sha,
-          message: `Merge ${row.branch} into ${row.base_branch} (change ${row.id})`,
-        });
-      } finally {
-        await workspace
-          .remove()
-          .catch((err: Error) => this.logger.warn(`workspace not removed: ${err.message}`));
-      }
+      result = await this.mergeInSandbox(row).catch((err: Error) => ({
+        ok: false as const,
+        reason: `The merge could not run: ${err.message}`,
+      }));
     }
     await this.uow.run(async (tx) => {
       const current = await this.changes.find(changeId, tx.manager, true);
@@ -217,12 +204,48 @@ export class ChangesService {
 
   // ---- helpers --------------------------------------------------------------------------------
 
+  /** Clone, merge and push in a workspace of its own. */
+  private async mergeInSandbox(
+    row: ChangeRow,
+  ): Promise<{ ok: true; sha: string } | { ok: false; reason: string }> {
+    const workspace = await Workspace.create(this.config.builds.workspaceRoot, newId('change'), (...p) =>
+      this.sandbox.own(...p),
+    );
+    try {
+      return await mergeChange({
+        sandbox: this.sandbox,
+        workspace: workspace.dir,
+        url: row.repository_url,
+        fileRoots: this.config.gitFileRoots,
+        timeoutMs: this.config.builds.cloneTimeoutSeconds * 1000,
+        jobId: row.id,
+        baseBranch: row.base_branch,
+        headSha: row.head_sha,
+        message: `Merge ${row.branch} into ${row.base_branch} (change ${row.id})`,
+      });
+    } finally {
+      await workspace
+        .remove()
+        .catch((err: Error) => this.logger.warn(`workspace not removed: ${err.message}`));
+    }
+  }
+
+  /**
+   * Open, and no merge under way. A merge accepted longer ago than a merge can take (the git
+   * timeout and five minutes) lost its job (Redis lost it): it no longer holds the change, and a
+   * new merge may be accepted. A job that still comes finds the change as it is then.
+   */
   private assertOpen(row: ChangeRow): void {
     if (row.status !== 'open') throw AppError.conflict(`The change is ${row.status}`, { status: row.status });
-    if (row.merge_requested_at)
+    if (this.mergeUnderWay(row))
       throw AppError.conflict('A merge of this change is under way', {
-        mergeRequestedAt: row.merge_requested_at.toISOString(),
+        mergeRequestedAt: row.merge_requested_at?.toISOString(),
       });
+  }
+
+  private mergeUnderWay(row: ChangeRow): boolean {
+    const staleAfterMs = this.config.builds.cloneTimeoutSeconds * 1000 + 5 * 60_000;
+    return Boolean(row.merge_requested_at && Date.now() - row.merge_requested_at.getTime() < staleAfterMs);
   }
 
   private async view(changeId: string, tx: Tx): Promise<ChangeDto> {

@@ -1,6 +1,7 @@
 import { Processor } from '@nestjs/bullmq';
 import { ChangesService } from '@app/changes';
-import { MetricsService, QueueName } from '@app/core';
+import { AppError, ErrorCode, MetricsService, OpenChangeInput, QueueName } from '@app/core';
+import { UnrecoverableError } from 'bullmq';
 import { JobHandlers, JobProcessor } from './job-processor';
 
 /**
@@ -11,10 +12,7 @@ import { JobHandlers, JobProcessor } from './job-processor';
 export class ChangesProcessor extends JobProcessor<QueueName.Changes> {
   readonly queue = QueueName.Changes;
   protected readonly handlers: JobHandlers<QueueName.Changes> = {
-    'change.open': async (data) => {
-      const change = await this.changes.open(data);
-      return { changeId: change.id };
-    },
+    'change.open': (data) => this.open(data),
     'change.merge': (data) => this.changes.runMerge(data.changeId),
   };
 
@@ -23,5 +21,16 @@ export class ChangesProcessor extends JobProcessor<QueueName.Changes> {
     metrics: MetricsService,
   ) {
     super(metrics);
+  }
+
+  /** A request that can never be opened (bad input, no such project) is not tried again. */
+  private async open(data: OpenChangeInput): Promise<{ changeId: string }> {
+    try {
+      return { changeId: (await this.changes.open(data)).id };
+    } catch (err) {
+      if (err instanceof AppError && [ErrorCode.ValidationError, ErrorCode.NotFound].includes(err.code))
+        throw new UnrecoverableError(`${err.message}: ${JSON.stringify(err.details)}`);
+      throw err;
+    }
   }
 }
