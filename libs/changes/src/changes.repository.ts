@@ -182,7 +182,7 @@ export class ChangesRepository {
     );
   }
 
-  async projectExists(projectId: string, manager: EntityManager): Promise<boolean> {
+  async projectExists(projectId: string, manager?: EntityManager): Promise<boolean> {
     return Boolean(await this.sql.one(`SELECT 1 FROM projects WHERE id = $1`, [projectId], manager));
   }
 

@@ -107,6 +107,8 @@ export class ChangesService {
   async open(input: OpenChangeInput): Promise<ChangeDto> {
     const problems = openProblems(input);
     if (problems.length) throw AppError.validation(problems);
+    if (!(await this.changes.projectExists(input.projectId)))
+      throw AppError.notFound('project', input.projectId);
     const baseSha = input.baseSha.toLowerCase();
     const headSha = input.headSha.toLowerCase();
     const id = newId('change');
