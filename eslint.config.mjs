@@ -13,7 +13,7 @@ const LIB_LAYERS = [
   ['runner', 'users'],
   ['auth', 'projects'],
   ['tasks', 'webhooks', 'pipelines'],
-  ['agents', 'deployments', 'testing', 'test-runs'],
+  ['agents', 'deployments', 'testing', 'test-runs', 'changes'],
 ];
 const NO_APPS = { group: ['**/apps/**', 'apps/*'], message: 'Libraries never import apps.' };
 // `../../../projects/src/x` (or `../libs/...`, `../apps/...`) from inside a library: out of its root.

@@ -11,6 +11,7 @@ const DEPLOYERS: RoleName[] = ['admin', 'devops'];
 const PIPELINE_WRITERS: RoleName[] = ['admin', 'devops'];
 const BUILD_TRIGGERERS: RoleName[] = ['admin', 'developer', 'devops'];
 const TEST_WRITERS: RoleName[] = ['admin', 'developer', 'tester'];
+const CHANGE_MERGERS: RoleName[] = ['admin', 'architect', 'developer'];
 
 interface Endpoint {
   method: 'get' | 'post' | 'put' | 'delete';
@@ -306,6 +307,25 @@ const MATRIX: Record<string, Endpoint> = {
     method: 'get',
     path: () => '/v2/tests/runs/run_missing/report',
     allowed: ALL,
+  },
+  'GET /projects/{id}/changes': {
+    method: 'get',
+    path: () => '/v2/projects/prj_missing/changes',
+    allowed: ALL,
+  },
+  'GET /changes/{id}': { method: 'get', path: () => '/v2/changes/chg_missing', allowed: ALL },
+  'GET /changes/{id}/diff': { method: 'get', path: () => '/v2/changes/chg_missing/diff', allowed: ALL },
+  'POST /changes/{id}/merge': {
+    status: 404,
+    method: 'post',
+    path: () => '/v2/changes/chg_missing/merge',
+    body: {},
+    allowed: CHANGE_MERGERS,
+  },
+  'POST /changes/{id}/close': {
+    method: 'post',
+    path: () => '/v2/changes/chg_missing/close',
+    allowed: CHANGE_MERGERS,
   },
 };
 const PUBLIC = ['POST /auth/token', 'POST /auth/refresh', 'POST /auth/revoke', 'POST /users/verify-email'];

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AgentsModule } from '@app/agents';
 import { AccessGuard, AuthModule } from '@app/auth';
+import { ChangesModule } from '@app/changes';
 import { CoreModule } from '@app/core';
 import { DeploymentsModule } from '@app/deployments';
 import { PipelinesModule } from '@app/pipelines';
@@ -20,6 +21,7 @@ import { DocumentsController } from './controllers/documents.controller';
 import { UsageController } from './controllers/usage.controller';
 import { DeploymentsController } from './controllers/deployments.controller';
 import { BuildsController } from './controllers/builds.controller';
+import { ChangesController } from './controllers/changes.controller';
 import { OperationsController } from './controllers/operations.controller';
 import { PipelinesController } from './controllers/pipelines.controller';
 import { ProjectsController } from './controllers/projects.controller';
@@ -41,6 +43,7 @@ import { WebhooksController } from './controllers/webhooks.controller';
     DeploymentsModule,
     PipelinesModule,
     TestsModule,
+    ChangesModule,
     RateLimitModule,
   ],
   controllers: [
@@ -59,6 +62,7 @@ import { WebhooksController } from './controllers/webhooks.controller';
     PipelinesController,
     BuildsController,
     TestsController,
+    ChangesController,
     RateLimitController,
     OperationsController,
   ],

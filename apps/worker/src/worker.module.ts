@@ -1,5 +1,6 @@
 import { Module, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { AgentsModule } from '@app/agents';
+import { ChangesModule } from '@app/changes';
 import { AppConfig, CoreModule, OutboxRelay } from '@app/core';
 import { DeploymentsModule } from '@app/deployments';
 import { MailModule } from '@app/mail';
@@ -11,6 +12,7 @@ import { OperationsController } from './operations.controller';
 import { AgentsProcessor } from './processors/agents.processor';
 import { DeploymentsProcessor } from './processors/deployments.processor';
 import { BuildsProcessor } from './processors/builds.processor';
+import { ChangesProcessor } from './processors/changes.processor';
 import { assertHandlersComplete } from './processors/job-processor';
 import { MailProcessor } from './processors/mail.processor';
 import { TestRunsProcessor } from './processors/test-runs.processor';
@@ -25,6 +27,7 @@ import { WebhooksProcessor } from './processors/webhooks.processor';
     DeploymentsModule,
     PipelinesModule,
     TestsModule,
+    ChangesModule,
     RunnerModule,
   ],
   controllers: [OperationsController],
@@ -35,6 +38,7 @@ import { WebhooksProcessor } from './processors/webhooks.processor';
     DeploymentsProcessor,
     BuildsProcessor,
     TestRunsProcessor,
+    ChangesProcessor,
   ],
 })
 export class WorkerModule implements OnModuleInit, OnApplicationBootstrap {
@@ -47,6 +51,7 @@ export class WorkerModule implements OnModuleInit, OnApplicationBootstrap {
     private readonly deployments: DeploymentsProcessor,
     private readonly builds: BuildsProcessor,
     private readonly testRuns: TestRunsProcessor,
+    private readonly changes: ChangesProcessor,
     private readonly sandbox: Sandbox,
   ) {}
 
@@ -63,6 +68,7 @@ export class WorkerModule implements OnModuleInit, OnApplicationBootstrap {
       this.deployments,
       this.builds,
       this.testRuns,
+      this.changes,
     ]);
     this.mail.worker.concurrency = this.config.worker.concurrency;
     // Deliveries wait on other people's servers: many in flight, so one slow receiver delays no one.
@@ -74,6 +80,8 @@ export class WorkerModule implements OnModuleInit, OnApplicationBootstrap {
     // Builds and test runs are CPU- and disk-heavy commands: a few at once per worker.
     this.builds.worker.concurrency = this.config.builds.concurrency;
     this.testRuns.worker.concurrency = this.config.tests.concurrency;
+    // Clones and merges: short git work, a few at once.
+    this.changes.worker.concurrency = this.config.builds.concurrency;
     // The sweep that relays outbox rows whose after-commit kick was lost (a gateway crash).
     this.relay.startSweeping();
   }

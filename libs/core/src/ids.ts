@@ -19,6 +19,7 @@ export const ID_PREFIXES = {
   refreshToken: 'rt',
   event: 'evt',
   document: 'doc',
+  change: 'chg',
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

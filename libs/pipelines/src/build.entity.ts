@@ -52,6 +52,8 @@ export type { StoredArtifact };
 @Index('builds_pipeline_created_idx', ['pipelineId', 'createdAt', 'id'])
 @Index('builds_pipeline_finished_idx', ['pipelineId', 'finishedAt'])
 @Index('builds_project_idx', ['projectId'])
+// The latest build of a commit (a change's merge check).
+@Index('builds_project_commit_sha_idx', ['projectId', 'commitSha'])
 @Index('builds_queued_idx', ['createdAt', 'id'], { where: `status = 'queued'` })
 @Index('builds_running_idx', ['lockedUntil'], { where: `status = 'running'` })
 @Index('builds_finished_idx', ['finishedAt'], { where: `status IN ('success', 'failed')` })

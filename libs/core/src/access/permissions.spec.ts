@@ -15,6 +15,7 @@ const READ_PERMISSIONS = [
   'pipelines:read',
   'builds:read',
   'tests:read',
+  'changes:read',
 ] as Permission[];
 const EVERY_PERMISSION = [
   ...READ_PERMISSIONS,
@@ -35,6 +36,7 @@ const EVERY_PERMISSION = [
   'pipelines:write',
   'builds:write',
   'tests:write',
+  'changes:write',
   ...['product', 'architecture', 'frontend', 'backend', 'api', 'test', 'qa', 'devops'].map(
     (agent) => `agents.${agent}:write`,
   ),
@@ -131,8 +133,17 @@ describe('pipelines, builds and test suites (they run commands)', () => {
     expect(holders(Permission.TestsWrite)).toEqual([Role.Admin, Role.Developer, Role.Tester].sort());
   });
 
+  it('lets developers, architects and admin merge and close changes', () => {
+    expect(holders(Permission.ChangesWrite)).toEqual([Role.Admin, Role.Architect, Role.Developer].sort());
+  });
+
   it('lets every role read them', () => {
-    for (const p of [Permission.PipelinesRead, Permission.BuildsRead, Permission.TestsRead])
+    for (const p of [
+      Permission.PipelinesRead,
+      Permission.BuildsRead,
+      Permission.TestsRead,
+      Permission.ChangesRead,
+    ])
       expect(holders(p)).toEqual([...ROLES].sort());
   });
 });

@@ -53,6 +53,9 @@ export enum Permission {
   TestsRead = 'tests:read',
   /** Define and run the test suites of projects one is a member of (they run commands). */
   TestsWrite = 'tests:write',
+  ChangesRead = 'changes:read',
+  /** Merge and close the changes of projects one is a member of. */
+  ChangesWrite = 'changes:write',
 }
 
 export const PERMISSIONS: readonly Permission[] = Object.values(Permission);
@@ -86,6 +89,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
     Permission.TasksWrite,
     Permission.ActivateArchitectureAgent,
     Permission.ActivateApiAgent,
+    Permission.ChangesWrite,
   ]),
   [Role.Developer]: new Set([
     ...readOnly,
@@ -95,6 +99,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
     Permission.TestsWrite,
     Permission.ActivateBackendAgent,
     Permission.ActivateFrontendAgent,
+    Permission.ChangesWrite,
   ]),
   [Role.Tester]: new Set([
     ...readOnly,

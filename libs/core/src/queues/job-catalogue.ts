@@ -6,6 +6,7 @@ export enum QueueName {
   Deployments = 'deployments',
   Webhooks = 'webhooks',
   Mail = 'mail',
+  Changes = 'changes',
 }
 
 /** The events other systems can subscribe to (webhooks): the seed's eight and ours. */
@@ -19,6 +20,9 @@ export const EVENT_TYPES = [
   'deployment.failed',
   'test.failed',
   'webhook.disabled',
+  'change.opened',
+  'change.merged',
+  'change.closed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -49,6 +53,27 @@ export interface JobPayloads {
   'build.run': { buildId: string };
   /** Runs one test-suite run (a no-op unless the run is still queued). */
   'test.run': { runId: string };
+  /**
+   * Opens a change (or moves an open one of the same branch to a new head): its commits, diff
+   * stat and diff are read from a fresh clone in a sandbox. What the code agents enqueue.
+   */
+  'change.open': OpenChangeInput;
+  /** Merges a change whose merge was accepted (POST /v2/changes/{id}/merge) and pushes it. */
+  'change.merge': { changeId: string };
+}
+
+/** What opens a change: where the work is (never with credentials in the URL) and what it is for. */
+export interface OpenChangeInput {
+  projectId: string;
+  taskId?: string | null;
+  activationId?: string | null;
+  repositoryUrl: string;
+  /** `cocode/<TASK-KEY>-<agent>-<n>` */
+  branch: string;
+  baseBranch: string;
+  baseSha: string;
+  headSha: string;
+  buildId?: string | null;
 }
 
 export type JobName = keyof JobPayloads;
@@ -63,6 +88,8 @@ export const JOB_QUEUE = {
   'deployment.resume': QueueName.Deployments,
   'build.run': QueueName.Builds,
   'test.run': QueueName.TestRuns,
+  'change.open': QueueName.Changes,
+  'change.merge': QueueName.Changes,
 } as const satisfies { [N in JobName]: QueueName };
 
 /** What a processor receives: the payload plus the id of the request that caused it. */

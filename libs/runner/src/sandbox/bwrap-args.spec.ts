@@ -57,6 +57,14 @@ describe('bwrapArgs', () => {
     expect(after(args, '--chdir')).toEqual([['/workspace/src']]);
   });
 
+  it('binds a writable path (a repository a merge pushes to) read-write at the same path', () => {
+    const args = bwrapArgs(plan({ writablePaths: ['/srv/git/origin.git'] }));
+    expect(after(args, '--bind', 2)).toEqual([
+      ['/var/ws/build_0123456789abcdef', '/workspace'],
+      ['/srv/git/origin.git', '/srv/git/origin.git'],
+    ]);
+  });
+
   it('puts the command last, after --, and no environment on the command line', () => {
     const args = bwrapArgs(plan());
     expect(args.slice(-4)).toEqual(['--', '/bin/sh', '-c', 'echo "$SECRET"']);

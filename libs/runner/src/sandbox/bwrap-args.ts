@@ -39,6 +39,8 @@ export interface BwrapPlan {
   cwd: string;
   /** Host paths bound read-only at the same path (a file:// repository being cloned). */
   readOnlyPaths: readonly string[];
+  /** Host paths bound read-write at the same path (a file:// repository a merge pushes to). */
+  writablePaths?: readonly string[];
   /** /bin, /lib, ... as the host has them. */
   rootEntries: readonly RootEntry[];
   /** The sandbox's /etc: copies of the host's ETC_ALLOWED entries and a generated passwd, group, hosts (resolv.conf when networked). One mount instead of one per file. */
@@ -110,6 +112,7 @@ export function bwrapArgs(p: BwrapPlan): string[] {
   );
   for (const path of p.readOnlyPaths) args.push('--ro-bind', path, path);
   if (p.modelRelay) args.push('--ro-bind', p.modelRelay.socketPath, MODEL_RELAY_SOCKET);
+  for (const path of p.writablePaths ?? []) args.push('--bind', path, path);
   // The sandbox's own root (where /etc, /workspace, ... are mount points) is read-only too.
   args.push('--remount-ro', '/', '--chdir', cwd);
   if (p.networked) args.push('--info-fd', '3', '--block-fd', '4');

@@ -40,6 +40,8 @@ export interface SandboxCommand {
   network?: SandboxNetwork;
   /** Host paths bound read-only at the same path (the file:// repository of a clone). */
   readOnlyPaths?: string[];
+  /** Host paths bound read-write at the same path (the file:// repository a merge pushes to). */
+  writablePaths?: string[];
   timeoutMs: number;
   /** Aborting kills the job at once (cancel, lost lease, shutdown). */
   signal?: AbortSignal;
@@ -388,6 +390,7 @@ export class Sandbox implements OnApplicationShutdown {
       workspace: cmd.workspace,
       cwd: cmd.cwd ?? '',
       readOnlyPaths: cmd.readOnlyPaths ?? [],
+      writablePaths: cmd.writablePaths ?? [],
       rootEntries: this.rootEntries,
       etcDir: networked ? this.etcDirNetworked : this.etcDir,
       uid: cfg.uid,
