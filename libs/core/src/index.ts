@@ -20,3 +20,4 @@ export * from './http/fastify-options';
 export * from './metrics/metrics.service';
 export * from './http/input-validation.pipe';
 export * from './http/json-body-parser';
+export * from './http/decimal-places';

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBranchName, IsGitUrl, iso, PageQueryDto, redactUrl } from '@app/core';
+import { AtMostTwoDecimals, IsBranchName, IsGitUrl, iso, PageQueryDto, redactUrl } from '@app/core';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -155,7 +155,8 @@ export class UpdateProjectDto {
   @ApiPropertyOptional({ nullable: true, type: Number, minimum: 0, maximum: 1000000, example: 200 })
   @IsOptional()
   @ValidateIf((_, v) => v !== null)
-  @IsNumber({ allowNaN: false, allowInfinity: false, maxDecimalPlaces: 2 })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @AtMostTwoDecimals()
   @Min(0)
   @Max(1000000)
   monthlyBudgetUsd?: number | null;

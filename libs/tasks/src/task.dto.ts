@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { PageQueryDto } from '@app/core';
+import { AtMostTwoDecimals, PageQueryDto } from '@app/core';
 import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -15,7 +15,6 @@ import {
   MaxLength,
   Min,
   ValidateIf,
-  ValidateBy,
 } from 'class-validator';
 import { TASK_STATUSES, TaskStatus } from './task-workflow';
 import { TASK_PRIORITIES, TASK_TYPES, TaskPriority, TaskType } from './task.entity';
@@ -24,20 +23,6 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
 const enumMessage = (name: string, values: readonly string[]) => ({
   message: `${name} must be one of ${values.join(', ')}`,
 });
-
-/**
- * class-validator's maxDecimalPlaces reads the digits after "." of String(value) and throws a
- * TypeError (a 500) on a number printed in exponent form, such as 1e-323.
- */
-function AtMostTwoDecimals() {
-  return ValidateBy({
-    name: 'maxDecimalPlaces',
-    validator: {
-      validate: (value: unknown) => typeof value === 'number' && /^-?\d+(\.\d{1,2})?$/.test(String(value)),
-      defaultMessage: (args) => `${args?.property ?? 'value'} must have at most 2 decimal places`,
-    },
-  });
-}
 
 export class CreateTaskDto {
   @ApiProperty({ enum: TASK_TYPES, example: 'story' })
