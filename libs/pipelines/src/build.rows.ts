@@ -1,4 +1,4 @@
-import { iso } from '@app/core';
+import { iso, secondsBetween } from '@app/core';
 import type { SandboxNetwork } from '@app/runner';
 import { artifactUrl, BuildDto, mapStage } from './build.dto';
 import { BuildStage, BuildStatus, Environment, StoredArtifact } from './build.entity';
@@ -46,10 +46,7 @@ export function mapBuildRow(r: BuildRow, baseUrl: string, queuePosition: number 
     triggeredAt: iso(r.created_at),
     startedAt: iso(r.started_at),
     finishedAt: iso(r.finished_at),
-    duration:
-      r.started_at && r.finished_at
-        ? Math.round(r.finished_at.getTime() - r.started_at.getTime()) / 1000
-        : null,
+    duration: secondsBetween(r.started_at, r.finished_at),
     stages: r.stages.map(mapStage),
     artifacts: r.artifacts.map((a) => ({
       name: a.name,

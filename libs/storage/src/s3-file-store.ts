@@ -8,6 +8,7 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { FileStoreConfig } from '@app/core';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Readable } from 'node:stream';
 import {
@@ -20,14 +21,8 @@ import {
   StoredFile,
 } from './file-store';
 
-export interface S3FileStoreOptions {
-  bucket: string;
-  region: string;
-  endpoint?: string;
-  accessKeyId?: string;
-  secretAccessKey?: string;
-  forcePathStyle: boolean;
-}
+/** The S3 settings of FILE_STORE=s3, as the config reads them. */
+export type S3FileStoreOptions = Omit<Extract<FileStoreConfig, { kind: 's3' }>, 'kind'>;
 
 /**
  * Files as objects of an S3-compatible bucket (FILE_STORE=s3): AWS S3, MinIO, Ceph, ... The bucket

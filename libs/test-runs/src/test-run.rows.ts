@@ -1,4 +1,4 @@
-import { iso } from '@app/core';
+import { iso, secondsBetween } from '@app/core';
 import { JUnitTotals } from './junit-parser';
 import { TestRunStatus } from './test-run.entity';
 import { reportPathOf, TestRunDto } from './test-suite.dto';
@@ -53,10 +53,7 @@ export function mapRunRow(r: TestRunRow): TestRunDto {
     triggeredAt: iso(r.created_at),
     startedAt: iso(r.started_at),
     finishedAt: iso(r.finished_at),
-    duration:
-      r.started_at && r.finished_at
-        ? Math.round(r.finished_at.getTime() - r.started_at.getTime()) / 1000
-        : null,
+    duration: secondsBetween(r.started_at, r.finished_at),
     exitCode: r.exit_code,
     commit: r.commit_sha,
     summary: runSummary(r),

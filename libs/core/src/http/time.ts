@@ -4,3 +4,8 @@ export function iso(d: Date | null | undefined): string | null;
 export function iso(d: Date | null | undefined): string | null {
   return d ? d.toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
 }
+
+/** Seconds from start to end, to the millisecond (a run's `duration`); null until both are known. */
+export function secondsBetween(start: Date | null, end: Date | null): number | null {
+  return start && end ? Math.round(end.getTime() - start.getTime()) / 1000 : null;
+}
