@@ -12,8 +12,8 @@ const LIB_LAYERS = [
   ['mail', 'ratelimit', 'storage'],
   ['runner', 'users'],
   ['auth', 'projects'],
-  ['tasks', 'webhooks', 'pipelines'],
-  ['agents', 'deployments', 'testing', 'test-runs', 'changes'],
+  ['tasks', 'webhooks', 'pipelines', 'changes'],
+  ['agents', 'deployments', 'testing', 'test-runs'],
 ];
 const NO_APPS = { group: ['**/apps/**', 'apps/*'], message: 'Libraries never import apps.' };
 // `../../../projects/src/x` (or `../libs/...`, `../apps/...`) from inside a library: out of its root.

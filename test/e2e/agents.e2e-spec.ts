@@ -138,6 +138,7 @@ describe('agents with the offline template provider', () => {
       outputTokens: 0,
       cacheReadTokens: 0,
       costUsd: 0,
+      numTurns: 0,
     });
     const csvUrl = new URL(result.body.output.attachments[1].url);
     const csv = await get(ws.sessions.viewer.token, csvUrl.pathname).expect(200);
@@ -364,6 +365,7 @@ describe('agents with the anthropic provider against a fake Messages API', () =>
       cacheReadTokens: 0,
       // Sonnet 4 at the default list price: 600 * $3 + 300 * $15 per million tokens.
       costUsd: 0.0063,
+      numTurns: 0,
     });
     expect(result.output.prdDocument).toContain('Fake model document');
   });

@@ -29,6 +29,8 @@ describe('dependencies', () => {
     const peers: Record<string, string> = {
       passport: 'peer dependency of @nestjs/passport',
       '@fastify/static': 'optional peer of @nestjs/swagger: serves Swagger UI on Fastify',
+      '@anthropic-ai/claude-agent-sdk':
+        'an ES module, imported at run time by name (libs/agents/src/code/claude-code.ts): tsc would turn import() into require()',
     };
     const sources: string[] = [];
     const walk = (dir: string): void => {

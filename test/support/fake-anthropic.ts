@@ -73,8 +73,17 @@ export class FakeAnthropic {
   readonly calls: RecordedCall[] = [];
   /** Streamed turns to play, one per streaming request, in order. */
   readonly turns: StreamTurn[] = [];
+  /** The turns played, in order (a default text turn when none was left). */
+  readonly served: StreamTurn[] = [];
   /** Pause between two events of a stream (to see them arrive one by one). */
   eventDelayMs = 0;
+  /** Pause before a stream's first event (the model's time to answer). */
+  streamDelayMs = 0;
+  /**
+   * Chooses each streamed request's turn from its body instead of `turns` (sessions that run at
+   * once, each by where its conversation is); undefined: the next of `turns`.
+   */
+  turnFor: ((body: StreamedMessagesBody) => StreamTurn | undefined) | null = null;
   delayMs = 0;
   usage: { input_tokens: number; output_tokens: number; cache_read_input_tokens?: number } = {
     input_tokens: 100,
@@ -147,7 +156,9 @@ export class FakeAnthropic {
             res.end(JSON.stringify(scripted.body));
             return;
           }
-          const turn = this.turns.shift() ?? { text: this.defaultText(streamed.body.model), end: true };
+          const turn = this.turnFor?.(streamed.body) ??
+            this.turns.shift() ?? { text: this.defaultText(streamed.body.model), end: true };
+          this.served.push(turn);
           void this.stream(res, FakeAnthropic.events(turn, streamed.body.model, this.usage));
           return;
         }
@@ -250,6 +261,7 @@ export class FakeAnthropic {
       'request-id': `req_${Math.random().toString(36).slice(2)}`,
     });
     res.flushHeaders();
+    if (this.streamDelayMs) await new Promise((resolve) => setTimeout(resolve, this.streamDelayMs));
     for (const e of events) {
       if (this.eventDelayMs) await new Promise((resolve) => setTimeout(resolve, this.eventDelayMs));
       if (res.destroyed) return;

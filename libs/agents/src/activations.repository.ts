@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Conditions, pageClause, PageQueryDto, Sql } from '@app/core';
 import { EntityManager } from 'typeorm';
 import { AgentActivationEntity, StepState } from './agent-activation.entity';
-import { AgentType } from './agent-types';
+import { AgentType, EndStatus } from './agent-types';
 
 /** An activation as a list shows it. */
 export interface ActivationSummaryRow {
@@ -54,6 +54,7 @@ export type ActivationProgressFields = Partial<
     | 'outputTokens'
     | 'cacheReadTokens'
     | 'costUsd'
+    | 'numTurns'
   >
 >;
 
@@ -62,6 +63,7 @@ const SAVED_COLUMNS: Record<keyof ActivationProgressFields, string> = {
   currentStep: 'current_step',
   progress: 'progress',
   intermediateResults: 'intermediate_results',
+  numTurns: 'num_turns',
   tokensUsed: 'tokens_used',
   modelUsed: 'model_used',
   inputTokens: 'input_tokens',
@@ -87,14 +89,15 @@ export class ActivationsRepository {
       config: unknown;
       notifyOnComplete: boolean;
       provider: string;
+      workflow: 'document' | 'code';
       steps: StepState[];
       estimatedCompletionAt: Date;
     },
   ): Promise<void> {
     await this.sql.exec(
       `INSERT INTO agent_activations (id, agent_type, task_id, project_id, requested_by, status, input, config,
-                                        notify_on_complete, provider, steps, estimated_completion_at)
-         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11)`,
+                                        notify_on_complete, provider, steps, estimated_completion_at, workflow)
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11, $12)`,
       [
         a.id,
         a.type,
@@ -107,6 +110,7 @@ export class ActivationsRepository {
         a.provider,
         JSON.stringify(a.steps),
         a.estimatedCompletionAt,
+        a.workflow,
       ],
       manager,
     );
@@ -136,7 +140,7 @@ export class ActivationsRepository {
               steps, progress, current_step AS "currentStep", intermediate_results AS "intermediateResults", output, files, error,
               tokens_used AS "tokensUsed", model_used AS "modelUsed", execution_ms AS "executionMs", provider,
               input_tokens AS "inputTokens", output_tokens AS "outputTokens", cache_read_tokens AS "cacheReadTokens",
-              cost_usd::float8 AS "costUsd", created_at AS "createdAt", completed_at AS "completedAt"
+              cost_usd::float8 AS "costUsd", num_turns AS "numTurns", workflow, created_at AS "createdAt", completed_at AS "completedAt"
          FROM agent_activations WHERE id = $1`,
       [activationId],
     );
@@ -205,7 +209,8 @@ export class ActivationsRepository {
         RETURNING id, agent_type AS "agentType", task_id AS "taskId", project_id AS "projectId", requested_by AS "requestedBy",
                   input, config, notify_on_complete AS "notifyOnComplete", provider, steps, intermediate_results AS "intermediateResults",
                   tokens_used AS "tokensUsed", model_used AS "modelUsed", input_tokens AS "inputTokens", output_tokens AS "outputTokens",
-                  cache_read_tokens AS "cacheReadTokens", cost_usd::float8 AS "costUsd", cancel_requested AS "cancelRequested", runs, started_at AS "startedAt"`,
+                  cache_read_tokens AS "cacheReadTokens", cost_usd::float8 AS "costUsd", cancel_requested AS "cancelRequested", runs, started_at AS "startedAt",
+                  workflow, num_turns AS "numTurns"`,
       [activationId, leaseMs],
     );
   }
@@ -266,18 +271,39 @@ export class ActivationsRepository {
   }
 
   /** Ends a run as failed or cancelled. */
+  /** Ends an activation that did not complete; a code activation keeps what it made (its change) as output. */
   async finish(
     id: string,
-    status: 'failed' | 'cancelled',
+    status: EndStatus,
     steps: StepState[],
     error: string | null,
+    kept?: { output: unknown; files: unknown },
   ): Promise<void> {
     await this.sql.rows(
       `UPDATE agent_activations SET status = $2, steps = $3, error = $4, current_step = NULL, locked_until = NULL,
+              output = COALESCE($5, output), files = COALESCE($6, files),
               completed_at = now(), execution_ms = (extract(epoch FROM now() - started_at) * 1000)::int, updated_at = now()
         WHERE id = $1`,
-      [id, status, JSON.stringify(steps), error],
+      [
+        id,
+        status,
+        JSON.stringify(steps),
+        error,
+        kept ? JSON.stringify(kept.output) : null,
+        kept ? JSON.stringify(kept.files) : null,
+      ],
     );
+  }
+
+  /** Which of the task's activations of this agent this is (1, 2, ...): the n of its branch name. */
+  async ordinal(activationId: string): Promise<number> {
+    const row = await this.sql.one<{ n: number }>(
+      `SELECT count(*)::int AS n FROM agent_activations o, agent_activations a
+        WHERE a.id = $1 AND o.task_id = a.task_id AND o.agent_type = a.agent_type AND o.workflow = 'code'
+          AND (o.created_at, o.id) <= (a.created_at, a.id)`,
+      [activationId],
+    );
+    return row?.n ?? 1;
   }
 
   /** Ends a running activation as completed; its execution time, or undefined when it was not running. */

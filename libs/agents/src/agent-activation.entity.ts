@@ -10,7 +10,7 @@ import {
   PrimaryColumn,
   UpdateDateColumn,
 } from 'typeorm';
-import { ActivationStatus, AgentType } from './agent-types';
+import { ActivationStatus, AgentType, ProviderName } from './agent-types';
 
 export type StepStatus = 'pending' | 'in_progress' | 'completed' | 'failed' | 'cancelled';
 
@@ -65,7 +65,11 @@ export class AgentActivationEntity {
   notifyOnComplete: boolean;
 
   @Column({ type: 'varchar', length: 16 })
-  provider: 'anthropic' | 'template';
+  provider: ProviderName;
+
+  /** document: the agent's steps produce a document; code: a session on the repository, a change and its build. */
+  @Column({ type: 'varchar', length: 16, default: 'document' })
+  workflow: 'document' | 'code';
 
   @Column({ type: 'jsonb' })
   steps: StepState[];
@@ -93,6 +97,10 @@ export class AgentActivationEntity {
 
   @Column({ type: 'int', default: 0 })
   tokensUsed: number;
+
+  /** A code activation's model turns (Claude Code's num_turns, all sessions). */
+  @Column({ type: 'int', default: 0 })
+  numTurns: number;
 
   @Column({ type: 'varchar', length: 100, nullable: true })
   modelUsed: string | null;

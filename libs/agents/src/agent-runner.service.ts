@@ -7,6 +7,7 @@ import { AgentActivationEntity, StepState } from './agent-activation.entity';
 import { AGENTS } from './definitions';
 import { AgentEvents } from './agent-events.service';
 import { StepContext } from './agent-input';
+import { CodeWork } from './code/code-work.service';
 import { ProjectDocumentsRepository } from './project-documents.repository';
 import { ProviderError } from './providers/llm-provider';
 import { Providers } from './providers/providers';
@@ -37,6 +38,7 @@ export class AgentRunner {
     private readonly outbox: OutboxService,
     private readonly queues: QueueRegistry,
     private readonly config: AppConfig,
+    private readonly code: CodeWork,
   ) {}
 
   /** In the worker: picks up activations whose worker died (their lease ran out) well before BullMQ's stall check would. */
@@ -64,6 +66,10 @@ export class AgentRunner {
   }
 
   private async execute(a: AgentActivationEntity, job: LeasedJob): Promise<RunOutcome> {
+    if (a.workflow === 'code') {
+      const end = await this.code.execute(a, job);
+      return end === 'completed' || end === 'cancelled' ? end : 'failed';
+    }
     const def = AGENTS[a.agentType];
     const provider = this.providers.get(a.provider);
     const steps: StepState[] = a.steps;

@@ -24,6 +24,25 @@ export const AGENT_ACTIVATORS: Record<AgentType, Role> = {
   devops: Role.Devops,
 };
 
-export const ACTIVATION_STATUSES = ['queued', 'processing', 'completed', 'failed', 'cancelled'] as const;
+export const ACTIVATION_STATUSES = [
+  'queued',
+  'processing',
+  'completed',
+  'failed',
+  'cancelled',
+  'budget_exceeded',
+  'timed_out',
+] as const;
 export type ActivationStatus = (typeof ACTIVATION_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly ActivationStatus[] = ['completed', 'failed', 'cancelled'];
+export const TERMINAL_STATUSES: readonly ActivationStatus[] = [
+  'completed',
+  'failed',
+  'cancelled',
+  'budget_exceeded',
+  'timed_out',
+];
+/** How an activation ended when it did not complete. */
+export type EndStatus = 'failed' | 'cancelled' | 'budget_exceeded' | 'timed_out';
+
+export const PROVIDER_NAMES = ['claude-code', 'anthropic', 'template'] as const;
+export type ProviderName = (typeof PROVIDER_NAMES)[number];

@@ -5,6 +5,7 @@ import {
   IsISO8601,
   IsBoolean,
   IsIn,
+  IsInt,
   IsNotEmpty,
   IsNumber,
   IsObject,
@@ -15,9 +16,73 @@ import {
   Min,
   ValidateNested,
 } from 'class-validator';
-import { ACTIVATION_STATUSES, AGENT_TYPES, ActivationStatus, AgentType } from './agent-types';
+import {
+  ACTIVATION_STATUSES,
+  AGENT_TYPES,
+  ActivationStatus,
+  AgentType,
+  PROVIDER_NAMES,
+  ProviderName,
+} from './agent-types';
+
+export class AgentBudgetDto {
+  /** USD the activation may spend on the model (all its sessions) */
+  @ApiPropertyOptional({ example: 2.5, minimum: 0.01 })
+  @IsOptional()
+  @IsNumber()
+  @Min(0.01)
+  @Max(10000)
+  maxUsd?: number;
+
+  /** Model turns the activation may take (all its sessions); default AGENTS_CODE_MAX_TURNS */
+  @ApiPropertyOptional({ example: 40, minimum: 1 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  maxTurns?: number;
+
+  /** Seconds one coding session may run; default AGENTS_CODE_TIMEOUT_SECONDS */
+  @ApiPropertyOptional({ example: 900, minimum: 10 })
+  @IsOptional()
+  @IsInt()
+  @Min(10)
+  @Max(86400)
+  timeoutSeconds?: number;
+}
 
 export class AgentConfigDto {
+  /**
+   * claude-code: a Claude Code session on the project's repository (backend, frontend, test and
+   * devops; the default for them when the platform has a key and the project a repository);
+   * anthropic: one Messages API call a step; template: offline (for the code agents on a
+   * repository: the plan as a file on a branch, through the same change and build).
+   */
+  @ApiPropertyOptional({ enum: PROVIDER_NAMES })
+  @IsOptional()
+  @IsIn(PROVIDER_NAMES, { message: `provider must be one of ${PROVIDER_NAMES.join(', ')}` })
+  provider?: ProviderName;
+
+  /** Code agents: sessions given a failed build to repair before the activation fails */
+  @ApiPropertyOptional({ default: 2, minimum: 0, maximum: 5 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(5)
+  repairRounds?: number;
+
+  /** Code agents: merge the change once its build is green (default: it waits for review) */
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  autoMerge?: boolean;
+
+  @ApiPropertyOptional({ type: AgentBudgetDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AgentBudgetDto)
+  budget?: AgentBudgetDto;
+
   /** A model alias (claude-sonnet-4) or id; "template" runs the offline template provider. */
   @ApiPropertyOptional({ example: 'claude-sonnet-4' })
   @IsOptional()
@@ -144,6 +209,7 @@ export class ActivationResultDto {
       outputTokens: 4214,
       cacheReadTokens: 0,
       costUsd: 0.09627,
+      numTurns: 0,
     },
   })
   metrics: {
@@ -154,6 +220,8 @@ export class ActivationResultDto {
     outputTokens: number;
     cacheReadTokens: number;
     costUsd: number;
+    /** Model turns of a code activation's Claude Code sessions (0 otherwise) */
+    numTurns: number;
   };
   @ApiProperty({ nullable: true, type: String }) completedAt: string | null;
   @ApiPropertyOptional({ nullable: true, type: String }) error?: string | null;

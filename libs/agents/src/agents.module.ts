@@ -1,7 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ChangesModule } from '@app/changes';
+import { PipelinesModule } from '@app/pipelines';
 import { ProjectsModule } from '@app/projects';
+import { RunnerModule } from '@app/runner';
 import { TasksModule } from '@app/tasks';
+import { UsersModule } from '@app/users';
+import { CodeWork } from './code/code-work.service';
 import { ActivationsRepository } from './activations.repository';
 import { AgentActivationEntity } from './agent-activation.entity';
 import { AgentEventEntity } from './agent-event.entity';
@@ -18,6 +23,10 @@ import { Providers } from './providers/providers';
     TypeOrmModule.forFeature([AgentActivationEntity, AgentEventEntity, ProjectDocumentEntity]),
     ProjectsModule,
     TasksModule,
+    UsersModule,
+    RunnerModule,
+    PipelinesModule,
+    ChangesModule,
   ],
   providers: [
     ActivationsRepository,
@@ -27,6 +36,7 @@ import { Providers } from './providers/providers';
     AgentRunner,
     AgentEvents,
     Providers,
+    CodeWork,
   ],
   exports: [AgentsService, AgentRunner, AgentEvents, Providers],
 })

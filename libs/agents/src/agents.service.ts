@@ -19,7 +19,8 @@ import { AGENTS } from './definitions';
 import { AgentActivationEntity, StepState } from './agent-activation.entity';
 import { AgentEvents } from './agent-events.service';
 import { ACTIVATION_PERMISSION } from './agent-permissions';
-import { AGENT_ACTIVATORS, AGENT_TYPES, AgentType, TERMINAL_STATUSES } from './agent-types';
+import { AGENT_ACTIVATORS, AGENT_TYPES, AgentType, ProviderName, TERMINAL_STATUSES } from './agent-types';
+import { CODE_STEPS } from './code/code-steps';
 import {
   ActivateAgentDto,
   ActivationAcceptedDto,
@@ -37,7 +38,7 @@ import { ProjectDocumentRow, ProjectDocumentsRepository } from './project-docume
 import { Providers } from './providers/providers';
 
 /** Seconds a step takes when there is no history yet, per provider. */
-const DEFAULT_STEP_SECONDS = { anthropic: 20, template: 1 };
+const DEFAULT_STEP_SECONDS: Record<ProviderName, number> = { anthropic: 20, template: 1, 'claude-code': 60 };
 
 @Injectable()
 export class AgentsService {
@@ -72,18 +73,8 @@ export class AgentsService {
       });
     }
     const task = await this.tasks.get(actor, dto.taskId); // 404 when missing or invisible
-    const provider = this.providers.nameFor(dto.config?.model);
-    const estimate = await this.estimateSeconds(type, provider);
     const id = newId('activation');
-    const steps: StepState[] = AGENTS[type].steps.map((s) => ({
-      key: s.key,
-      name: s.name,
-      status: 'pending',
-      progress: 0,
-      startedAt: null,
-      completedAt: null,
-    }));
-    const estimatedCompletionAt = new Date(Date.now() + estimate * 1000);
+    let estimatedCompletionAt = new Date();
     await this.uow.run(async (tx) => {
       // Activating writes to the project: a member whose role may activate this agent.
       const { project } = await this.access.writable(
@@ -92,6 +83,18 @@ export class AgentsService {
         ACTIVATION_PERMISSION[type],
         tx.manager,
       );
+      const { provider, workflow } = this.providers.choose(type, dto.config, Boolean(project.repositoryUrl));
+      const stepDefs = workflow === 'code' ? CODE_STEPS : AGENTS[type].steps;
+      const steps: StepState[] = stepDefs.map((s) => ({
+        key: s.key,
+        name: s.name,
+        status: 'pending',
+        progress: 0,
+        startedAt: null,
+        completedAt: null,
+      }));
+      const estimate = await this.estimateSeconds(type, provider, stepDefs.length);
+      estimatedCompletionAt = new Date(Date.now() + estimate * 1000);
       await this.withinBudget(project.id, project.monthlyBudgetUsd, tx.manager);
       await this.activations.insert(tx.manager, {
         id,
@@ -103,6 +106,7 @@ export class AgentsService {
         config: dto.config ?? {},
         notifyOnComplete: dto.notifyOnComplete ?? true,
         provider,
+        workflow,
         steps,
         estimatedCompletionAt,
       });
@@ -200,6 +204,7 @@ export class AgentsService {
         outputTokens: a.outputTokens,
         cacheReadTokens: a.cacheReadTokens,
         costUsd: a.costUsd,
+        numTurns: a.numTurns,
       },
       completedAt: iso(a.completedAt),
       ...(a.status === 'completed' ? {} : { error: a.error }),
@@ -354,17 +359,13 @@ export class AgentsService {
   /** From the recent history of this agent and provider; a per-step default before there is any. */
   private readonly estimates = new Map<string, { seconds: number; at: number }>();
 
-  private async estimateSeconds(type: AgentType, provider: 'anthropic' | 'template'): Promise<number> {
+  private async estimateSeconds(type: AgentType, provider: ProviderName, steps: number): Promise<number> {
     const key = `${type}:${provider}`;
     const cached = this.estimates.get(key);
     if (cached && Date.now() - cached.at < 10_000) return cached.seconds;
-    const seconds = await this.computeEstimate(type, provider);
+    const avg = await this.activations.recentAverageMs(type, provider);
+    const seconds = avg ? Math.ceil(Number(avg) / 1000) : steps * DEFAULT_STEP_SECONDS[provider];
     this.estimates.set(key, { seconds, at: Date.now() });
     return seconds;
-  }
-
-  private async computeEstimate(type: AgentType, provider: 'anthropic' | 'template'): Promise<number> {
-    const avg = await this.activations.recentAverageMs(type, provider);
-    return avg ? Math.ceil(Number(avg) / 1000) : AGENTS[type].steps.length * DEFAULT_STEP_SECONDS[provider];
   }
 }

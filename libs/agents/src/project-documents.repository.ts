@@ -44,6 +44,16 @@ export class ProjectDocumentsRepository {
     );
   }
 
+  /** The newest document of each kind in the project, the task's own first. */
+  latestOfKinds(projectId: string, taskId: string, kinds: readonly string[]): Promise<ProjectDocumentRow[]> {
+    return this.sql.rows<ProjectDocumentRow>(
+      `SELECT DISTINCT ON (kind) * FROM project_documents
+        WHERE project_id = $1 AND kind = ANY($3)
+        ORDER BY kind, (task_id IS NOT DISTINCT FROM $2) DESC, created_at DESC, id DESC`,
+      [projectId, taskId, kinds],
+    );
+  }
+
   /** The activation's document, unless it has one already; its id when inserted. */
   async insertOnce(
     manager: EntityManager,

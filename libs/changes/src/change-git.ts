@@ -1,5 +1,5 @@
-import { fileRepository, gitEnv, Sandbox } from '@app/runner';
-import { lstat, open, rm, writeFile } from 'node:fs/promises';
+import { GIT, GitScriptOptions, GitScriptResult, runGitScript } from '@app/runner';
+import { lstat, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ChangeCommit, DiffStat } from './change.entity';
 
@@ -10,24 +10,15 @@ export const CHANGE_MAX_COMMITS = 1000;
 /** Who a merge commit is by. */
 export const PLATFORM_GIT_IDENTITY = { name: 'OpenClaw CoCode', email: 'cocode@localhost' };
 
-export interface ChangeGitOptions {
-  sandbox: Sandbox;
-  /** The job's workspace on the host (Workspace.dir). */
-  workspace: string;
-  url: string;
-  fileRoots: readonly string[];
-  timeoutMs: number;
-  jobId: string;
-}
+/** Where and how the change's git runs: a workspace of its own, the repository's URL. */
+export type ChangeGitOptions = GitScriptOptions;
 
 export type GitOutcome<T> = ({ ok: true } & T) | { ok: false; reason: string };
 
-const GIT = 'git -c protocol.ext.allow=never';
 const COMMITS_FILE = '.cocode-commits';
 const NUMSTAT_FILE = '.cocode-numstat';
 const DIFF_FILE = '.cocode-diff';
 const MERGED_FILE = '.cocode-merged';
-const GIT_CONFIG_FILE = '.cocode-gitconfig';
 
 /** Exit codes of the scripts, one per step. */
 const STEP = {
@@ -39,63 +30,15 @@ const STEP = {
   95: 'the push was refused',
 } as Record<number, string>;
 
-/**
- * Runs `script` (arguments as $1...) in one sandbox on a fresh clone: a file:// repository is
- * bound (read-only, or writable when the script pushes to it) at its own path and trusted through
- * a global config of this job's alone, as cloneAndCheckout does; any other URL gets the internet.
- */
-async function runGit(
+/** Runs `script` on the change's repository ($1), its arguments after it. */
+function runGit(
   o: ChangeGitOptions,
   script: string,
   args: string[],
   push: boolean,
   env: Record<string, string> = {},
-): Promise<{ ok: true } | { ok: false; reason: string }> {
-  let url = o.url;
-  const paths: string[] = [];
-  if (/^file:/i.test(url)) {
-    const repo = await fileRepository(url, o.fileRoots);
-    if (!repo.ok) return { ok: false, reason: repo.reason };
-    paths.push(repo.path);
-    url = `file://${repo.path}`;
-  }
-  const quoted = (p: string) => `"${p.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-  const safe = paths.flatMap((p) => [p, `${p}/.git`]).map((p) => `\tdirectory = ${quoted(p)}\n`);
-  await writeFile(join(o.workspace, GIT_CONFIG_FILE), safe.length ? `[safe]\n${safe.join('')}` : '', {
-    mode: 0o644,
-  });
-  let output = '';
-  const r = await o.sandbox.run({
-    argv: ['/bin/sh', '-c', script, 'change', url, ...args],
-    workspace: o.workspace,
-    env: {
-      ...gitEnv(env),
-      GIT_CONFIG_GLOBAL: o.sandbox.pathInside(o.workspace, GIT_CONFIG_FILE),
-    },
-    network: paths.length ? 'none' : 'internet',
-    readOnlyPaths: push ? [] : paths,
-    writablePaths: push ? paths : [],
-    timeoutMs: o.timeoutMs,
-    onOutput: (text) => {
-      output = (output + text).slice(-2000);
-    },
-    jobId: o.jobId,
-  });
-  await rm(join(o.workspace, GIT_CONFIG_FILE), { force: true });
-  if (r.outcome === 'timeout')
-    return { ok: false, reason: `git timed out after ${Math.round(o.timeoutMs / 1000)} s` };
-  if (r.outcome !== 'exited') return { ok: false, reason: `git: ${r.reason ?? r.outcome}` };
-  if (r.exitCode !== 0) {
-    const last = output
-      .split('\n')
-      .map((l) => l.trim())
-      .filter(Boolean)
-      .slice(-3)
-      .join('; ');
-    const what = STEP[r.exitCode ?? -1] ?? `git failed (exit code ${r.exitCode})`;
-    return { ok: false, reason: last ? `${what}: ${last}` : what };
-  }
-  return { ok: true };
+): Promise<GitScriptResult> {
+  return runGitScript(o, script, args, { push, env, exitReasons: STEP });
 }
 
 /** At most `max` bytes of a regular file the job wrote (never through a link); null when missing. */

@@ -84,7 +84,8 @@ export class ProjectAccessRepository {
   ): Promise<ProjectAccess | null> {
     const text = `SELECT p.id, p.name, p.key, p.description, p.owner_id AS "ownerId", p.status, p.visibility,
                         p.created_at AS "createdAt", p.updated_at AS "updatedAt", p.archived_at AS "archivedAt",
-                        p.monthly_budget_usd::float8 AS "monthlyBudgetUsd", m.role AS "memberRole"
+                        p.monthly_budget_usd::float8 AS "monthlyBudgetUsd", p.repository_url AS "repositoryUrl",
+                        m.role AS "memberRole"
                    FROM projects p
                    LEFT JOIN project_members m ON m.project_id = p.id AND m.user_id = $2
                   WHERE ${'id' in where ? 'p.id' : 'p.key'} = $1`;

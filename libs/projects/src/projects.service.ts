@@ -49,6 +49,8 @@ export interface RepositoryCredentials {
 export interface ProjectRepositoryAccess {
   url: string;
   defaultBranch: string;
+  /** The pipeline that builds the project's changes (repository.pipelineId), if named. */
+  pipelineId: string | null;
   credentials: RepositoryCredentials | null;
 }
 
@@ -195,6 +197,7 @@ export class ProjectsService {
     return {
       url: project.repositoryUrl,
       defaultBranch: project.repositoryDefaultBranch ?? DEFAULT_BRANCH,
+      pipelineId: project.repositoryPipelineId,
       credentials: sealed
         ? (JSON.parse(this.secrets.decrypt(sealed, credentialsContext(projectId))) as RepositoryCredentials)
         : null,

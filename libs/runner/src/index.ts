@@ -9,3 +9,5 @@ export * from './workspace';
 export * from './model-relay/forwarder';
 export * from './model-relay/model-relay';
 export * from './model-relay/model-relays';
+export * from './sandbox/sandbox-process';
+export * from './git-script';

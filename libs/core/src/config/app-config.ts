@@ -95,6 +95,10 @@ export class AppConfig {
     leaseMs: number;
     /** USD per million tokens by model id prefix (AGENTS_MODEL_PRICES): what an activation costs. */
     modelPrices: Record<string, { input: number; output: number; cacheRead: number }>;
+    /** Claude Code's CLI (CLAUDE_CODE_EXECUTABLE); default: the SDK's binary for this platform, if installed. */
+    claudeCodeExecutable?: string;
+    /** A code session's default limits (config.budget overrides them per activation). */
+    codeSession: { maxTurns: number; timeoutSeconds: number };
   };
   webhooks: {
     /** Deliver to loopback/private/link-local addresses (local development and tests only). */
@@ -572,6 +576,11 @@ function agentsSection(r: EnvReader): AppConfig['agents'] {
     maxRetries: r.int('AGENTS_MAX_RETRIES', 4, 0, 10),
     concurrency: r.int('AGENTS_CONCURRENCY', 100, 1, 1000),
     leaseMs: r.int('AGENTS_LEASE_MS', 30000, 1000, 600000),
+    claudeCodeExecutable: r.str('CLAUDE_CODE_EXECUTABLE') || undefined,
+    codeSession: {
+      maxTurns: r.int('AGENTS_CODE_MAX_TURNS', 50, 1, 1000),
+      timeoutSeconds: r.int('AGENTS_CODE_TIMEOUT_SECONDS', 1800, 10, 86400),
+    },
   };
   if (provider === 'anthropic' && !anthropicApiKey)
     r.problem('AGENTS_PROVIDER=anthropic needs ANTHROPIC_API_KEY');

@@ -1,6 +1,7 @@
 // The Sandbox's own spawner (bubblewrap, or the host with SANDBOX=none): not exported from
 // @app/runner, so a job can start a process only through Sandbox.run.
 import { ChildProcess, spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 
 /** After SIGTERM, a process group gets this long before SIGKILL. */
@@ -15,8 +16,12 @@ export interface ProcessOptions {
   timeoutMs: number;
   /** Aborting kills the whole process group (cancel, lost lease, shutdown). */
   signal?: AbortSignal;
-  /** Decoded stdout and stderr, interleaved as they arrive. */
+  /** Decoded stdout and stderr, interleaved as they arrive (stderr alone with onStdout). */
   onOutput: (text: string) => void;
+  /** Given: the child's stdin reads from it (else it has none). */
+  stdin?: Readable;
+  /** Given: stdout's raw bytes go here, not to onOutput (a program spoken to over its stdio). */
+  onStdout?: (chunk: Buffer) => void;
   /** The process group id (= the child's pid) as soon as it exists. */
   onSpawn?: (pgid: number) => void;
   /** Pipes given to the child as fds 3, 4, ... (the sandbox talks to bubblewrap through them). */
@@ -79,8 +84,17 @@ export function runProcess(file: string, args: string[], opts: ProcessOptions): 
       cwd: opts.cwd,
       env: opts.env,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe', ...Array<'pipe'>(opts.extraPipes ?? 0).fill('pipe')],
+      stdio: [
+        opts.stdin ? 'pipe' : 'ignore',
+        'pipe',
+        'pipe',
+        ...Array<'pipe'>(opts.extraPipes ?? 0).fill('pipe'),
+      ],
     });
+    if (opts.stdin && child.stdin) {
+      child.stdin.on('error', () => undefined);
+      opts.stdin.pipe(child.stdin);
+    }
     const pgid = child.pid ?? null;
     if (pgid !== null) opts.onSpawn?.(pgid);
     if (pgid !== null) opts.onChild?.(child);
@@ -105,7 +119,9 @@ export function runProcess(file: string, args: string[], opts: ProcessOptions): 
       if (!stream) continue;
       openStreams++;
       const decoder = new StringDecoder('utf8');
+      const raw = stream === child.stdout ? opts.onStdout : undefined;
       stream.on('data', (b: Buffer) => {
+        if (raw) return raw(b);
         const text = decoder.write(b);
         if (text) opts.onOutput(text);
       });

@@ -18,6 +18,7 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
 import { killProcessGroup, runProcess } from './process-runner';
 import { BwrapPlan, bwrapArgs, ETC_ALLOWED, RootEntry, SANDBOX_WORKSPACE } from './bwrap-args';
 import { Cgroups, JobCgroup } from './cgroups';
@@ -46,6 +47,11 @@ export interface SandboxCommand {
   /** Aborting kills the job at once (cancel, lost lease, shutdown). */
   signal?: AbortSignal;
   onOutput: (text: string) => void;
+  /**
+   * A program spoken to over its stdio (Claude Code's stream-json): its stdin reads from `stdin`,
+   * its stdout's bytes go to `onStdout` (counted against the output limit), stderr to onOutput.
+   */
+  stdio?: { stdin: Readable; onStdout: (chunk: Buffer) => void };
   limits?: Partial<SandboxLimits>;
   /** The job's id, for logs and the cgroup's name. */
   jobId: string;
@@ -328,6 +334,8 @@ export class Sandbox implements OnApplicationShutdown {
       timeoutMs: cmd.timeoutMs,
       signal: watch.signal,
       onOutput: watch.onOutput,
+      stdin: cmd.stdio?.stdin,
+      onStdout: cmd.stdio && watch.onStdout,
     });
     watch.stop();
     // Whatever the command left running in the background dies with it.
@@ -428,6 +436,8 @@ export class Sandbox implements OnApplicationShutdown {
         timeoutMs: cmd.timeoutMs,
         signal: watch.signal,
         onOutput: watch.onOutput,
+        stdin: cmd.stdio?.stdin,
+        onStdout: cmd.stdio && watch.onStdout,
         killGraceMs: 0,
         extraPipes: networked ? 2 : 0,
         onChild: (child) => {
@@ -524,6 +534,27 @@ class LimitWatch {
     return this.controller.signal;
   }
 
+  /** Raw stdout of a program spoken to over its stdio: counted as output, passed on whole or not at all. */
+  onStdout = (chunk: Buffer): void => {
+    if (this.tripped) return;
+    if (!this.count(chunk.length)) return;
+    this.cmd.stdio?.onStdout(chunk);
+  };
+
+  private count(bytes: number): boolean {
+    if (this.written + bytes <= this.limits.outputBytes) {
+      this.written += bytes;
+      return true;
+    }
+    this.written = this.limits.outputBytes;
+    this.trip(this.outputMessage());
+    return false;
+  }
+
+  private outputMessage(): string {
+    return `output limit exceeded (more than ${this.limits.outputBytes} bytes, SANDBOX_MAX_OUTPUT_BYTES): the job was stopped`;
+  }
+
   onOutput = (text: string): void => {
     if (this.tripped) return;
     const bytes = Buffer.byteLength(text);
@@ -531,9 +562,7 @@ class LimitWatch {
       const room = this.limits.outputBytes - this.written;
       if (room > 0) this.cmd.onOutput(Buffer.from(text).subarray(0, room).toString('utf8'));
       this.written = this.limits.outputBytes;
-      this.trip(
-        `output limit exceeded (more than ${this.limits.outputBytes} bytes, SANDBOX_MAX_OUTPUT_BYTES): the job was stopped`,
-      );
+      this.trip(this.outputMessage());
       return;
     }
     this.written += bytes;

@@ -1,0 +1,261 @@
+#!/usr/bin/env node
+'use strict';
+// Code agents benchmark (issue 15): BENCH_CODE_ACTIVATIONS (20) backend activations with the
+// claude-code provider on a file:// repository, two workers, against the fake Messages API of
+// test/support (streaming, BENCH_MODEL_DELAY_MS = 200 ms before each answer), each session scripted
+// to 4 tool turns (Write, Write, Bash, Read) and a final answer; a trivial pipeline builds each
+// branch. It reports the wall time and, per activation, where the time went: the workspace step
+// (sandboxed clone), the session step split into Claude Code's own duration (its model calls and
+// tools, from its result message) and the rest (sandbox and CLI start, commit, push, opening the
+// change), the build; and the cost of an empty sandbox. Needs `npx nest build`, PostgreSQL and
+// Redis on 127.0.0.1, bubblewrap, and the SDK's CLI (@anthropic-ai/claude-agent-sdk-linux-x64).
+require('ts-node').register({ transpileOnly: true, compilerOptions: { module: 'commonjs' } });
+const { execFileSync } = require('node:child_process');
+const { mkdirSync, mkdtempSync, rmSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const { join } = require('node:path');
+const { Client } = require('pg');
+const { FakeAnthropic } = require('../test/support/fake-anthropic');
+const { installHandlers, onCleanup, runCleanup } = require('./lib/cleanup');
+const { startApps, api } = require('./lib/apps');
+const { killAllNow } = require('./lib/processes');
+const { writeResults } = require('./lib/report');
+const { round, sleep } = require('./lib/util');
+
+const RESULTS_DIR = join(__dirname, 'results');
+const int = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
+const settings = {
+  activations: int('BENCH_CODE_ACTIVATIONS', 20),
+  modelDelayMs: int('BENCH_MODEL_DELAY_MS', 200),
+  workers: int('BENCH_WORKERS', 2),
+  sandboxRuns: int('BENCH_SANDBOX_RUNS', 20),
+  timeoutMs: int('BENCH_TIMEOUT_MS', 300000),
+};
+const say = (m) => process.stdout.write(`[bench:code-agents] ${m}\n`);
+const stats = (values) => {
+  const s = [...values].sort((a, b) => a - b);
+  const at = (p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+  return {
+    mean: round(s.reduce((a, b) => a + b, 0) / (s.length || 1), 0),
+    p50: round(at(50), 0),
+    p95: round(at(95), 0),
+  };
+};
+
+/** Each session's turns, by how far its conversation is: 4 tool calls, then the answer. */
+const SCRIPT = [
+  { toolUse: { name: 'Write', input: { file_path: '/workspace/src/src/feature.js', content: 'module.exports = 1;\n' } } },
+  {
+    toolUse: {
+      name: 'Write',
+      input: {
+        file_path: '/workspace/src/test/feature.test.js',
+        content: "require('node:test')('feature', () => require('node:assert').strictEqual(require('../src/feature.js'), 1));\n",
+      },
+    },
+  },
+  { toolUse: { name: 'Bash', input: { command: 'node --test test/ 2>&1 | tail -2' } } },
+  { toolUse: { name: 'Read', input: { file_path: '/workspace/src/src/feature.js' } } },
+  { text: 'Added the feature with a test.', end: true },
+];
+
+function gitRepo(root) {
+  const work = join(root, 'work');
+  const origin = join(root, 'origin.git');
+  mkdirSync(work, { recursive: true });
+  const git = (cwd, ...args) =>
+    execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@local', ...args], {
+      cwd,
+      env: { PATH: process.env.PATH, HOME: root, GIT_CONFIG_NOSYSTEM: '1' },
+    });
+  git(work, 'init', '--quiet', '--initial-branch=main');
+  execFileSync('sh', ['-c', 'echo "# bench" > README.md'], { cwd: work });
+  git(work, 'add', '-A');
+  git(work, 'commit', '--quiet', '-m', 'base');
+  execFileSync('git', ['clone', '--quiet', '--bare', work, origin]);
+  execFileSync('chmod', ['-R', 'a+rwX', root]);
+  return `file://${origin}`;
+}
+
+/** An empty sandbox (`true`), as every step of an activation starts several: its start-up cost. */
+async function sandboxCost(root) {
+  const { loadConfig } = require('../dist/libs/core/src');
+  const { Sandbox } = require('../dist/libs/runner/src');
+  const config = loadConfig({ NODE_ENV: 'test', WORKSPACES_ROOT: join(root, 'probe'), LOG_LEVEL: 'error' }, 'worker');
+  const sandbox = new Sandbox(config);
+  await sandbox.init();
+  const ws = join(root, 'probe', 'ws');
+  mkdirSync(join(ws, 'home'), { recursive: true });
+  await sandbox.own(ws, join(ws, 'home'));
+  const times = [];
+  for (let i = 0; i < settings.sandboxRuns; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = await sandbox.run({ argv: ['true'], workspace: ws, env: {}, timeoutMs: 10000, onOutput: () => undefined, jobId: 'bench' });
+    if (r.outcome !== 'exited' || r.exitCode !== 0) throw new Error(`sandbox probe failed: ${JSON.stringify(r)}`);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  await sandbox.onApplicationShutdown();
+  return stats(times);
+}
+
+async function main() {
+  installHandlers(killAllNow);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const root = mkdtempSync(join(tmpdir(), 'cocode-bench-code-'));
+  execFileSync('chmod', ['755', root]);
+  onCleanup('temp dir', () => rmSync(root, { recursive: true, force: true }));
+  const origin = gitRepo(join(root, 'repo'));
+
+  const fake = new FakeAnthropic();
+  fake.streamDelayMs = settings.modelDelayMs;
+  fake.turnFor = (body) => SCRIPT[Math.min(SCRIPT.length - 1, body.messages.filter((m) => m.role === 'assistant').length)];
+  await fake.start();
+  onCleanup('fake anthropic', () => fake.stop());
+
+  const { port, token, databaseUrl } = await startApps({
+    name: 'code',
+    resultsDir: RESULTS_DIR,
+    stamp,
+    workers: settings.workers,
+    env: {
+      ANTHROPIC_API_KEY: 'sk-ant-bench-key',
+      ANTHROPIC_BASE_URL: fake.url,
+      WORKSPACES_ROOT: join(root, 'workspaces'),
+      GIT_FILE_ROOTS: root,
+      SECRETS_ENCRYPTION_KEY: require('node:crypto').randomBytes(32).toString('base64'),
+    },
+    startTimeoutMs: 60000,
+  });
+  const call = async (method, path, body, want) => {
+    const res = await api(port, method, path, token, body);
+    if (res.status !== want) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
+    return res.body;
+  };
+  const me = await call('GET', '/v2/auth/me', undefined, 200);
+  const project = await call('POST', '/v2/projects', { name: 'Bench', key: 'BENCH', ownerId: me.userId }, 201);
+  await call('PUT', `/v2/projects/${project.id}`, { repository: { url: origin, defaultBranch: 'main' } }, 200);
+  const pipeline = await call(
+    'POST',
+    '/v2/pipelines',
+    { projectId: project.id, name: 'ci', stages: [{ name: 'test', commands: ['true'] }] },
+    201,
+  );
+  await call('PUT', `/v2/projects/${project.id}`, { repository: { url: origin, defaultBranch: 'main', pipelineId: pipeline.id } }, 200);
+  const tasks = [];
+  for (let i = 0; i < settings.activations; i++)
+    tasks.push(await call('POST', `/v2/projects/${project.id}/tasks`, { type: 'story', title: `feature ${i}` }, 201));
+
+  say(`${settings.activations} claude-code activations, ${settings.workers} workers, ${settings.modelDelayMs} ms per model call`);
+  const started = Date.now();
+  const ids = await Promise.all(
+    tasks.map((t) =>
+      call('POST', '/v2/agents/backend/activate', { taskId: t.id, input: {}, config: { provider: 'claude-code' } }, 202).then(
+        (b) => b.activationId,
+      ),
+    ),
+  );
+  const pg = new Client({ connectionString: databaseUrl });
+  await pg.connect();
+  onCleanup('pg', () => pg.end());
+  const deadline = Date.now() + settings.timeoutMs;
+  for (;;) {
+    const { rows } = await pg.query(
+      `SELECT count(*) FILTER (WHERE status NOT IN ('queued', 'processing'))::int AS done FROM agent_activations WHERE id = ANY($1)`,
+      [ids],
+    );
+    if (rows[0].done >= ids.length) break;
+    if (Date.now() > deadline) throw new Error(`only ${rows[0].done}/${ids.length} finished in time`);
+    await sleep(250);
+  }
+  const { rows } = await pg.query(
+    `SELECT a.id, a.status, a.error, a.completed_at, a.files,
+            (SELECT json_agg(json_build_object('key', e.data->>'key', 'status', e.data->>'status', 'at', e.created_at) ORDER BY e.id)
+               FROM agent_activation_events e WHERE e.activation_id = a.id AND e.type = 'step') AS steps
+       FROM agent_activations a WHERE a.id = ANY($1)`,
+    [ids],
+  );
+  const wallMs = Math.max(...rows.map((r) => new Date(r.completed_at).getTime())) - started;
+  const failed = rows.filter((r) => r.status !== 'completed');
+  const span = (r, key) => {
+    const s = r.steps.find((x) => x.key === key && x.status === 'in_progress');
+    const e = r.steps.find((x) => x.key === key && x.status === 'completed');
+    return s && e ? new Date(e.at).getTime() - new Date(s.at).getTime() : NaN;
+  };
+  const per = rows
+    .filter((r) => r.status === 'completed')
+    .map((r) => {
+      const transcript = (r.files ?? []).find((f) => f.name === 'transcript.jsonl')?.content ?? '';
+      const result = transcript
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+        .find((m) => m.type === 'result');
+      const session = span(r, 'session');
+      const cli = result?.duration_ms ?? NaN;
+      const workspace = span(r, 'workspace');
+      const change = span(r, 'change');
+      return {
+        workspace,
+        session,
+        cli,
+        cliApi: result?.duration_api_ms ?? NaN,
+        sessionRest: session - cli,
+        build: span(r, 'build'),
+        change,
+        overhead: workspace + (session - cli) + change,
+      };
+    });
+  const col = (k) => stats(per.map((p) => p[k]));
+  say('empty sandboxes');
+  const sandbox = await sandboxCost(root);
+  const result = {
+    settings,
+    wallSeconds: round(wallMs / 1000, 2),
+    completed: per.length,
+    failed: failed.map((r) => `${r.id}: ${r.status} ${r.error}`),
+    modelCalls: fake.streamed.length,
+    perActivationMs: {
+      workspace: col('workspace'),
+      session: col('session'),
+      claudeCodeOwn: col('cli'),
+      claudeCodeModel: col('cliApi'),
+      sessionRest: col('sessionRest'),
+      build: col('build'),
+      change: col('change'),
+      platformOverhead: col('overhead'),
+    },
+    emptySandboxMs: sandbox,
+  };
+  const m = result.perActivationMs;
+  const line = (label, s) => `| ${label} | ${s.mean} | ${s.p50} | ${s.p95} |`;
+  const table = [
+    `${per.length}/${settings.activations} completed in ${result.wallSeconds} s (${settings.workers} workers); ${result.modelCalls} model calls of ${settings.modelDelayMs} ms.`,
+    '',
+    '| Per activation (ms) | mean | p50 | p95 |',
+    '| --- | --: | --: | --: |',
+    line('workspace step (sandboxed clone, branch)', m.workspace),
+    line('session step', m.session),
+    line("- Claude Code's own time (result duration_ms)", m.claudeCodeOwn),
+    line('  - of which model calls (duration_api_ms)', m.claudeCodeModel),
+    line('- the rest: sandbox + CLI start, commit, push, change', m.sessionRest),
+    line('build step (trigger, queue, run, wait)', m.build),
+    line('change step', m.change),
+    line('platform overhead = workspace + session rest + change', m.platformOverhead),
+    line('an empty sandbox (`true`), sequential', sandbox),
+    '',
+    `Target: platform overhead < 1500 ms -> ${m.platformOverhead.mean < 1500 ? 'PASS' : 'FAIL'} (mean ${m.platformOverhead.mean} ms).`,
+  ].join('\n');
+  process.stdout.write(`\n${table}\n\n`);
+  if (failed.length) process.stdout.write(`failed: ${result.failed.join('\n')}\n`);
+  writeResults(RESULTS_DIR, `code-agents-${stamp}`, { ...result, table });
+}
+
+main()
+  .then(() => runCleanup())
+  .then(() => process.exit(0))
+  .catch(async (err) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : err}\n`);
+    await runCleanup();
+    process.exit(1);
+  });
