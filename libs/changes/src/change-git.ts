@@ -87,26 +87,36 @@ export function parseNumstat(text: string): DiffStat {
   return stat;
 }
 
-/** Commits (`git log base..head`), stat and diff (`git diff base...head`) of a change, from a fresh clone. */
-export async function inspectChange(
-  o: ChangeGitOptions & { baseSha: string; headSha: string },
-): Promise<
-  GitOutcome<{ commits: ChangeCommit[]; diffStat: DiffStat; diff: string; diffTruncated: boolean }>
-> {
-  const script = [
-    `${GIT} clone --quiet --no-checkout -- "$1" src || exit 90`,
-    'cd src',
-    `${GIT} cat-file -e "$2^{commit}" || exit 91`,
-    `${GIT} cat-file -e "$3^{commit}" || exit 92`,
-    `${GIT} log --max-count=${CHANGE_MAX_COMMITS} --no-decorate --format='%H%x00%an <%ae>%x00%B%x1e' "$2..$3" -- > ../${COMMITS_FILE} || exit 93`,
-    `${GIT} diff --numstat "$2...$3" -- > ../${NUMSTAT_FILE} || exit 93`,
-    `${GIT} diff --no-color --no-ext-diff "$2...$3" -- > ../${DIFF_FILE} || exit 93`,
-  ].join('\n');
-  const r = await runGit(o, script, [o.baseSha, o.headSha], false);
-  const commits = await readCapped(join(o.workspace, COMMITS_FILE), 8 * 2 ** 20, true);
-  const numstat = await readCapped(join(o.workspace, NUMSTAT_FILE), 8 * 2 ** 20);
-  const diff = await readCapped(join(o.workspace, DIFF_FILE), CHANGE_DIFF_MAX_BYTES);
-  if (!r.ok) return r;
+/** What a change keeps of its branch. */
+export interface ChangeInspection {
+  commits: ChangeCommit[];
+  diffStat: DiffStat;
+  diff: string;
+  diffTruncated: boolean;
+}
+
+/**
+ * Shell lines, run in a repository (the workspace's top is `..`), that write the commits
+ * (`git log base..head`), the stat and the diff (`git diff base...head`) of a change for
+ * readInspection; `base` and `head` are shell words ("$2", a ref of the script's own).
+ */
+export function inspectionScript(base: string, head: string): string[] {
+  return [
+    `${GIT} log --max-count=${CHANGE_MAX_COMMITS} --no-decorate --format='%H%x00%an <%ae>%x00%B%x1e' ${base}..${head} -- > ../${COMMITS_FILE} || exit 93`,
+    `${GIT} diff --numstat ${base}...${head} -- > ../${NUMSTAT_FILE} || exit 93`,
+    `${GIT} diff --no-color --no-ext-diff ${base}...${head} -- > ../${DIFF_FILE} || exit 93`,
+  ];
+}
+
+/** Reads (and removes) what inspectionScript wrote; after a failed script, the failure. */
+export async function readInspection(
+  workspace: string,
+  ran: GitScriptResult,
+): Promise<GitOutcome<ChangeInspection>> {
+  const commits = await readCapped(join(workspace, COMMITS_FILE), 8 * 2 ** 20, true);
+  const numstat = await readCapped(join(workspace, NUMSTAT_FILE), 8 * 2 ** 20);
+  const diff = await readCapped(join(workspace, DIFF_FILE), CHANGE_DIFF_MAX_BYTES);
+  if (!ran.ok) return ran;
   if (!commits || !numstat || !diff) return { ok: false, reason: 'git wrote no result' };
   // A diff cut at the limit ends at its last whole line.
   const text = diff.truncated ? diff.text.slice(0, diff.text.lastIndexOf('\n') + 1) : diff.text;
@@ -117,6 +127,20 @@ export async function inspectChange(
     diff: text,
     diffTruncated: diff.truncated,
   };
+}
+
+/** Commits, stat and diff of a change, from a fresh clone. */
+export async function inspectChange(
+  o: ChangeGitOptions & { baseSha: string; headSha: string },
+): Promise<GitOutcome<ChangeInspection>> {
+  const script = [
+    `${GIT} clone --quiet --no-checkout -- "$1" src || exit 90`,
+    'cd src',
+    `${GIT} cat-file -e "$2^{commit}" || exit 91`,
+    `${GIT} cat-file -e "$3^{commit}" || exit 92`,
+    ...inspectionScript('"$2"', '"$3"'),
+  ].join('\n');
+  return readInspection(o.workspace, await runGit(o, script, [o.baseSha, o.headSha], false));
 }
 
 /**

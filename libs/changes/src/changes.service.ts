@@ -19,7 +19,7 @@ import {
 } from '@app/core';
 import { accessOf, ProjectAccess, ProjectAccessService } from '@app/projects';
 import { Sandbox, Workspace } from '@app/runner';
-import { inspectChange, mergeChange } from './change-git';
+import { ChangeInspection, inspectChange, mergeChange } from './change-git';
 import { ChangeDto, ListChangesQueryDto, MergeChangeDto } from './change.dto';
 import { ChangeRow, ChangesRepository, mapChangeRow, NewChange } from './changes.repository';
 
@@ -103,10 +103,11 @@ export class ChangesService {
 
   /**
    * Opens the change of a branch, or moves the open one of that branch to a new head: commits,
-   * diff stat and diff come from a fresh clone in a sandbox. Publishes `change.opened` for a new
+   * diff stat and diff come from a fresh clone in a sandbox, unless the caller read them already
+   * (the code agents, from the repository they pushed from). Publishes `change.opened` for a new
    * change. Throws (the job is retried) when git cannot read the repository.
    */
-  async open(input: OpenChangeInput): Promise<ChangeDto> {
+  async open(input: OpenChangeInput, inspected?: ChangeInspection): Promise<ChangeDto> {
     const problems = openProblems(input);
     if (problems.length) throw AppError.validation(problems);
     if (!(await this.changes.projectExists(input.projectId)))
@@ -114,58 +115,53 @@ export class ChangesService {
     const baseSha = input.baseSha.toLowerCase();
     const headSha = input.headSha.toLowerCase();
     const id = newId('change');
-    const workspace = await Workspace.create(this.config.builds.workspaceRoot, id, (...p) =>
-      this.sandbox.own(...p),
-    );
-    try {
-      const content = await inspectChange({
-        sandbox: this.sandbox,
-        workspace: workspace.dir,
-        url: input.repositoryUrl,
-        fileRoots: this.config.gitFileRoots,
-        timeoutMs: this.config.builds.cloneTimeoutSeconds * 1000,
-        jobId: id,
-        baseSha,
-        headSha,
-      });
-      if (!content.ok) throw AppError.conflict(`The change cannot be read: ${content.reason}`);
-      const change: NewChange = {
-        id,
-        projectId: input.projectId,
-        taskId: input.taskId ?? null,
-        activationId: input.activationId ?? null,
-        repositoryUrl: input.repositoryUrl,
-        branch: input.branch,
-        baseBranch: input.baseBranch,
-        baseSha,
-        headSha,
-        buildId: input.buildId ?? null,
-        commits: content.commits,
-        diffStat: content.diffStat,
-        diff: content.diff,
-        diffTruncated: content.diffTruncated,
-      };
-      return await this.uow.run(async (tx) => {
-        if (!(await this.changes.projectExists(input.projectId, tx.manager)))
-          throw AppError.notFound('project', input.projectId);
-        const open = await this.changes.openOfBranch(input.projectId, input.branch, tx.manager);
-        if (open) {
-          // The head a merge was accepted for stays until the merge is done (the job is retried).
-          if (this.mergeUnderWay(open) && open.head_sha !== headSha)
-            throw AppError.conflict(`A merge of ${open.id} is under way: open the new head once it is done`);
-          await this.changes.updateHead(open.id, change, tx.manager);
-          return this.view(open.id, tx);
-        }
-        await this.changes.insert(change, tx.manager);
-        const dto = await this.view(id, tx);
-        await this.outbox.publish(tx, 'change.opened', { change: dto }, input.projectId);
-        return dto;
-      });
-    } finally {
-      await workspace
-        .remove()
-        .catch((err: Error) => this.logger.warn(`workspace not removed: ${err.message}`));
-    }
+    const content = inspected
+      ? { ok: true as const, ...inspected }
+      : await this.inSandbox(id, (workspace) =>
+          inspectChange({
+            sandbox: this.sandbox,
+            workspace,
+            url: input.repositoryUrl,
+            fileRoots: this.config.gitFileRoots,
+            timeoutMs: this.config.builds.cloneTimeoutSeconds * 1000,
+            jobId: id,
+            baseSha,
+            headSha,
+          }),
+        );
+    if (!content.ok) throw AppError.conflict(`The change cannot be read: ${content.reason}`);
+    const change: NewChange = {
+      id,
+      projectId: input.projectId,
+      taskId: input.taskId ?? null,
+      activationId: input.activationId ?? null,
+      repositoryUrl: input.repositoryUrl,
+      branch: input.branch,
+      baseBranch: input.baseBranch,
+      baseSha,
+      headSha,
+      buildId: input.buildId ?? null,
+      commits: content.commits,
+      diffStat: content.diffStat,
+      diff: content.diff,
+      diffTruncated: content.diffTruncated,
+    };
+    return this.uow.run(async (tx) => {
+      if (!(await this.changes.projectExists(input.projectId, tx.manager)))
+        throw AppError.notFound('project', input.projectId);
+      const open = await this.changes.openOfBranch(input.projectId, input.branch, tx.manager);
+      if (open) {
+        // The head a merge was accepted for stays until the merge is done (the job is retried).
+        if (this.mergeUnderWay(open) && open.head_sha !== headSha)
+          throw AppError.conflict(`A merge of ${open.id} is under way: open the new head once it is done`);
+        await this.changes.updateHead(open.id, change, tx.manager);
+        return this.view(open.id, tx);
+      }
+      await this.changes.insert(change, tx.manager);
+      const dto = await this.view(id, tx);
+      await this.outbox.publish(tx, 'change.opened', { change: dto }, input.projectId);
+      return dto;
+    });
   }
 
   /**
@@ -209,16 +205,11 @@ export class ChangesService {
   // ---- helpers --------------------------------------------------------------------------------
 
   /** Clone, merge and push in a workspace of its own. */
-  private async mergeInSandbox(
-    row: ChangeRow,
-  ): Promise<{ ok: true; sha: string } | { ok: false; reason: string }> {
-    const workspace = await Workspace.create(this.config.builds.workspaceRoot, newId('change'), (...p) =>
-      this.sandbox.own(...p),
-    );
-    try {
-      return await mergeChange({
+  private mergeInSandbox(row: ChangeRow): Promise<{ ok: true; sha: string } | { ok: false; reason: string }> {
+    return this.inSandbox(newId('change'), (workspace) =>
+      mergeChange({
         sandbox: this.sandbox,
-        workspace: workspace.dir,
+        workspace,
         url: row.repository_url,
         fileRoots: this.config.gitFileRoots,
         timeoutMs: this.config.builds.cloneTimeoutSeconds * 1000,
@@ -226,7 +217,17 @@ export class ChangesService {
         baseBranch: row.base_branch,
         headSha: row.head_sha,
         message: `Merge ${row.branch} into ${row.base_branch} (change ${row.id})`,
-      });
+      }),
+    );
+  }
+
+  /** Runs `fn` with a fresh workspace (its directory), removed after. */
+  private async inSandbox<T>(id: string, fn: (workspace: string) => Promise<T>): Promise<T> {
+    const workspace = await Workspace.create(this.config.builds.workspaceRoot, id, (...p) =>
+      this.sandbox.own(...p),
+    );
+    try {
+      return await fn(workspace.dir);
     } finally {
       await workspace
         .remove()

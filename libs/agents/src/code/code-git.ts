@@ -1,3 +1,4 @@
+import { ChangeInspection, GitOutcome, inspectionScript, readInspection } from '@app/changes';
 import { GIT, GitScriptOptions, GitScriptResult, runGitScript } from '@app/runner';
 import { lstat, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -107,16 +108,23 @@ export async function commitAll(
 /**
  * Pushes the workspace's head to `branch` from a bare repository of the platform's own (the
  * commits fetched into it): the workspace's config and hooks, which the model could write, never
- * run beside the credentials or the writable repository.
+ * run beside the credentials or the writable repository. In the same sandbox it reads the
+ * change's commits, stat and diff against `baseSha` there, so opening the change clones nothing.
  */
-export async function pushBranch(o: GitScriptOptions, branch: string): Promise<GitScriptResult> {
+export async function pushBranch(
+  o: GitScriptOptions,
+  branch: string,
+  baseSha: string,
+): Promise<GitOutcome<ChangeInspection>> {
   const script = [
     'rm -rf push.git',
     `${GIT} init --quiet --bare push.git || exit 93`,
     'cd push.git',
     `${GIT} fetch --quiet --no-tags ../src "+HEAD:refs/heads/cocode-push" || exit 93`,
     `${GIT} push --quiet "$1" "refs/heads/cocode-push:refs/heads/$2" || exit 95`,
+    ...inspectionScript('"$3"', 'refs/heads/cocode-push'),
     'cd .. && rm -rf push.git',
   ].join('\n');
-  return runGitScript(o, script, [branch], { push: true, exitReasons: REASONS });
+  const r = await runGitScript(o, script, [branch, baseSha], { push: true, exitReasons: REASONS });
+  return readInspection(o.workspace, r);
 }

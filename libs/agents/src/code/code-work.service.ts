@@ -381,24 +381,28 @@ export class CodeWork {
           ? `The repair session changed nothing${run.state.changeId ? `: the change ${run.state.changeId} stays open` : ''}`
           : 'The session changed no file: there is nothing to review',
       );
-    const push = await pushBranch(options, run.state.branch!);
+    const push = await pushBranch(options, run.state.branch!, run.state.baseSha!);
     this.assertGoingOn(run);
     if (!push.ok) throw new ProviderError(`The branch could not be pushed: ${push.reason}`);
+    const { ok: _ok, ...inspected } = push;
     run.state.headSha = commit.sha;
     run.state.buildId = undefined;
     run.state.buildStatus = undefined;
     await this.save(run);
     const change = await this.changes
-      .open({
-        projectId: run.a.projectId,
-        taskId: run.a.taskId,
-        activationId: run.a.id,
-        repositoryUrl: run.repo.url,
-        branch: run.state.branch!,
-        baseBranch: run.repo.defaultBranch,
-        baseSha: run.state.baseSha!,
-        headSha: commit.sha,
-      })
+      .open(
+        {
+          projectId: run.a.projectId,
+          taskId: run.a.taskId,
+          activationId: run.a.id,
+          repositoryUrl: run.repo.url,
+          branch: run.state.branch!,
+          baseBranch: run.repo.defaultBranch,
+          baseSha: run.state.baseSha!,
+          headSha: commit.sha,
+        },
+        inspected,
+      )
       .catch((err: Error) => {
         throw new ProviderError(`The change could not be opened: ${err.message}`);
       });
