@@ -288,7 +288,7 @@ async function main() {
     '| --- | --: | --: | --: |',
     line('workspace step (sandboxed clone, branch)', m.workspace),
     line('session step', m.session),
-    line('- sandbox + Claude Code start (until its init message)', m.claudeCodeStart),
+    line('- a session slot (AGENTS_CODE_SESSIONS), sandbox, Claude Code start', m.claudeCodeStart),
     line("- Claude Code's session (its duration_ms)", m.claudeCodeOwn),
     line('  - of which model calls (its duration_api_ms)', m.claudeCodeModel),
     line('- commit, push, open the change (after its result)', m.commitPushChange),

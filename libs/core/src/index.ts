@@ -21,3 +21,4 @@ export * from './metrics/metrics.service';
 export * from './http/input-validation.pipe';
 export * from './http/json-body-parser';
 export * from './http/decimal-places';
+export * from './semaphore';

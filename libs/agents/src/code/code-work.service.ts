@@ -1,5 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AppConfig, AppError, maxScopesFor, OutboxService, Principal, UnitOfWork } from '@app/core';
+import {
+  AppConfig,
+  AppError,
+  maxScopesFor,
+  OutboxService,
+  Principal,
+  Semaphore,
+  UnitOfWork,
+} from '@app/core';
 import { ChangesService } from '@app/changes';
 import { BuildDto, BuildLogService, BuildsService } from '@app/pipelines';
 import { ProjectsService } from '@app/projects';
@@ -90,6 +98,8 @@ interface Run {
 @Injectable()
 export class CodeWork {
   private readonly logger = new Logger(CodeWork.name);
+  /** Claude Code sessions of this worker at once (AGENTS_CODE_SESSIONS). */
+  private readonly sessions: Semaphore;
 
   constructor(
     private readonly activations: ActivationsRepository,
@@ -106,7 +116,9 @@ export class CodeWork {
     private readonly buildLog: BuildLogService,
     private readonly changes: ChangesService,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.sessions = new Semaphore(config.agents.codeSession.perWorker);
+  }
 
   /** Runs (or resumes) a code activation to its end; throws only for trouble of the platform (retried). */
   async execute(a: AgentActivationEntity, job: LeasedJob): Promise<'completed' | EndStatus> {
@@ -460,24 +472,36 @@ export class CodeWork {
           ),
       );
     };
+    if (this.sessions.inUse >= this.config.agents.codeSession.perWorker)
+      await this.log(run, 'info', '等待本工作进程空闲的会话名额（AGENTS_CODE_SESSIONS）');
     const timer = setInterval(flush, 250);
-    const outcome = await runCodeSession({
-      sandbox: this.sandbox,
-      relays: this.relays,
-      workspace: run.workspace!,
-      executable,
-      prompt,
-      model,
-      maxTurns,
-      maxBudgetUsd: maxUsd,
-      timeoutMs: (budget.timeoutSeconds ?? cfg.codeSession.timeoutSeconds) * 1000,
-      signal: run.job.signal,
-      jobId: run.a.id,
-      onNote: (n) => notes.push(n),
-    }).finally(() => {
-      clearInterval(timer);
-      flush();
-    });
+    const outcome = await this.sessions
+      .with(
+        () =>
+          runCodeSession({
+            sandbox: this.sandbox,
+            relays: this.relays,
+            workspace: run.workspace!,
+            executable,
+            prompt,
+            model,
+            maxTurns,
+            maxBudgetUsd: maxUsd,
+            timeoutMs: (budget.timeoutSeconds ?? cfg.codeSession.timeoutSeconds) * 1000,
+            signal: run.job.signal,
+            jobId: run.a.id,
+            onNote: (n) => notes.push(n),
+          }),
+        run.job.signal,
+      )
+      .catch((err: Error) => {
+        if (run.job.signal.aborted) throw new CodeEnd('cancelled', 'cancelled');
+        throw err;
+      })
+      .finally(() => {
+        clearInterval(timer);
+        flush();
+      });
     await flushing;
     const r = outcome.result;
     if (r) {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { MetricsAccess } from '../metrics/metrics-access';
 
@@ -97,8 +97,11 @@ export class AppConfig {
     modelPrices: Record<string, { input: number; output: number; cacheRead: number }>;
     /** Claude Code's CLI (CLAUDE_CODE_EXECUTABLE); default: the SDK's binary for this platform, if installed. */
     claudeCodeExecutable?: string;
-    /** A code session's default limits (config.budget overrides them per activation). */
-    codeSession: { maxTurns: number; timeoutSeconds: number };
+    /**
+     * A code session's default limits (config.budget overrides them per activation), and how many
+     * Claude Code sessions a worker runs at once (each CLI is CPU-heavy; the rest wait their turn).
+     */
+    codeSession: { maxTurns: number; timeoutSeconds: number; perWorker: number };
   };
   webhooks: {
     /** Deliver to loopback/private/link-local addresses (local development and tests only). */
@@ -580,6 +583,7 @@ function agentsSection(r: EnvReader): AppConfig['agents'] {
     codeSession: {
       maxTurns: r.int('AGENTS_CODE_MAX_TURNS', 50, 1, 1000),
       timeoutSeconds: r.int('AGENTS_CODE_TIMEOUT_SECONDS', 1800, 10, 86400),
+      perWorker: r.int('AGENTS_CODE_SESSIONS', availableParallelism(), 1, 256),
     },
   };
   if (provider === 'anthropic' && !anthropicApiKey)
