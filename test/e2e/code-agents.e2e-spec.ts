@@ -353,6 +353,27 @@ describe('code agents: a session on the repository, a change, a real build, repa
     await eventually(async () => (sleeping() === 0 ? true : null), 15_000);
   });
 
+  withCli(
+    'a worker SIGKILLed mid-session: its sandbox dies with it, another run resumes the session',
+    async () => {
+      const task = await newTask('resumed');
+      fake.turns.push(bash('node -e "setTimeout(() => {}, 3131000)"'));
+      const id = await activate(task.id, { provider: 'claude-code' });
+      await eventually(async () => (sleeping() > 0 ? true : null), 60_000);
+      await system.worker.kill('SIGKILL');
+      await eventually(async () => (sleeping() === 0 ? true : null), 15_000);
+      fake.turns.length = 0;
+      fake.turns.push(write('src/resumed.js', 'module.exports = 1;\n'), end('resumed'));
+      await system.worker.start();
+      const a = await finished(id);
+      expect(a.status).toBe('completed');
+      expect(a.output!.change!.branch).toBe(`cocode/${task.key}-backend-1`);
+      expect(await diff(a.output!.change!.changeId)).toContain('+++ b/src/resumed.js');
+      const p = (await as(developer.token).get(`/v2/agents/activations/${id}/progress`).expect(200)).body;
+      expect(p.logs.some((l: { message: string }) => /从中断处继续/.test(l.message))).toBe(true);
+    },
+  );
+
   withCli('config.budget.timeoutSeconds ends a session that runs too long: timed_out', async () => {
     const task = await newTask('too slow');
     fake.turns.push(bash('node -e "setTimeout(() => {}, 3131000)"'), end('never'));

@@ -127,6 +127,11 @@ export class CodeWork {
       throw err;
     });
     if (run instanceof CodeEnd) return this.end(a, a.steps, run.status, run.message, null);
+    await this.log(
+      run,
+      a.runs > 1 ? 'warn' : 'info',
+      a.runs > 1 ? `从中断处继续（第 ${a.runs} 次运行）` : `开始执行：${run.state.branch}`,
+    );
     try {
       await this.step(run, 'workspace', () => this.prepare(run));
       await this.step(run, 'session', () => this.session(run, codePrompt(this.promptInput(run))));
