@@ -121,7 +121,17 @@ describe('code agents: a session on the repository, a change, a real build, repa
     const pipeline = await system.pipeline(admin, {
       projectId: project.id,
       name: 'ci',
-      stages: [{ name: 'test', commands: ['if [ -d test ]; then node --test test/; fi'] }],
+      // The test stage writes a JUnit report, kept as an artifact even when the build fails.
+      stages: [
+        {
+          name: 'test',
+          commands: [
+            'mkdir -p reports',
+            'if [ -d test ]; then node --test --test-reporter=spec --test-reporter-destination=stdout --test-reporter=junit --test-reporter-destination=reports/junit.xml test/; fi',
+          ],
+        },
+      ],
+      artifacts: ['reports/*.xml'],
     });
     await system
       .as(admin)
@@ -290,6 +300,7 @@ describe('code agents: a session on the repository, a change, a real build, repa
       const repairCall = JSON.stringify(fake.streamed[before + 3].body.messages[0]);
       expect(repairCall).toContain('repair round 1 of 2');
       expect(repairCall).toContain('sum adds');
+      expect(repairCall).toContain('Failed tests (JUnit, 1):');
       const c = await eventually(async () => {
         const x = await change(a.output!.change!.changeId);
         return x.status === 'merged' ? x : null;

@@ -22,3 +22,4 @@ export * from './http/input-validation.pipe';
 export * from './http/json-body-parser';
 export * from './http/decimal-places';
 export * from './semaphore';
+export * from './junit';

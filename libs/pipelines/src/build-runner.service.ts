@@ -353,8 +353,12 @@ export class BuildRunner implements BeforeApplicationShutdown {
   private async collectArtifacts(run: RunningBuild, workspace: Workspace): Promise<void> {
     const { build, writer } = run;
     const cfg = this.config.builds;
-    if (run.status !== 'success' || !build.artifact_globs.length) return;
-    const found = await findArtifacts(workspace.src, build.artifact_globs);
+    if (!['success', 'failed'].includes(run.status) || !build.artifact_globs.length) return;
+    // A failed build keeps its test reports (the .xml files among its artifacts) and nothing else:
+    // they say what failed, to a person or to the code agent that repairs it.
+    const found = (await findArtifacts(workspace.src, build.artifact_globs)).filter(
+      (f) => run.status === 'success' || /\.xml$/i.test(f.path),
+    );
     const result = await storeArtifacts(
       workspace.src,
       found,

@@ -1,5 +1,5 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { CaseStatus } from './junit-parser';
+import { CaseStatus } from '@app/core';
 import { TestRunEntity } from './test-run.entity';
 
 /** Every case of a run's JUnit report, in report order. */

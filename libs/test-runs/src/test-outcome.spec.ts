@@ -1,5 +1,5 @@
 import type { SandboxResult } from '@app/runner';
-import { JUnitTotals } from './junit-parser';
+import { JUnitTotals } from '@app/core';
 import { exitDescription, interruptedCommand, reportProblem, verdict } from './test-outcome';
 
 const result = (r: Partial<SandboxResult>): SandboxResult => ({

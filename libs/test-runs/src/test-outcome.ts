@@ -1,5 +1,5 @@
 import type { SandboxResult } from '@app/runner';
-import { JUnitTotals } from './junit-parser';
+import { JUnitTotals } from '@app/core';
 
 /** Why a test command has no result to read (timed out, stopped, refused to start), or null when it exited. */
 export function interruptedCommand(r: SandboxResult, timeoutSeconds: number): string | null {

@@ -1,5 +1,4 @@
-import { iso, secondsBetween } from '@app/core';
-import { JUnitTotals } from './junit-parser';
+import { iso, JUnitTotals, secondsBetween } from '@app/core';
 import { TestRunStatus } from './test-run.entity';
 import { reportPathOf, TestRunDto } from './test-suite.dto';
 

@@ -1,5 +1,15 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { AppConfig, OutboxService, QueueReconciler, redactUrl, UnitOfWork, urlSecrets } from '@app/core';
+import {
+  AppConfig,
+  JUnitError,
+  JUnitReport,
+  OutboxService,
+  parseJUnit,
+  QueueReconciler,
+  redactUrl,
+  UnitOfWork,
+  urlSecrets,
+} from '@app/core';
 import { maskText } from '@app/pipelines';
 import {
   cloneAndCheckout,
@@ -14,7 +24,6 @@ import {
 } from '@app/runner';
 import { cp, open, realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { JUnitError, JUnitReport, parseJUnit } from './junit-parser';
 import { TestRunStatus } from './test-run.entity';
 import { mapRunRow } from './test-run.rows';
 import { ClaimedRun, QUEUED_RUNS, TestRunsRepository } from './test-runs.repository';

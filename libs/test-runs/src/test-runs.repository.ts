@@ -1,9 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { Conditions, pageClause, PageQueryDto, QueueReconciler, Sql } from '@app/core';
+import {
+  Conditions,
+  JUnitCase,
+  JUnitTotals,
+  pageClause,
+  PageQueryDto,
+  QueueReconciler,
+  Sql,
+} from '@app/core';
 import { PROJECT_ACCESS_COLUMNS, projectAccessJoin, ProjectAccessRow } from '@app/projects';
 import { sweepLapsed } from '@app/runner';
 import { EntityManager } from 'typeorm';
-import { JUnitCase, JUnitTotals } from './junit-parser';
 import { TestRunStatus } from './test-run.entity';
 import { TestRunRow } from './test-run.rows';
 import { TestCaseDto } from './test-suite.dto';

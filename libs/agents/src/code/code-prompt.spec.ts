@@ -47,5 +47,18 @@ describe('code agent prompts', () => {
     expect(p).toContain('repair round 1 of 2');
     expect(p).toContain('Failing stage: test. exit 1');
     expect(p).toContain('not ok 1 - adds');
+    expect(p).not.toContain('JUnit');
+    const many = Array.from({ length: 25 }, (_, i) => ({ name: `case ${i}`, message: i ? null : 'boom' }));
+    const withJUnit = repairPrompt({
+      round: 2,
+      rounds: 2,
+      stage: null,
+      reason: 'timeout',
+      logTail: '',
+      failures: many,
+    });
+    expect(withJUnit).toContain('Failed tests (JUnit, 25):\n- case 0: boom\n- case 1\n');
+    expect(withJUnit).toContain('- … and 5 more');
+    expect(withJUnit).toContain('(empty)');
   });
 });

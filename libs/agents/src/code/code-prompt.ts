@@ -100,7 +100,13 @@ export function repairPrompt(p: {
   stage: string | null;
   reason: string | null;
   logTail: string;
+  /** Failed test cases from the build's JUnit reports. */
+  failures?: Array<{ name: string; message: string | null }>;
 }): string {
+  const failures = p.failures ?? [];
+  const shown = failures
+    .slice(0, 20)
+    .map((f) => `- ${f.name}${f.message ? `: ${clip(f.message, 300)}` : ''}`);
   return [
     `The pipeline's build of your change failed (repair round ${p.round} of ${p.rounds}).`,
     p.stage ? `Failing stage: ${p.stage}.${p.reason ? ` ${p.reason}` : ''}` : (p.reason ?? ''),
@@ -109,6 +115,14 @@ export function repairPrompt(p: {
     '```',
     p.logTail.trim() || '(empty)',
     '```',
+    ...(failures.length
+      ? [
+          '',
+          `Failed tests (JUnit, ${failures.length}):`,
+          ...shown,
+          ...(failures.length > shown.length ? [`- … and ${failures.length - shown.length} more`] : []),
+        ]
+      : []),
     '',
     'Fix the code so the build passes. The files are as you left them, on the same branch. Do not commit; finish with a short summary.',
   ].join('\n');

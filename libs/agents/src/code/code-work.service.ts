@@ -4,6 +4,7 @@ import {
   AppError,
   maxScopesFor,
   OutboxService,
+  parseJUnit,
   Principal,
   Semaphore,
   UnitOfWork,
@@ -61,6 +62,7 @@ export class CodeEnd extends Error {
 
 const BUILD_POLL_MS = 400;
 const LOG_TAIL_BYTES = 6000;
+const JUNIT_MAX_BYTES = 5 * 2 ** 20;
 const TRANSCRIPT_MAX = 2 * 2 ** 20;
 
 interface Run {
@@ -630,7 +632,34 @@ export class CodeWork {
       stage: failed?.name ?? null,
       reason: failed?.reason ?? build.error,
       logTail: tail,
+      failures: await this.junitFailures(run, build),
     });
+  }
+
+  /** The failed and errored cases of the build's JUnit reports (its .xml artifacts that parse as JUnit). */
+  private async junitFailures(
+    run: Run,
+    build: BuildDto,
+  ): Promise<Array<{ name: string; message: string | null }>> {
+    const out: Array<{ name: string; message: string | null }> = [];
+    const reports = build.artifacts
+      .filter((a) => /\.xml$/i.test(a.name) && a.size <= JUNIT_MAX_BYTES)
+      .slice(0, 5);
+    for (const artifact of reports) {
+      try {
+        const file = await this.builds.artifact(run.actor, build.buildId, artifact.name);
+        const chunks: Buffer[] = [];
+        for await (const chunk of file.stream) chunks.push(chunk as Buffer);
+        const report = parseJUnit(Buffer.concat(chunks).toString('utf8'));
+        for (const c of report.cases)
+          if (c.status === 'failed' || c.status === 'error')
+            out.push({ name: [c.classname, c.name].filter(Boolean).join(' > '), message: c.message });
+      } catch (err) {
+        // Not a JUnit report, or gone: the log tail speaks for the build.
+        this.logger.warn(`${build.buildId} ${artifact.name}: not read as JUnit (${(err as Error).message})`);
+      }
+    }
+    return out;
   }
 
   /** Green: merge when asked to (autoMerge), else the change waits for review. */
