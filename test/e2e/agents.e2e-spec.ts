@@ -117,7 +117,14 @@ describe('agents with the offline template provider', () => {
     );
 
     const result = await get(ws.sessions.viewer.token, `/v2/agents/activations/${id}/result`).expect(200);
-    expect(Object.keys(result.body)).toEqual(['activationId', 'status', 'output', 'metrics', 'completedAt']);
+    expect(Object.keys(result.body)).toEqual([
+      'activationId',
+      'status',
+      'output',
+      'metrics',
+      'completedAt',
+      'documents',
+    ]);
     expect(result.body.output).toEqual(
       expect.objectContaining({
         prdDocument: expect.stringMatching(/^# 用户中心模块 PRD\n\n## 1\. 产品概述/),
@@ -576,6 +583,64 @@ describe('agents with the anthropic provider against a fake Messages API', () =>
       expect.objectContaining({ status: expect.stringMatching(/queued|processing/) }),
     );
     await until(id, 'completed');
+  });
+
+  it('an agent reads the task and the newest documents of the kinds it consumes; documents get versions', async () => {
+    const as = (role: string) => ({ type: 'bearer' as const, token: ws.sessions[role].token });
+    const agents = (
+      await system.http.get('/v2/agents').auth(as('architect').token, as('architect')).expect(200)
+    ).body.data as Array<{ type: string; consumes: string[] }>;
+    expect(agents.find((a) => a.type === 'architecture')!.consumes).toEqual(['prd']);
+    expect(agents.find((a) => a.type === 'product')!.consumes).toEqual([]);
+    const architecture = async () => {
+      const before = fake.requests.length;
+      const id = (
+        await system.http
+          .post('/v2/agents/architecture/activate')
+          .auth(as('architect').token, as('architect'))
+          .send({ taskId: ws.task.id, input: { requirement: 'design it' } })
+          .expect(202)
+      ).body.activationId as string;
+      await until(id, 'completed');
+      const result = (
+        await system.http
+          .get(`/v2/agents/activations/${id}/result`)
+          .auth(ws.admin, { type: 'bearer' })
+          .expect(200)
+      ).body;
+      return { result, prompt: fake.requests[before].body.messages[0].content };
+    };
+    const prds = async () =>
+      (
+        await system.http
+          .get(`/v2/projects/${ws.project.id}/documents?kind=prd&sortOrder=asc`)
+          .auth(ws.admin, { type: 'bearer' })
+          .expect(200)
+      ).body.data as Array<{ id: string; version: number; taskId: string }>;
+
+    await until(await activate(), 'completed');
+    const before = (await prds()).filter((d) => d.taskId === ws.task.id);
+    const first = await architecture();
+    const newest = before.at(-1)!;
+    expect(first.result.documents).toEqual([
+      { id: newest.id, kind: 'prd', version: newest.version, title: expect.any(String) },
+    ]);
+    expect(first.prompt).toContain(`Task ${ws.task.key}: 用户中心`);
+    expect(first.prompt).toContain(`Upstream document (prd v${newest.version})`);
+
+    // A new PRD for the same task is the next version; the old one stays readable.
+    await until(await activate(), 'completed');
+    const after = (await prds()).filter((d) => d.taskId === ws.task.id);
+    expect(after.map((d) => d.version)).toEqual(after.map((_, i) => i + 1));
+    expect(after).toHaveLength(before.length + 1);
+    await system.http
+      .get(`/v2/projects/${ws.project.id}/documents/${newest.id}`)
+      .auth(ws.admin, { type: 'bearer' })
+      .expect(200);
+    const second = await architecture();
+    expect(second.result.documents[0]).toEqual(
+      expect.objectContaining({ id: after.at(-1)!.id, version: after.length }),
+    );
   });
 
   it('finishes an activation whose worker was SIGKILLed mid-run on the restarted worker, without redoing finished steps', async () => {

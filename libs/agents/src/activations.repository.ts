@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Conditions, pageClause, PageQueryDto, Sql } from '@app/core';
 import { EntityManager } from 'typeorm';
 import { AgentActivationEntity, StepState } from './agent-activation.entity';
+import { ActivationContext } from './agent-input';
 import { AgentType, EndStatus } from './agent-types';
 
 /** An activation as a list shows it. */
@@ -90,14 +91,15 @@ export class ActivationsRepository {
       notifyOnComplete: boolean;
       provider: string;
       workflow: 'document' | 'code';
+      context: ActivationContext;
       steps: StepState[];
       estimatedCompletionAt: Date;
     },
   ): Promise<void> {
     await this.sql.exec(
       `INSERT INTO agent_activations (id, agent_type, task_id, project_id, requested_by, status, input, config,
-                                        notify_on_complete, provider, steps, estimated_completion_at, workflow)
-         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11, $12)`,
+                                        notify_on_complete, provider, steps, estimated_completion_at, workflow, context)
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11, $12, $13)`,
       [
         a.id,
         a.type,
@@ -111,6 +113,7 @@ export class ActivationsRepository {
         JSON.stringify(a.steps),
         a.estimatedCompletionAt,
         a.workflow,
+        JSON.stringify(a.context),
       ],
       manager,
     );
@@ -140,7 +143,7 @@ export class ActivationsRepository {
               steps, progress, current_step AS "currentStep", intermediate_results AS "intermediateResults", output, files, error,
               tokens_used AS "tokensUsed", model_used AS "modelUsed", execution_ms AS "executionMs", provider,
               input_tokens AS "inputTokens", output_tokens AS "outputTokens", cache_read_tokens AS "cacheReadTokens",
-              cost_usd::float8 AS "costUsd", num_turns AS "numTurns", workflow, created_at AS "createdAt", completed_at AS "completedAt"
+              cost_usd::float8 AS "costUsd", num_turns AS "numTurns", workflow, context, created_at AS "createdAt", completed_at AS "completedAt"
          FROM agent_activations WHERE id = $1`,
       [activationId],
     );
@@ -210,7 +213,7 @@ export class ActivationsRepository {
                   input, config, notify_on_complete AS "notifyOnComplete", provider, steps, intermediate_results AS "intermediateResults",
                   tokens_used AS "tokensUsed", model_used AS "modelUsed", input_tokens AS "inputTokens", output_tokens AS "outputTokens",
                   cache_read_tokens AS "cacheReadTokens", cost_usd::float8 AS "costUsd", cancel_requested AS "cancelRequested", runs, started_at AS "startedAt",
-                  workflow, num_turns AS "numTurns"`,
+                  workflow, num_turns AS "numTurns", context`,
       [activationId, leaseMs],
     );
   }

@@ -11,6 +11,7 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 import { ActivationStatus, AgentType, ProviderName } from './agent-types';
+import { ActivationContext } from './agent-input';
 
 export type StepStatus = 'pending' | 'in_progress' | 'completed' | 'failed' | 'cancelled';
 
@@ -97,6 +98,10 @@ export class AgentActivationEntity {
 
   @Column({ type: 'int', default: 0 })
   tokensUsed: number;
+
+  /** What the activation sees (ActivationContext): the task, and the upstream documents it reads. */
+  @Column({ type: 'jsonb', default: () => "'{}'" })
+  context: ActivationContext;
 
   /** A code activation's model turns (Claude Code's num_turns, all sessions). */
   @Column({ type: 'int', default: 0 })

@@ -1,10 +1,42 @@
-/** What a step sees: the activation's input and what earlier steps produced. */
+/** The task an activation works on, as it was when the agent was activated. */
+export interface TaskContext {
+  id: string;
+  key: string;
+  title: string;
+  description: string | null;
+  type: string;
+  priority: string;
+  labels: string[];
+}
+
+/** An upstream document an activation reads (its content is read when a step needs it). */
+export interface DocumentRef {
+  id: string;
+  kind: string;
+  version: number;
+  title: string;
+}
+
+/** What an activation sees besides its input, fixed when it is accepted. */
+export interface ActivationContext {
+  task?: TaskContext;
+  documents?: DocumentRef[];
+}
+
+/** What a step sees: the activation's input and context, and what earlier steps produced. */
 export interface StepContext {
   agentType: string;
   input: Record<string, unknown>;
   results: Record<string, unknown>;
   outputFormat: 'markdown' | 'json';
+  task?: TaskContext;
+  /** The upstream documents, with their content. */
+  documents?: Array<DocumentRef & { content: string }>;
 }
+
+/** `text` cut to `max` characters, saying how much was cut. */
+export const clip = (text: string, max: number): string =>
+  text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
 
 export function text(value: unknown, fallback = ''): string {
   if (typeof value === 'string') return value.trim();

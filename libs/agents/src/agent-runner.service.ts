@@ -79,6 +79,8 @@ export class AgentRunner {
       input: a.input,
       results,
       outputFormat: (a.config.outputFormat as 'markdown' | 'json' | undefined) ?? 'markdown',
+      task: a.context?.task,
+      documents: await this.documents.withContent(a.context?.documents ?? []),
     };
     let tokens = a.tokensUsed;
     let model = a.modelUsed;

@@ -156,6 +156,8 @@ export class AgentInfoDto {
   @ApiProperty() description: string;
   @ApiProperty({ type: [AgentStepInfoDto] }) steps: AgentStepInfoDto[];
   @ApiProperty({ example: ['admin', 'product_manager'] }) activatedBy: string[];
+  /** Kinds of the project's documents it reads (the newest of each, the task's own first) */
+  @ApiProperty({ example: ['prd'] }) consumes: string[];
   @ApiProperty({ description: 'Whether the caller may activate it' }) canActivate: boolean;
 }
 
@@ -195,6 +197,13 @@ export class ActivationProgressDto {
   @ApiProperty({ type: [ActivationLogDto] }) logs: ActivationLogDto[];
 }
 
+export class DocumentRefDto {
+  @ApiProperty({ example: 'doc_0123456789abcdef' }) id: string;
+  @ApiProperty({ example: 'prd' }) kind: string;
+  @ApiProperty({ example: 2 }) version: number;
+  @ApiProperty() title: string;
+}
+
 export class ActivationResultDto {
   @ApiProperty() activationId: string;
   @ApiProperty({ enum: ACTIVATION_STATUSES }) status: ActivationStatus;
@@ -223,6 +232,8 @@ export class ActivationResultDto {
     /** Model turns of a code activation's Claude Code sessions (0 otherwise) */
     numTurns: number;
   };
+  /** The upstream documents the agent read (fixed when it was activated) */
+  @ApiProperty({ type: [DocumentRefDto] }) documents: DocumentRefDto[];
   @ApiProperty({ nullable: true, type: String }) completedAt: string | null;
   @ApiPropertyOptional({ nullable: true, type: String }) error?: string | null;
 }
@@ -248,6 +259,8 @@ export class ProjectDocumentDto {
   @ApiProperty({ nullable: true, type: String }) taskId: string | null;
   @ApiProperty() activationId: string;
   @ApiProperty({ example: 'prd' }) kind: string;
+  /** 1, 2, ...: the task's documents of this kind in the order they were written; older ones stay readable */
+  @ApiProperty({ example: 1 }) version: number;
   @ApiProperty() title: string;
   @ApiProperty({ enum: ['markdown', 'json'] }) format: string;
   @ApiPropertyOptional({ description: 'In the single-document view' }) content?: string;

@@ -15,6 +15,7 @@ import { ProjectAccessService } from '@app/projects';
 import { TasksService } from '@app/tasks';
 import { EntityManager } from 'typeorm';
 import { ActivationsRepository } from './activations.repository';
+import { ActivationContext } from './agent-input';
 import { AGENTS } from './definitions';
 import { AgentActivationEntity, StepState } from './agent-activation.entity';
 import { AgentEvents } from './agent-events.service';
@@ -61,6 +62,7 @@ export class AgentsService {
       description: AGENTS[type].description,
       steps: AGENTS[type].steps.map((s) => ({ name: s.name, key: s.key, instruction: s.instruction })),
       activatedBy: ['admin', AGENT_ACTIVATORS[type]],
+      consumes: [...AGENTS[type].consumes],
       canActivate: actor.can(ACTIVATION_PERMISSION[type]),
     }));
   }
@@ -96,6 +98,24 @@ export class AgentsService {
       const estimate = await this.estimateSeconds(type, provider, stepDefs.length);
       estimatedCompletionAt = new Date(Date.now() + estimate * 1000);
       await this.withinBudget(project.id, project.monthlyBudgetUsd, tx.manager);
+      // What the agent sees is fixed now: the task as it is, the newest documents it reads.
+      const context: ActivationContext = {
+        task: {
+          id: task.id,
+          key: task.key,
+          title: task.title,
+          description: task.description,
+          type: task.type,
+          priority: task.priority,
+          labels: task.labels,
+        },
+        documents: await this.documentRows.latestOfKinds(
+          project.id,
+          task.id,
+          AGENTS[type].consumes,
+          tx.manager,
+        ),
+      };
       await this.activations.insert(tx.manager, {
         id,
         type,
@@ -107,6 +127,7 @@ export class AgentsService {
         notifyOnComplete: dto.notifyOnComplete ?? true,
         provider,
         workflow,
+        context,
         steps,
         estimatedCompletionAt,
       });
@@ -208,6 +229,7 @@ export class AgentsService {
       },
       completedAt: iso(a.completedAt),
       ...(a.status === 'completed' ? {} : { error: a.error }),
+      documents: a.context?.documents ?? [],
     };
   }
 
@@ -335,6 +357,7 @@ export class AgentsService {
       taskId: r.task_id,
       activationId: r.activation_id,
       kind: r.kind,
+      version: r.version,
       title: r.title,
       format: r.format,
       createdBy: r.created_by,

@@ -5,6 +5,7 @@ import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, Primary
 @Entity('project_documents')
 @Index('project_documents_project_idx', ['projectId', 'createdAt'])
 @Index('project_documents_activation_key', ['activationId'], { unique: true })
+@Index('project_documents_kind_idx', ['projectId', 'kind', 'createdAt'])
 export class ProjectDocumentEntity {
   @PrimaryColumn({ type: 'varchar', length: 40 })
   id: string;
@@ -24,6 +25,10 @@ export class ProjectDocumentEntity {
 
   @Column({ type: 'varchar', length: 32 })
   kind: string;
+
+  /** 1, 2, ...: the task's documents of this kind in the order they were written (the project's, without a task). */
+  @Column({ type: 'int', default: 1 })
+  version: number;
 
   @Column({ type: 'varchar', length: 300 })
   title: string;

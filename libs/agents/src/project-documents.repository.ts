@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Conditions, newId, pageClause, PageQueryDto, Sql } from '@app/core';
 import { EntityManager } from 'typeorm';
+import { DocumentRef } from './agent-input';
 
 /** A project_documents row (content only when one document is read). */
 export interface ProjectDocumentRow {
@@ -9,6 +10,7 @@ export interface ProjectDocumentRow {
   task_id: string | null;
   activation_id: string;
   kind: string;
+  version: number;
   title: string;
   format: string;
   content?: string;
@@ -30,7 +32,7 @@ export class ProjectDocumentsRepository {
     const where = new Conditions().and((v) => `project_id = ${v(projectId)}`);
     if (kind) where.and((v) => `kind = ${v(kind)}`);
     return this.sql.page<ProjectDocumentRow>(
-      'id, project_id, task_id, activation_id, kind, title, format, created_by, created_at',
+      'id, project_id, task_id, activation_id, kind, version, title, format, created_by, created_at',
       'FROM project_documents',
       where,
       pageClause(query, 'created_at', 'id'),
@@ -44,14 +46,32 @@ export class ProjectDocumentsRepository {
     );
   }
 
-  /** The newest document of each kind in the project, the task's own first. */
-  latestOfKinds(projectId: string, taskId: string, kinds: readonly string[]): Promise<ProjectDocumentRow[]> {
-    return this.sql.rows<ProjectDocumentRow>(
-      `SELECT DISTINCT ON (kind) * FROM project_documents
+  /** The newest document of each kind in the project, the task's own first (without content). */
+  latestOfKinds(
+    projectId: string,
+    taskId: string,
+    kinds: readonly string[],
+    manager?: EntityManager,
+  ): Promise<DocumentRef[]> {
+    if (!kinds.length) return Promise.resolve([]);
+    return this.sql.rows<DocumentRef>(
+      `SELECT DISTINCT ON (kind) id, kind, version, title FROM project_documents
         WHERE project_id = $1 AND kind = ANY($3)
         ORDER BY kind, (task_id IS NOT DISTINCT FROM $2) DESC, created_at DESC, id DESC`,
       [projectId, taskId, kinds],
+      manager,
     );
+  }
+
+  /** These documents with their content, in the same order (one deleted since is left out). */
+  async withContent(refs: readonly DocumentRef[]): Promise<Array<DocumentRef & { content: string }>> {
+    if (!refs.length) return [];
+    const rows = await this.sql.rows<{ id: string; content: string }>(
+      `SELECT id, content FROM project_documents WHERE id = ANY($1)`,
+      [refs.map((r) => r.id)],
+    );
+    const contents = new Map(rows.map((r) => [r.id, r.content]));
+    return refs.filter((r) => contents.has(r.id)).map((r) => ({ ...r, content: contents.get(r.id)! }));
   }
 
   /** The activation's document, unless it has one already; its id when inserted. */
@@ -68,9 +88,18 @@ export class ProjectDocumentsRepository {
       createdBy: string | null;
     },
   ): Promise<string | undefined> {
+    // One writer at a time per task and kind (the lock ends with the transaction): versions 1, 2, ...
+    await this.sql.exec(
+      `SELECT pg_advisory_xact_lock(hashtext($1))`,
+      [`doc:${d.projectId}:${d.taskId}:${d.kind}`],
+      manager,
+    );
     const [row] = await this.sql.rows<{ id: string }>(
-      `INSERT INTO project_documents (id, project_id, task_id, activation_id, kind, title, format, content, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (activation_id) DO NOTHING RETURNING id`,
+      `INSERT INTO project_documents (id, project_id, task_id, activation_id, kind, title, format, content, created_by, version)
+         VALUES ($1, $2::varchar, $3::varchar, $4, $5::varchar, $6, $7, $8, $9,
+                 (SELECT COALESCE(max(version), 0) + 1 FROM project_documents
+                   WHERE project_id = $2::varchar AND task_id IS NOT DISTINCT FROM $3::varchar AND kind = $5::varchar))
+         ON CONFLICT (activation_id) DO NOTHING RETURNING id`,
       [
         newId('document'),
         d.projectId,

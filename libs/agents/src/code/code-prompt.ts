@@ -1,4 +1,4 @@
-import { clip } from './session-messages';
+import { clip } from '../agent-input';
 
 /** The agents that write code on the project's repository. */
 export const CODE_AGENTS = ['backend', 'frontend', 'test', 'devops'] as const;

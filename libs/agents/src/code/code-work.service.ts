@@ -25,16 +25,10 @@ import { ProviderError } from '../providers/llm-provider';
 import { addUsage, TokenUsage } from '../usage/model-prices';
 import { findClaudeCode, runCodeSession } from './claude-code';
 import { commitAll, prepareBranch, pushBranch } from './code-git';
-import {
-  CODE_DOCUMENT_KINDS,
-  CodeAgentType,
-  CodeTask,
-  codePrompt,
-  isCodeAgent,
-  repairPrompt,
-} from './code-prompt';
+import { CodeAgentType, CodeTask, codePrompt, isCodeAgent, repairPrompt } from './code-prompt';
 import { repairStep } from './code-steps';
-import { clip, SessionNote } from './session-messages';
+import { clip } from '../agent-input';
+import { SessionNote } from './session-messages';
 
 /** What a code activation keeps between its steps (intermediate_results.code): enough to resume. */
 export interface CodeState {
@@ -221,13 +215,7 @@ export class CodeWork {
       model: a.modelUsed,
       transcript: '',
       plan: null,
-      documents: (await this.documents.latestOfKinds(a.projectId, a.taskId, CODE_DOCUMENT_KINDS)).map(
-        (d) => ({
-          kind: d.kind,
-          title: d.title,
-          content: d.content ?? '',
-        }),
-      ),
+      documents: await this.documents.withContent(a.context?.documents ?? []),
     };
   }
 

@@ -1,3 +1,4 @@
+import { clip } from '../agent-input';
 import { TokenUsage } from '../usage/model-prices';
 
 /** What the activation's events show of one streamed message of a Claude Code session. */
@@ -24,9 +25,6 @@ export interface SessionResult {
 
 const TEXT_MAX = 2000;
 const RESULT_MAX = 500;
-
-export const clip = (text: string, max: number): string =>
-  text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
 
 type Block = {
   type?: string;

@@ -35,3 +35,9 @@ export interface AgentDefinition {
   steps: StepDefinition[];
   assemble: (ctx: StepContext) => AgentOutcome;
 }
+
+/** A catalogued agent: its definition and the kinds of the project's documents it reads. */
+export interface CataloguedAgent extends AgentDefinition {
+  /** Document kinds (prd, architecture, api-spec, test-plan...), newest of each, the task's own first. */
+  consumes: readonly string[];
+}

@@ -1,5 +1,5 @@
 import { AgentType } from '../agent-types';
-import { AgentDefinition } from './agent-definition';
+import { CataloguedAgent } from './agent-definition';
 import { api } from './api';
 import { architecture } from './architecture';
 import { backend } from './backend';
@@ -11,14 +11,17 @@ import { test } from './test';
 
 export * from './agent-definition';
 
-/** The agents' catalogue: one definition per agent type, each in its own file. */
-export const AGENTS: Record<AgentType, AgentDefinition> = {
-  product,
-  architecture,
-  api,
-  backend,
-  frontend,
-  test,
-  devops,
-  qa,
+/**
+ * The agents' catalogue: one definition per agent type, each in its own file, and what each reads
+ * of the line before it (the architecture agent reads the PRD; the code agents read all three).
+ */
+export const AGENTS: Record<AgentType, CataloguedAgent> = {
+  product: { ...product, consumes: [] },
+  architecture: { ...architecture, consumes: ['prd'] },
+  api: { ...api, consumes: ['prd', 'architecture'] },
+  backend: { ...backend, consumes: ['prd', 'architecture', 'api-spec'] },
+  frontend: { ...frontend, consumes: ['prd', 'architecture', 'api-spec'] },
+  test: { ...test, consumes: ['prd', 'api-spec'] },
+  devops: { ...devops, consumes: ['architecture'] },
+  qa: { ...qa, consumes: ['test-plan'] },
 };

@@ -1,4 +1,8 @@
+import { clip } from '../agent-input';
 import { StepRequest } from './llm-provider';
+
+/** The most of one upstream document a prompt carries. */
+const DOCUMENT_MAX = 20_000;
 
 /** The system prompt and user message of one step. */
 export function stepPrompt({ agent, step, ctx }: StepRequest): { system: string; user: string } {
@@ -8,8 +12,22 @@ export function stepPrompt({ agent, step, ctx }: StepRequest): { system: string;
     `The JSON must have this shape: ${step.shape}`,
     'Write in the language of the requirement.',
   ].join('\n');
+  const t = ctx.task;
   const user = [
+    t
+      ? [
+          `Task ${t.key}: ${t.title}`,
+          `Type: ${t.type}. Priority: ${t.priority}.${t.labels.length ? ` Labels: ${t.labels.join(', ')}.` : ''}`,
+          t.description?.trim() ?? '',
+        ]
+          .filter(Boolean)
+          .join('\n')
+      : '',
     `Input:\n${JSON.stringify(ctx.input, null, 2)}`,
+    ...(ctx.documents ?? []).map(
+      (d) =>
+        `Upstream document (${d.kind} v${d.version}): ${d.title}\n<document>\n${clip(d.content, DOCUMENT_MAX)}\n</document>`,
+    ),
     Object.keys(ctx.results).length
       ? `Results of the earlier steps:\n${JSON.stringify(ctx.results, null, 2)}`
       : '',
