@@ -395,6 +395,32 @@ describe('code agents: a session on the repository, a change, a real build, repa
     await eventually(async () => (sleeping() === 0 ? true : null), 15_000);
   });
 
+  it('a tester’s test agent builds its branch too; autoMerge is refused to a role that cannot merge', async () => {
+    const [tester] = await system.users('tester');
+    await as(admin)
+      .post(`/v2/projects/${project.id}/members`, { userId: tester.id, role: 'member' })
+      .expect(201);
+    const task = await newTask('tests only');
+    await as(tester.token)
+      .post('/v2/agents/test/activate', {
+        taskId: task.id,
+        input: {},
+        config: { provider: 'template', autoMerge: true },
+      })
+      .expect(403);
+    const id = (
+      await as(tester.token)
+        .post('/v2/agents/test/activate', { taskId: task.id, input: {}, config: { provider: 'template' } })
+        .expect(202)
+    ).body.activationId as string;
+    const a = await finished(id);
+    expect(a.status).toBe('completed');
+    expect(a.output!.change!.branch).toBe(`cocode/${task.key}-test-1`);
+    expect(a.output!.change!.buildStatus).toBe('success');
+    const build = (await as(admin).get(`/v2/builds/${a.output!.change!.buildId}`).expect(200)).body;
+    expect(build.triggeredBy).toBe(tester.id);
+  });
+
   it('a viewer sees the project’s changes; a non-member sees none (404)', async () => {
     const list = (await as(viewer.token).get(`/v2/projects/${project.id}/changes`).expect(200)).body;
     expect(list.data.length).toBeGreaterThan(0);

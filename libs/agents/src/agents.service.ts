@@ -8,6 +8,7 @@ import {
   OutboxService,
   Page,
   pageOf,
+  Permission,
   Principal,
   UnitOfWork,
 } from '@app/core';
@@ -74,6 +75,13 @@ export class AgentsService {
         required: ACTIVATION_PERMISSION[type],
       });
     }
+    if (dto.config?.autoMerge && !actor.can(Permission.ChangesWrite))
+      throw AppError.forbidden(
+        'autoMerge merges the change: it needs changes:write (developer, architect, admin)',
+        {
+          required: Permission.ChangesWrite,
+        },
+      );
     const task = await this.tasks.get(actor, dto.taskId); // 404 when missing or invisible
     const id = newId('activation');
     let estimatedCompletionAt = new Date();

@@ -6,6 +6,7 @@ import {
   OutboxService,
   parseJUnit,
   Principal,
+  Role,
   Semaphore,
   UnitOfWork,
 } from '@app/core';
@@ -64,6 +65,8 @@ interface Run {
   job: LeasedJob;
   type: CodeAgentType;
   actor: Principal;
+  /** The builds' principal (builder()). */
+  builds: Principal;
   task: CodeTask;
   repo: {
     url: string;
@@ -189,6 +192,7 @@ export class CodeWork {
       job,
       type: a.agentType,
       actor,
+      builds: this.builder(actor),
       task: {
         key: task.key,
         title: task.title,
@@ -232,6 +236,24 @@ export class CodeWork {
       user.tier,
       `activation:${a.id}`,
       new Date(Date.now() + 24 * 3600_000),
+      null,
+    );
+  }
+
+  /**
+   * Who builds the agent's branch: the build is part of the activation the requester was allowed
+   * to make (a tester's test agent builds too, though testers trigger no builds themselves), so
+   * the platform triggers, reads and cancels it for them: `triggeredBy` is the requester.
+   */
+  private builder(actor: Principal): Principal {
+    return new Principal(
+      actor.userId,
+      actor.username,
+      Role.Admin,
+      maxScopesFor(Role.Admin),
+      actor.tier,
+      actor.tokenId,
+      actor.expiresAt,
       null,
     );
   }
@@ -566,7 +588,7 @@ export class CodeWork {
       );
     if (!run.state.buildId) {
       const triggered = await this.builds
-        .trigger(run.actor, pipelineId, { branch: run.state.branch, commit: run.state.headSha })
+        .trigger(run.builds, pipelineId, { branch: run.state.branch, commit: run.state.headSha })
         .catch((err: unknown) => {
           if (err instanceof AppError)
             throw new CodeEnd('failed', `The build could not start: ${err.message}`);
@@ -590,10 +612,10 @@ export class CodeWork {
   private async waitForBuild(run: Run, buildId: string): Promise<BuildDto> {
     for (;;) {
       if (run.job.signal.aborted) {
-        await this.builds.cancel(run.actor, buildId).catch(() => undefined);
+        await this.builds.cancel(run.builds, buildId).catch(() => undefined);
         throw new CodeEnd('cancelled', 'cancelled');
       }
-      const build = await this.builds.get(run.actor, buildId);
+      const build = await this.builds.get(run.builds, buildId);
       if (['success', 'failed', 'cancelled'].includes(build.status)) return build;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, BUILD_POLL_MS);
@@ -605,7 +627,7 @@ export class CodeWork {
   /** What the repair session is told: the failing stage, its reason, the end of the build's log. */
   private async feedback(run: Run, round: number, rounds: number): Promise<string> {
     const buildId = run.state.buildId!;
-    const build = await this.builds.get(run.actor, buildId);
+    const build = await this.builds.get(run.builds, buildId);
     const failed = build.stages.find((s) => s.status === 'failed') ?? null;
     const log = await this.buildLog.text(buildId).catch(() => '');
     const tail = log.length > LOG_TAIL_BYTES ? log.slice(-LOG_TAIL_BYTES) : log;
@@ -635,7 +657,7 @@ export class CodeWork {
       .slice(0, 5);
     for (const artifact of reports) {
       try {
-        const file = await this.builds.artifact(run.actor, build.buildId, artifact.name);
+        const file = await this.builds.artifact(run.builds, build.buildId, artifact.name);
         const chunks: Buffer[] = [];
         for await (const chunk of file.stream) chunks.push(chunk as Buffer);
         const report = parseJUnit(Buffer.concat(chunks).toString('utf8'));
