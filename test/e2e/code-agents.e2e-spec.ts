@@ -385,6 +385,29 @@ describe('code agents: a session on the repository, a change, a real build, repa
     },
   );
 
+  withCli(
+    'SIGTERM mid-session: the worker stops at once, hands the activation back, and it resumes',
+    async () => {
+      const task = await newTask('handed back');
+      fake.turns.push(bash('node -e "setTimeout(() => {}, 3131000)"'));
+      const id = await activate(task.id, { provider: 'claude-code' });
+      await eventually(async () => (sleeping() > 0 ? true : null), 60_000);
+      const stopped = Date.now();
+      await system.worker.kill('SIGTERM');
+      expect(Date.now() - stopped).toBeLessThan(10_000);
+      expect(sleeping()).toBe(0);
+      const p = (await as(developer.token).get(`/v2/agents/activations/${id}/progress`).expect(200)).body;
+      expect(p.status).toBe('processing');
+      expect(p.logs.some((l: { message: string }) => /交还/.test(l.message))).toBe(true);
+      fake.turns.length = 0;
+      fake.turns.push(write('src/handed.js', 'module.exports = 2;\n'), end('resumed'));
+      await system.worker.start();
+      const a = await finished(id);
+      expect(a.status).toBe('completed');
+      expect(await diff(a.output!.change!.changeId)).toContain('+++ b/src/handed.js');
+    },
+  );
+
   withCli('config.budget.timeoutSeconds ends a session that runs too long: timed_out', async () => {
     const task = await newTask('too slow');
     fake.turns.push(bash('node -e "setTimeout(() => {}, 3131000)"'), end('never'));

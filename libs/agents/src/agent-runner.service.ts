@@ -67,7 +67,8 @@ export class AgentRunner {
 
   private async execute(a: AgentActivationEntity, job: LeasedJob): Promise<RunOutcome> {
     if (a.workflow === 'code') {
-      const end = await this.code.execute(a, job);
+      const end = await this.code.execute(a, job, () => this.leases.stopping);
+      if (end === 'handed-back') return this.handBack(a.id, a.runs);
       return end === 'completed' || end === 'cancelled' ? end : 'failed';
     }
     const def = AGENTS[a.agentType];

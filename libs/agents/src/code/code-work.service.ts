@@ -45,6 +45,9 @@ export interface CodeState {
   summary?: string;
 }
 
+/** The worker is shutting down: the activation goes back to the queue, to resume elsewhere. */
+class HandBack extends Error {}
+
 /** The activation ends here with this status (not an error of the platform). */
 export class CodeEnd extends Error {
   constructor(
@@ -63,6 +66,8 @@ const TRANSCRIPT_MAX = 2 * 2 ** 20;
 interface Run {
   a: AgentActivationEntity;
   job: LeasedJob;
+  /** The worker is shutting down (SIGTERM): hand the activation back at the next chance. */
+  stopping: () => boolean;
   type: CodeAgentType;
   actor: Principal;
   /** The builds' principal (builder()). */
@@ -120,8 +125,12 @@ export class CodeWork {
   }
 
   /** Runs (or resumes) a code activation to its end; throws only for trouble of the platform (retried). */
-  async execute(a: AgentActivationEntity, job: LeasedJob): Promise<'completed' | EndStatus> {
-    const run = await this.begin(a, job).catch((err: unknown) => {
+  async execute(
+    a: AgentActivationEntity,
+    job: LeasedJob,
+    stopping: () => boolean,
+  ): Promise<'completed' | EndStatus | 'handed-back'> {
+    const run = await this.begin(a, job, stopping).catch((err: unknown) => {
       if (err instanceof CodeEnd) return err;
       throw err;
     });
@@ -157,6 +166,10 @@ export class CodeWork {
       await this.complete(run);
       return 'completed';
     } catch (err) {
+      if (err instanceof HandBack) {
+        await this.save(run).catch(() => undefined);
+        return 'handed-back';
+      }
       if (err instanceof CodeEnd) return this.end(a, run.steps, err.status, err.message, run);
       if (err instanceof ProviderError) return this.end(a, run.steps, 'failed', err.message, run);
       throw err;
@@ -169,7 +182,7 @@ export class CodeWork {
 
   // ---- set-up --------------------------------------------------------------------------------------
 
-  private async begin(a: AgentActivationEntity, job: LeasedJob): Promise<Run> {
+  private async begin(a: AgentActivationEntity, job: LeasedJob, stopping: () => boolean): Promise<Run> {
     if (!isCodeAgent(a.agentType))
       throw new CodeEnd('failed', `The ${a.agentType} agent does not write code`);
     const actor = await this.requester(a);
@@ -190,6 +203,7 @@ export class CodeWork {
     return {
       a,
       job,
+      stopping,
       type: a.agentType,
       actor,
       builds: this.builder(actor),
@@ -345,6 +359,7 @@ export class CodeWork {
 
   private assertGoingOn(run: Run): void {
     if (run.job.signal.aborted) throw new CodeEnd('cancelled', 'cancelled');
+    if (run.stopping()) throw new HandBack();
   }
 
   private async save(run: Run, extra: { currentStep?: string; progress?: number } = {}): Promise<void> {
@@ -491,7 +506,14 @@ export class CodeWork {
     };
     if (this.sessions.inUse >= this.config.agents.codeSession.perWorker)
       await this.log(run, 'info', '等待本工作进程空闲的会话名额（AGENTS_CODE_SESSIONS）');
-    const timer = setInterval(flush, 250);
+    // SIGTERM: the session is stopped at once and the activation handed back (another worker
+    // starts the session again); waiting for it could outlast any shutdown grace.
+    const shutdown = new AbortController();
+    const signal = AbortSignal.any([run.job.signal, shutdown.signal]);
+    const timer = setInterval(() => {
+      flush();
+      if (run.stopping()) shutdown.abort();
+    }, 250);
     const outcome = await this.sessions
       .with(
         () =>
@@ -505,14 +527,14 @@ export class CodeWork {
             maxTurns,
             maxBudgetUsd: maxUsd,
             timeoutMs: (budget.timeoutSeconds ?? cfg.codeSession.timeoutSeconds) * 1000,
-            signal: run.job.signal,
+            signal,
             jobId: run.a.id,
             onNote: (n) => notes.push(n),
           }),
-        run.job.signal,
+        signal,
       )
       .catch((err: Error) => {
-        if (run.job.signal.aborted) throw new CodeEnd('cancelled', 'cancelled');
+        this.assertGoingOn(run);
         throw err;
       })
       .finally(() => {
@@ -531,7 +553,10 @@ export class CodeWork {
     if (run.transcript.length < TRANSCRIPT_MAX) run.transcript += outcome.transcript;
     await this.save(run);
     if (outcome.status === 'success') return;
-    if (outcome.status === 'cancelled') throw new CodeEnd('cancelled', 'cancelled');
+    if (outcome.status === 'cancelled') {
+      this.assertGoingOn(run);
+      throw new CodeEnd('cancelled', 'cancelled');
+    }
     throw new CodeEnd(outcome.status, outcome.reason ?? outcome.status);
   }
 
@@ -615,6 +640,8 @@ export class CodeWork {
         await this.builds.cancel(run.builds, buildId).catch(() => undefined);
         throw new CodeEnd('cancelled', 'cancelled');
       }
+      // SIGTERM: the build goes on; the worker that resumes the activation waits for it.
+      if (run.stopping()) throw new HandBack();
       const build = await this.builds.get(run.builds, buildId);
       if (['success', 'failed', 'cancelled'].includes(build.status)) return build;
       await new Promise<void>((resolve) => {
