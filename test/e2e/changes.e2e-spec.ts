@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { GitRepo } from '../support/git-repo';
+import { bareGit, GitRepo } from '../support/git-repo';
 import { Receiver } from '../support/receiver';
 import { BUILD_DONE, eventually, expectEnvelope, TestSystem } from '../support/system';
 import { sandboxTmpDir } from '../support/env';
@@ -41,11 +41,7 @@ describe('changes: opened from a branch, read with the project’s visibility, m
   const branches: Record<string, string> = {};
 
   /** The origin's view of a ref. */
-  const originGit = (...args: string[]) =>
-    execFileSync('git', ['--git-dir', originDir, ...args], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH, GIT_CONFIG_NOSYSTEM: '1', HOME: tmp },
-    }).trim();
+  const originGit = bareGit(originDir, tmp);
 
   beforeAll(async () => {
     base = work.commit('base', { 'README.md': '# demo\n', 'src/app.ts': 'export const app = 1;\n' });

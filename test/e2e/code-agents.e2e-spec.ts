@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeAnthropic, StreamTurn } from '../support/fake-anthropic';
-import { GitRepo } from '../support/git-repo';
+import { bareGit, GitRepo } from '../support/git-repo';
 import { Receiver } from '../support/receiver';
 import { eventually, TestSystem } from '../support/system';
 import { sandboxTmpDir } from '../support/env';
@@ -80,11 +80,8 @@ describe('code agents: a session on the repository, a change, a real build, repa
   let outsiderViewer: { id: string; token: string };
   let project: { id: string };
 
-  const originGit = (...args: string[]) =>
-    execFileSync('git', ['--git-dir', originDir, ...args], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH, GIT_CONFIG_NOSYSTEM: '1', HOME: tmp },
-    }).trim();
+  /** The origin's view of a ref. */
+  const originGit = bareGit(originDir, tmp);
 
   beforeAll(async () => {
     work.commit('base', { 'README.md': '# demo\n', 'package.json': '{ "name": "demo", "private": true }\n' });

@@ -44,3 +44,12 @@ export class GitRepo {
     this.git('checkout', '--quiet', name);
   }
 }
+
+/** git on a bare repository (`--git-dir`), with no user or system config: `(...args) => stdout`. */
+export function bareGit(dir: string, home: string): (...args: string[]) => string {
+  return (...args) =>
+    execFileSync('git', ['--git-dir', dir, ...args], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, GIT_CONFIG_NOSYSTEM: '1', HOME: home },
+    }).trim();
+}

@@ -9,6 +9,19 @@ export interface TaskContext {
   labels: string[];
 }
 
+/** The task's fields an agent sees. */
+export function taskContextOf(t: TaskContext): TaskContext {
+  return {
+    id: t.id,
+    key: t.key,
+    title: t.title,
+    description: t.description,
+    type: t.type,
+    priority: t.priority,
+    labels: t.labels,
+  };
+}
+
 /** An upstream document an activation reads (its content is read when a step needs it). */
 export interface DocumentRef {
   id: string;

@@ -16,7 +16,7 @@ import { ProjectAccessService } from '@app/projects';
 import { TasksService } from '@app/tasks';
 import { EntityManager } from 'typeorm';
 import { ActivationsRepository } from './activations.repository';
-import { ActivationContext } from './agent-input';
+import { ActivationContext, taskContextOf } from './agent-input';
 import { AGENTS } from './definitions';
 import { AgentActivationEntity, StepState } from './agent-activation.entity';
 import { AgentEvents } from './agent-events.service';
@@ -108,15 +108,7 @@ export class AgentsService {
       await this.withinBudget(project.id, project.monthlyBudgetUsd, tx.manager);
       // What the agent sees is fixed now: the task as it is, the newest documents it reads.
       const context: ActivationContext = {
-        task: {
-          id: task.id,
-          key: task.key,
-          title: task.title,
-          description: task.description,
-          type: task.type,
-          priority: task.priority,
-          labels: task.labels,
-        },
+        task: taskContextOf(task),
         documents: await this.documentRows.latestOfKinds(
           project.id,
           task.id,

@@ -1,5 +1,4 @@
-import { ModelRelays, Sandbox, SandboxProcess, Workspace } from '@app/runner';
-import { access, constants } from 'node:fs/promises';
+import { isExecutable, ModelRelays, Sandbox, SandboxProcess, Workspace } from '@app/runner';
 import { dirname } from 'node:path';
 import { ProviderError } from '../providers/llm-provider';
 import { BUDGET_SUBTYPES, notesOf, resultOf, SessionNote, SessionResult } from './session-messages';
@@ -26,14 +25,7 @@ export async function findClaudeCode(configured: string | undefined): Promise<st
           return [];
         }
       });
-  for (const file of candidates)
-    if (
-      await access(file, constants.X_OK).then(
-        () => true,
-        () => false,
-      )
-    )
-      return file;
+  for (const file of candidates) if (await isExecutable(file)) return file;
   return null;
 }
 

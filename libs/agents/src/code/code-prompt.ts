@@ -1,4 +1,4 @@
-import { clip } from '../agent-input';
+import { clip, TaskContext } from '../agent-input';
 
 /** The agents that write code on the project's repository. */
 export const CODE_AGENTS = ['backend', 'frontend', 'test', 'devops'] as const;
@@ -26,14 +26,8 @@ const DOCUMENT_TITLES: Record<string, string> = {
 };
 const DOCUMENT_MAX = 20_000;
 
-export interface CodeTask {
-  key: string;
-  title: string;
-  description: string | null;
-  type: string;
-  priority: string;
-  labels: string[];
-}
+/** The task as a code session is told it. */
+export type CodeTask = Omit<TaskContext, 'id'>;
 
 export interface PromptInput {
   agentType: CodeAgentType;

@@ -28,7 +28,7 @@ import { findClaudeCode, runCodeSession } from './claude-code';
 import { commitAll, prepareBranch, pushBranch } from './code-git';
 import { CodeAgentType, CodeTask, codePrompt, isCodeAgent, repairPrompt } from './code-prompt';
 import { repairStep } from './code-steps';
-import { clip } from '../agent-input';
+import { clip, taskContextOf } from '../agent-input';
 import { SessionNote } from './session-messages';
 
 /** What a code activation keeps between its steps (intermediate_results.code): enough to resume. */
@@ -207,14 +207,7 @@ export class CodeWork {
       type: a.agentType,
       actor,
       builds: this.builder(actor),
-      task: {
-        key: task.key,
-        title: task.title,
-        description: task.description,
-        type: task.type,
-        priority: task.priority,
-        labels: task.labels,
-      },
+      task: a.context?.task ?? taskContextOf(task),
       repo: {
         url: repo.url,
         defaultBranch: repo.defaultBranch,

@@ -180,13 +180,7 @@ export class Sandbox implements OnApplicationShutdown {
     const find = async (name: string): Promise<string | null> => {
       for (const dir of `${cfg.path}${delimiter}/usr/sbin${delimiter}/sbin`.split(delimiter)) {
         const file = join(dir, name);
-        if (
-          await access(file, constants.X_OK).then(
-            () => true,
-            () => false,
-          )
-        )
-          return file;
+        if (await isExecutable(file)) return file;
       }
       return null;
     };
@@ -499,6 +493,13 @@ export class Sandbox implements OnApplicationShutdown {
     }
   }
 }
+
+/** Whether `file` exists and this process may run it. */
+export const isExecutable = (file: string): Promise<boolean> =>
+  access(file, constants.X_OK).then(
+    () => true,
+    () => false,
+  );
 
 const isRunning = (pid: number): Promise<boolean> =>
   Number.isInteger(pid) && pid > 0
