@@ -441,6 +441,33 @@ describe('code agents: a session on the repository, a change, a real build, repa
     expect(build.triggeredBy).toBe(tester.id);
   });
 
+  it('the test agent adds its work to the task’s open change, on its branch', async () => {
+    const [tester] = await system.users('tester');
+    await as(admin)
+      .post(`/v2/projects/${project.id}/members`, { userId: tester.id, role: 'member' })
+      .expect(201);
+    const task = await newTask('tests on the change');
+    const backend = await finished(await activate(task.id, { provider: 'template' }));
+    const opened = backend.output!.change!;
+    const id = (
+      await as(tester.token)
+        .post('/v2/agents/test/activate', { taskId: task.id, input: {}, config: { provider: 'template' } })
+        .expect(202)
+    ).body.activationId as string;
+    const a = await finished(id);
+    expect(a.status).toBe('completed');
+    expect(a.output!.change!.changeId).toBe(opened.changeId);
+    expect(a.output!.change!.branch).toBe(opened.branch);
+    expect(a.output!.change!.headSha).not.toBe(opened.headSha);
+    const c = await change(opened.changeId);
+    expect(c.headSha).toBe(a.output!.change!.headSha);
+    expect(c.commits.map((x: { author: string }) => x.author)).toEqual([
+      'test agent <agents@cocode.local>',
+      'backend agent <agents@cocode.local>',
+    ]);
+    expect(await diff(opened.changeId)).toContain(`+++ b/docs/cocode/${task.key}-test.md`);
+  });
+
   it('a viewer sees the project’s changes; a non-member sees none (404)', async () => {
     const list = (await as(viewer.token).get(`/v2/projects/${project.id}/changes`).expect(200)).body;
     expect(list.data.length).toBeGreaterThan(0);

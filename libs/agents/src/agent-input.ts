@@ -30,10 +30,20 @@ export interface DocumentRef {
   title: string;
 }
 
+/** The open change an agent adds to (the test agent: the task's newest open change). */
+export interface ChangeRef {
+  id: string;
+  branch: string;
+  baseBranch: string;
+  baseSha: string;
+  headSha: string;
+}
+
 /** What an activation sees besides its input, fixed when it is accepted. */
 export interface ActivationContext {
   task?: TaskContext;
   documents?: DocumentRef[];
+  change?: ChangeRef;
 }
 
 /** What a step sees: the activation's input and context, and what earlier steps produced. */

@@ -12,6 +12,7 @@ import {
   Principal,
   UnitOfWork,
 } from '@app/core';
+import { ChangesService } from '@app/changes';
 import { ProjectAccessService } from '@app/projects';
 import { TasksService } from '@app/tasks';
 import { EntityManager } from 'typeorm';
@@ -53,6 +54,7 @@ export class AgentsService {
     private readonly outbox: OutboxService,
     private readonly events: AgentEvents,
     private readonly providers: Providers,
+    private readonly changes: ChangesService,
     private readonly config: AppConfig,
   ) {}
 
@@ -116,6 +118,18 @@ export class AgentsService {
           tx.manager,
         ),
       };
+      // The test agent adds its tests to the task's open change, on its branch.
+      if (workflow === 'code' && type === 'test') {
+        const change = await this.changes.latestOpenOfTask(task.id, tx.manager);
+        if (change)
+          context.change = {
+            id: change.id,
+            branch: change.branch,
+            baseBranch: change.baseBranch,
+            baseSha: change.baseSha,
+            headSha: change.headSha,
+          };
+      }
       await this.activations.insert(tx.manager, {
         id,
         type,

@@ -182,6 +182,16 @@ export class ChangesRepository {
     );
   }
 
+  /** The task's newest open change (what a test agent adds its tests to). */
+  latestOpenOfTask(taskId: string, manager?: EntityManager): Promise<ChangeRow | undefined> {
+    return this.sql.one<ChangeRow>(
+      `SELECT ${CHANGE_COLUMNS} FROM changes c ${HEAD_JOINS}
+        WHERE c.task_id = $1 AND c.status = 'open' ORDER BY c.created_at DESC, c.id DESC LIMIT 1`,
+      [taskId],
+      manager,
+    );
+  }
+
   async projectExists(projectId: string, manager?: EntityManager): Promise<boolean> {
     return Boolean(await this.sql.one(`SELECT 1 FROM projects WHERE id = $1`, [projectId], manager));
   }

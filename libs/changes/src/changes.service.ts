@@ -19,6 +19,7 @@ import {
 } from '@app/core';
 import { accessOf, ProjectAccess, ProjectAccessService } from '@app/projects';
 import { Sandbox, Workspace } from '@app/runner';
+import { EntityManager } from 'typeorm';
 import { ChangeInspection, inspectChange, mergeChange } from './change-git';
 import { ChangeDto, ListChangesQueryDto, MergeChangeDto } from './change.dto';
 import { ChangeRow, ChangesRepository, mapChangeRow, NewChange } from './changes.repository';
@@ -97,6 +98,17 @@ export class ChangesService {
       await this.outbox.publish(tx, 'change.closed', { change, closedBy: actor.userId }, row.project_id);
       return change;
     });
+  }
+
+  /** The task's newest open change, for the agents that add to it (no visibility check: the caller's task). */
+  async latestOpenOfTask(taskId: string, manager?: EntityManager): Promise<ChangeDto | null> {
+    const row = await this.changes.latestOpenOfTask(taskId, manager);
+    return row ? mapChangeRow(row) : null;
+  }
+
+  /** The stored diff of a change, for the agents (no visibility check). */
+  storedDiff(changeId: string): Promise<string> {
+    return this.changes.diff(changeId);
   }
 
   // ---- the worker's side ------------------------------------------------------------------------

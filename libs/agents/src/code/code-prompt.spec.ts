@@ -30,6 +30,19 @@ describe('code agent prompts', () => {
     expect(p).toContain('on the branch cocode/SHOP-7-backend-1');
   });
 
+  it('shows the test agent the change it adds to', () => {
+    const p = codePrompt({
+      agentType: 'test',
+      task,
+      input: {},
+      documents: [],
+      branch: 'cocode/SHOP-7-backend-1',
+      change: { id: 'chg_1', diff: '+++ b/src/cart.js\n+module.exports = 1;' },
+    });
+    expect(p).toContain('You are the test engineer.');
+    expect(p).toContain('## The change under test (chg_1, on this branch)\n\n```diff\n+++ b/src/cart.js');
+  });
+
   it('reads acceptance criteria from a list or a text', () => {
     expect(acceptanceCriteriaOf({ acceptanceCriteria: '- one\n2. two\n\n' })).toEqual(['one', 'two']);
     expect(acceptanceCriteriaOf({ acceptance_criteria: ['a', ' '] })).toEqual(['a']);

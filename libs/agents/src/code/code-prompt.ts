@@ -25,6 +25,7 @@ const DOCUMENT_TITLES: Record<string, string> = {
   'api-spec': 'API specification',
 };
 const DOCUMENT_MAX = 20_000;
+const CHANGE_DIFF_MAX = 40_000;
 
 /** The task as a code session is told it. */
 export type CodeTask = Omit<TaskContext, 'id'>;
@@ -36,6 +37,8 @@ export interface PromptInput {
   input: Record<string, unknown>;
   documents: Array<{ kind: string; title: string; content: string }>;
   branch: string;
+  /** The change this session adds to (the test agent: the task's open change), with its diff. */
+  change?: { id: string; diff: string } | null;
 }
 
 /** The acceptance criteria in the input, as lines (a list or a text). */
@@ -76,6 +79,15 @@ export function codePrompt(p: PromptInput): string {
     const d = p.documents.find((x) => x.kind === kind);
     if (d) lines.push('', `## ${DOCUMENT_TITLES[kind]}: ${d.title}`, '', clip(d.content, DOCUMENT_MAX));
   }
+  if (p.change)
+    lines.push(
+      '',
+      `## The change under test (${p.change.id}, on this branch)`,
+      '',
+      '```diff',
+      clip(p.change.diff, CHANGE_DIFF_MAX),
+      '```',
+    );
   lines.push(
     '',
     '## How you work',

@@ -90,6 +90,8 @@ interface Run {
   transcript: string;
   plan: string | null;
   documents: Array<{ kind: string; title: string; content: string }>;
+  /** The diff of the change this activation adds to, if any. */
+  changeDiff: string | null;
 }
 
 /**
@@ -196,6 +198,14 @@ export class CodeWork {
       throw new CodeEnd('failed', `The task ${a.taskId} is gone or no longer visible to its requester`);
     });
     const state = { ...((a.intermediateResults?.code as CodeState | undefined) ?? {}) };
+    const change = a.context?.change;
+    if (!state.branch && change) {
+      // On the change it adds to: its branch as pushed, its base.
+      state.branch = change.branch;
+      state.baseSha = change.baseSha;
+      state.headSha = change.headSha;
+      state.changeId = change.id;
+    }
     if (!state.branch) {
       const n = await this.activations.ordinal(a.id);
       state.branch = `cocode/${task.key}-${a.agentType}-${n}`;
@@ -227,6 +237,7 @@ export class CodeWork {
       transcript: '',
       plan: null,
       documents: await this.documents.withContent(a.context?.documents ?? []),
+      changeDiff: change ? await this.changes.storedDiff(change.id) : null,
     };
   }
 
@@ -290,6 +301,7 @@ export class CodeWork {
       input: run.a.input,
       documents: run.documents,
       branch: run.state.branch!,
+      change: run.a.context?.change ? { id: run.a.context.change.id, diff: run.changeDiff ?? '' } : null,
     };
   }
 
