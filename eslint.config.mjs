@@ -14,6 +14,7 @@ const LIB_LAYERS = [
   ['auth', 'projects'],
   ['tasks', 'webhooks', 'pipelines', 'changes'],
   ['agents', 'deployments', 'testing', 'test-runs'],
+  ['flows'],
 ];
 const NO_APPS = { group: ['**/apps/**', 'apps/*'], message: 'Libraries never import apps.' };
 // `../../../projects/src/x` (or `../libs/...`, `../apps/...`) from inside a library: out of its root.
@@ -36,12 +37,17 @@ const libLayerRules = LIB_LAYERS.flatMap((layer, level) =>
             patterns: [
               NO_APPS,
               NO_RELATIVE_EXIT,
-              {
-                group: notBelow.flatMap((other) => [`@app/${other}`, `@app/${other}/**`]),
-                message:
-                  `libs/${lib} (layer ${level}) imports only lower layers: ` +
-                  `${below.join(', ') || 'no library'} (docs/architecture.md).`,
-              },
+              // The top layer alone has nothing above or beside it to refuse.
+              ...(notBelow.length
+                ? [
+                    {
+                      group: notBelow.flatMap((other) => [`@app/${other}`, `@app/${other}/**`]),
+                      message:
+                        `libs/${lib} (layer ${level}) imports only lower layers: ` +
+                        `${below.join(', ') || 'no library'} (docs/architecture.md).`,
+                    },
+                  ]
+                : []),
             ],
           },
         ],

@@ -115,6 +115,11 @@ describe('fuzz: every documented operation, valid and invalid input', () => {
     }).expect(201);
     const delivery = await as('post', `/v2/webhooks/${webhook.body.id}/ping`, {}).expect(202);
     const client = await as('post', '/v2/auth/clients', { name: 'fuzz' }).expect(201);
+    const flow = await as('post', `/v2/tasks/${task.body.id}/flows`, {
+      stages: ['product'],
+      gates: ['product'],
+      config: { provider: 'template' },
+    }).expect(202);
     const [prd] = await system.sql<{ id: string }>(
       `INSERT INTO project_documents (id, project_id, task_id, activation_id, kind, title, format, content)
        VALUES ('doc_fuzz000000000000', $1, $2, $3, 'prd', 'Fuzz PRD', 'markdown', '# Fuzz') RETURNING id`,
@@ -136,6 +141,7 @@ describe('fuzz: every documented operation, valid and invalid input', () => {
       deliveryId: delivery.body.id,
       clientId: client.body.client_id,
       documentId: prd.id,
+      flowId: flow.body.flowId,
     });
   });
   afterAll(() => system?.stop());

@@ -327,6 +327,13 @@ const MATRIX: Record<string, Endpoint> = {
     path: () => '/v2/changes/chg_missing/close',
     allowed: CHANGE_MERGERS,
   },
+  // Flows check the role in the handler (the first stage's, the next stage's): the task or flow comes first.
+  'POST /tasks/{id}/flows': { method: 'post', path: () => '/v2/tasks/task_missing/flows', allowed: ALL },
+  'GET /flows': { method: 'get', path: () => '/v2/flows', allowed: ALL },
+  'GET /flows/{id}': { method: 'get', path: () => '/v2/flows/flow_missing', allowed: ALL },
+  'POST /flows/{id}/approve': { method: 'post', path: () => '/v2/flows/flow_missing/approve', allowed: ALL },
+  'POST /flows/{id}/reject': { method: 'post', path: () => '/v2/flows/flow_missing/reject', allowed: ALL },
+  'POST /flows/{id}/cancel': { method: 'post', path: () => '/v2/flows/flow_missing/cancel', allowed: ALL },
 };
 const PUBLIC = ['POST /auth/token', 'POST /auth/refresh', 'POST /auth/revoke', 'POST /users/verify-email'];
 

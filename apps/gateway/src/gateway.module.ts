@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { AgentsModule } from '@app/agents';
 import { AccessGuard, AuthModule } from '@app/auth';
 import { ChangesModule } from '@app/changes';
+import { FlowsModule } from '@app/flows';
 import { CoreModule } from '@app/core';
 import { DeploymentsModule } from '@app/deployments';
 import { PipelinesModule } from '@app/pipelines';
@@ -22,6 +23,7 @@ import { UsageController } from './controllers/usage.controller';
 import { DeploymentsController } from './controllers/deployments.controller';
 import { BuildsController } from './controllers/builds.controller';
 import { ChangesController } from './controllers/changes.controller';
+import { FlowsController } from './controllers/flows.controller';
 import { OperationsController } from './controllers/operations.controller';
 import { PipelinesController } from './controllers/pipelines.controller';
 import { ProjectsController } from './controllers/projects.controller';
@@ -44,6 +46,7 @@ import { WebhooksController } from './controllers/webhooks.controller';
     PipelinesModule,
     TestsModule,
     ChangesModule,
+    FlowsModule,
     RateLimitModule,
   ],
   controllers: [
@@ -63,6 +66,7 @@ import { WebhooksController } from './controllers/webhooks.controller';
     BuildsController,
     TestsController,
     ChangesController,
+    FlowsController,
     RateLimitController,
     OperationsController,
   ],

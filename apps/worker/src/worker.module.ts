@@ -1,6 +1,7 @@
 import { Module, OnApplicationBootstrap, OnModuleInit } from '@nestjs/common';
 import { AgentsModule } from '@app/agents';
 import { ChangesModule } from '@app/changes';
+import { FlowsModule } from '@app/flows';
 import { AppConfig, CoreModule, OutboxRelay } from '@app/core';
 import { DeploymentsModule } from '@app/deployments';
 import { MailModule } from '@app/mail';
@@ -28,6 +29,7 @@ import { WebhooksProcessor } from './processors/webhooks.processor';
     PipelinesModule,
     TestsModule,
     ChangesModule,
+    FlowsModule,
     RunnerModule,
   ],
   controllers: [OperationsController],

@@ -92,14 +92,15 @@ export class ActivationsRepository {
       provider: string;
       workflow: 'document' | 'code';
       context: ActivationContext;
+      flowId: string | null;
       steps: StepState[];
       estimatedCompletionAt: Date;
     },
   ): Promise<void> {
     await this.sql.exec(
       `INSERT INTO agent_activations (id, agent_type, task_id, project_id, requested_by, status, input, config,
-                                        notify_on_complete, provider, steps, estimated_completion_at, workflow, context)
-         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11, $12, $13)`,
+                                        notify_on_complete, provider, steps, estimated_completion_at, workflow, context, flow_id)
+         VALUES ($1, $2, $3, $4, $5, 'queued', $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
       [
         a.id,
         a.type,
@@ -114,6 +115,7 @@ export class ActivationsRepository {
         a.estimatedCompletionAt,
         a.workflow,
         JSON.stringify(a.context),
+        a.flowId,
       ],
       manager,
     );
@@ -213,7 +215,7 @@ export class ActivationsRepository {
                   input, config, notify_on_complete AS "notifyOnComplete", provider, steps, intermediate_results AS "intermediateResults",
                   tokens_used AS "tokensUsed", model_used AS "modelUsed", input_tokens AS "inputTokens", output_tokens AS "outputTokens",
                   cache_read_tokens AS "cacheReadTokens", cost_usd::float8 AS "costUsd", cancel_requested AS "cancelRequested", runs, started_at AS "startedAt",
-                  workflow, num_turns AS "numTurns", context`,
+                  workflow, num_turns AS "numTurns", context, flow_id AS "flowId"`,
       [activationId, leaseMs],
     );
   }

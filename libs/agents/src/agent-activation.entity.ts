@@ -53,6 +53,10 @@ export class AgentActivationEntity {
   @Column({ type: 'varchar', length: 40, nullable: true })
   requestedBy: string | null;
 
+  /** The flow this activation is a stage of, if any: its end moves the flow on. */
+  @Column({ type: 'varchar', length: 40, nullable: true })
+  flowId: string | null;
+
   @Column({ type: 'varchar', length: 16 })
   status: ActivationStatus;
 

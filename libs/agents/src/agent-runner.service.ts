@@ -60,9 +60,15 @@ export class AgentRunner {
     const leaseMs = this.config.agents.leaseMs;
     const claimed = await this.activations.claim(activationId, leaseMs);
     if (!claimed) return 'skipped';
-    return this.leases.hold(claimed.id, { ms: leaseMs, renew: () => this.renew(claimed.id) }, (job) =>
-      this.execute(claimed, job),
+    const outcome = await this.leases.hold(
+      claimed.id,
+      { ms: leaseMs, renew: () => this.renew(claimed.id) },
+      (job) => this.execute(claimed, job),
     );
+    // A flow's stage ended: the flow moves on (its sweep catches a lost job).
+    if (claimed.flowId && outcome !== 'handed-back')
+      await this.queues.get(QueueName.Agents).add('flow.advance', { flowId: claimed.flowId });
+    return outcome;
   }
 
   private async execute(a: AgentActivationEntity, job: LeasedJob): Promise<RunOutcome> {

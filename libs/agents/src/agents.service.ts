@@ -70,14 +70,24 @@ export class AgentsService {
     }));
   }
 
-  async activate(actor: Principal, agentType: string, dto: ActivateAgentDto): Promise<ActivationAcceptedDto> {
+  /**
+   * `flow`: a flow's stage, activated by the platform for the flow's creator (the flow checked who
+   * may start it and approve its gates): no role check, the id chosen by the flow (a stage started
+   * twice after a crash finds its activation there).
+   */
+  async activate(
+    actor: Principal,
+    agentType: string,
+    dto: ActivateAgentDto,
+    flow?: { flowId: string; activationId: string },
+  ): Promise<ActivationAcceptedDto> {
     const type = this.typeOf(agentType);
-    if (!actor.can(ACTIVATION_PERMISSION[type])) {
+    if (!flow && !actor.can(ACTIVATION_PERMISSION[type])) {
       throw AppError.forbidden(`Only ${AGENT_ACTIVATORS[type]} (or admin) may activate the ${type} agent`, {
         required: ACTIVATION_PERMISSION[type],
       });
     }
-    if (dto.config?.autoMerge && !actor.can(Permission.ChangesWrite))
+    if (!flow && dto.config?.autoMerge && !actor.can(Permission.ChangesWrite))
       throw AppError.forbidden(
         'autoMerge merges the change: it needs changes:write (developer, architect, admin)',
         {
@@ -85,16 +95,13 @@ export class AgentsService {
         },
       );
     const task = await this.tasks.get(actor, dto.taskId); // 404 when missing or invisible
-    const id = newId('activation');
+    const id = flow?.activationId ?? newId('activation');
     let estimatedCompletionAt = new Date();
     await this.uow.run(async (tx) => {
       // Activating writes to the project: a member whose role may activate this agent.
-      const { project } = await this.access.writable(
-        actor,
-        task.projectId,
-        ACTIVATION_PERMISSION[type],
-        tx.manager,
-      );
+      const { project } = flow
+        ? await this.access.readable(actor, task.projectId, tx.manager)
+        : await this.access.writable(actor, task.projectId, ACTIVATION_PERMISSION[type], tx.manager);
       const { provider, workflow } = this.providers.choose(type, dto.config, Boolean(project.repositoryUrl));
       const stepDefs = workflow === 'code' ? CODE_STEPS : AGENTS[type].steps;
       const steps: StepState[] = stepDefs.map((s) => ({
@@ -142,6 +149,7 @@ export class AgentsService {
         provider,
         workflow,
         context,
+        flowId: flow?.flowId ?? null,
         steps,
         estimatedCompletionAt,
       });
@@ -304,6 +312,21 @@ export class AgentsService {
   }
 
   /** Queued: cancelled at once. Processing: stops between steps (or aborts the model call in flight). */
+  /** An activation's state for a flow (no visibility check). */
+  async stateOf(
+    activationId: string,
+  ): Promise<{ status: string; error: string | null; output: Record<string, unknown> | null } | null> {
+    const a = await this.activations.find(activationId);
+    return a ? { status: a.status, error: a.error, output: a.output } : null;
+  }
+
+  /** Asks a flow's running activation to stop (no permission check: the flow's cancel made it). */
+  async cancelForFlow(activationId: string): Promise<void> {
+    const updated = await this.uow.run((tx) => this.activations.requestCancel(tx.manager, activationId));
+    if (updated === 'cancelled')
+      await this.events.append(activationId, 'cancelled', { status: 'cancelled', message: '已取消' });
+  }
+
   async cancel(actor: Principal, activationId: string): Promise<ActivationSummaryDto> {
     const a = await this.visible(actor, activationId);
     await this.access.writable(actor, a.projectId, ACTIVATION_PERMISSION[a.agentType]);

@@ -4,3 +4,4 @@ export * from './agent-types';
 export * from './agent.dto';
 export * from './agents.module';
 export * from './agents.service';
+export * from './agent-permissions';

@@ -20,6 +20,7 @@ export const ID_PREFIXES = {
   event: 'evt',
   document: 'doc',
   change: 'chg',
+  flow: 'flow',
 } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 

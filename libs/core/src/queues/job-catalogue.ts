@@ -23,6 +23,9 @@ export const EVENT_TYPES = [
   'change.opened',
   'change.merged',
   'change.closed',
+  'flow.awaiting_approval',
+  'flow.completed',
+  'flow.failed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -60,6 +63,8 @@ export interface JobPayloads {
   'change.open': OpenChangeInput;
   /** Merges a change whose merge was accepted (POST /v2/changes/{id}/merge) and pushes it. */
   'change.merge': { changeId: string };
+  /** Moves a flow on from where it is (idempotent: a flow is advanced under its row lock). */
+  'flow.advance': { flowId: string };
 }
 
 /** What opens a change: where the work is (never with credentials in the URL) and what it is for. */
@@ -90,6 +95,7 @@ export const JOB_QUEUE = {
   'test.run': QueueName.TestRuns,
   'change.open': QueueName.Changes,
   'change.merge': QueueName.Changes,
+  'flow.advance': QueueName.Agents,
 } as const satisfies { [N in JobName]: QueueName };
 
 /** What a processor receives: the payload plus the id of the request that caused it. */

@@ -1,0 +1,4 @@
+export * from './flow.dto';
+export * from './flow.entity';
+export * from './flows.module';
+export * from './flows.service';
