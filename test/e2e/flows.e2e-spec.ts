@@ -145,11 +145,16 @@ describe('flows: a task taken through the agents in order, with gates', () => {
     const change = (await as(admin).get(`/v2/changes/${f.changeId}`).expect(200)).body;
     expect(change.buildStatus).toBe('success');
 
+    const taskAt = async () => (await as(admin).get(`/v2/tasks/${task.id}`).expect(200)).body.status as string;
+    expect(await taskAt()).toBe('review');
     await as(tester.token).post(`/v2/flows/${id}/approve`, {}).expect(403);
     await as(developer.token).post(`/v2/flows/${id}/approve`, {}).expect(200);
     f = await until(id, ['completed', 'failed']);
     expect(f.status).toBe('completed');
     expect((await as(admin).get(`/v2/changes/${f.changeId}`).expect(200)).body.status).toBe('merged');
+    expect(await taskAt()).toBe('done');
+    const history = (await as(admin).get(`/v2/tasks/${task.id}/history`).expect(200)).body;
+    expect(JSON.stringify(history)).toContain(`flow ${id}`);
     expect(originGit('ls-tree', '--name-only', '-r', 'main')).toContain(`docs/cocode/${task.key}-backend.md`);
     const events = await eventually(async () => {
       const got = receiver

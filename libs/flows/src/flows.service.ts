@@ -19,7 +19,7 @@ import {
   UnitOfWork,
 } from '@app/core';
 import { ProjectAccessService } from '@app/projects';
-import { TasksService } from '@app/tasks';
+import { TASK_STATUSES, TasksService, TaskStatus } from '@app/tasks';
 import { UsersService, UserStatus } from '@app/users';
 import { FINISHED_FLOW_STATUSES, FlowStage, FlowStatus } from './flow.entity';
 import {
@@ -116,6 +116,7 @@ export class FlowsService {
       });
       await this.outbox.enqueue(tx, 'flow.advance', { flowId: id });
     });
+    await this.followTask(actor, { id, taskId: task.id }, 'in_progress');
     return this.get(actor, id);
   }
 
@@ -276,11 +277,15 @@ export class FlowsService {
     if (f.gates.includes('merge') && !f.mergeApproved) {
       await this.save(tx, f.id, { ...f, status: 'awaiting_approval', gate: 'merge' });
       await this.publish(tx, f, 'flow.awaiting_approval', { gate: 'merge', changeId: f.changeId });
+      await this.followTask(creator, f, 'review');
       return false;
     }
     const change = await this.changes.get(creator, f.changeId).catch(() => null);
     if (!change) return this.fail(tx, f, `The change ${f.changeId} is gone`);
-    if (change.status === 'merged') return this.complete(tx, f);
+    if (change.status === 'merged') {
+      await this.followTask(creator, f, 'done');
+      return this.complete(tx, f);
+    }
     if (change.status !== 'open') return this.fail(tx, f, `The change ${f.changeId} was ${change.status}`);
     if (!f.mergeRequested) {
       try {
@@ -294,6 +299,31 @@ export class FlowsService {
     }
     await this.queues.get(QueueName.Agents).add('flow.advance', { flowId: f.id }, { delay: MERGE_POLL_MS });
     return false;
+  }
+
+  /**
+   * The task follows the flow, forward only and one workflow step at a time (in_progress when it
+   * starts, review at the merge gate, done once merged), in the task's history as the flow's
+   * creator. A task a person moved on already is left as it is.
+   */
+  private async followTask(
+    creator: Principal,
+    f: Pick<FlowRow, 'id' | 'taskId'>,
+    target: TaskStatus,
+  ): Promise<void> {
+    const actor = this.merger(creator);
+    try {
+      let status = (await this.tasks.get(actor, f.taskId)).status;
+      while (TASK_STATUSES.indexOf(status) < TASK_STATUSES.indexOf(target)) {
+        const next = TASK_STATUSES[TASK_STATUSES.indexOf(status) + 1];
+        status = (await this.tasks.changeStatus(actor, f.taskId, { status: next, comment: `flow ${f.id}` }))
+          .status;
+      }
+    } catch (err) {
+      this.logger.warn(
+        `flow ${f.id}: the task's status was not moved to ${target} (${(err as Error).message})`,
+      );
+    }
   }
 
   private async startStage(f: FlowRow, stage: FlowStage, creator: Principal): Promise<void> {
