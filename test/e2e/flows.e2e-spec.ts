@@ -145,7 +145,8 @@ describe('flows: a task taken through the agents in order, with gates', () => {
     const change = (await as(admin).get(`/v2/changes/${f.changeId}`).expect(200)).body;
     expect(change.buildStatus).toBe('success');
 
-    const taskAt = async () => (await as(admin).get(`/v2/tasks/${task.id}`).expect(200)).body.status as string;
+    const taskAt = async () =>
+      (await as(admin).get(`/v2/tasks/${task.id}`).expect(200)).body.status as string;
     expect(await taskAt()).toBe('review');
     await as(tester.token).post(`/v2/flows/${id}/approve`, {}).expect(403);
     await as(developer.token).post(`/v2/flows/${id}/approve`, {}).expect(200);
