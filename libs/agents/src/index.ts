@@ -5,3 +5,4 @@ export * from './agent.dto';
 export * from './agents.module';
 export * from './agents.service';
 export * from './agent-permissions';
+export * from './acting-principal';

@@ -1,11 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ACTIVATION_PERMISSION, AGENT_ACTIVATORS, AgentsService, AgentType } from '@app/agents';
+import {
+  ACTIVATION_PERMISSION,
+  actingFor,
+  AGENT_ACTIVATORS,
+  AgentsService,
+  AgentType,
+  onBehalfOf,
+} from '@app/agents';
 import { ChangesService } from '@app/changes';
 import {
   AppError,
   Conditions,
   iso,
-  maxScopesFor,
   newId,
   OutboxService,
   Page,
@@ -14,13 +20,12 @@ import {
   Principal,
   QueueName,
   QueueRegistry,
-  Role,
   Tx,
   UnitOfWork,
 } from '@app/core';
 import { ProjectAccessService } from '@app/projects';
 import { TASK_STATUSES, TasksService, TaskStatus } from '@app/tasks';
-import { UsersService, UserStatus } from '@app/users';
+import { UsersService } from '@app/users';
 import { FINISHED_FLOW_STATUSES, FlowStage, FlowStatus } from './flow.entity';
 import {
   DEFAULT_GATES,
@@ -289,7 +294,7 @@ export class FlowsService {
     if (change.status !== 'open') return this.fail(tx, f, `The change ${f.changeId} was ${change.status}`);
     if (!f.mergeRequested) {
       try {
-        await this.changes.merge(this.merger(creator), f.changeId, {});
+        await this.changes.merge(onBehalfOf(creator), f.changeId, {});
       } catch (err) {
         return this.fail(tx, f, `The change could not be merged: ${(err as Error).message}`);
       }
@@ -311,7 +316,7 @@ export class FlowsService {
     f: Pick<FlowRow, 'id' | 'taskId'>,
     target: TaskStatus,
   ): Promise<void> {
-    const actor = this.merger(creator);
+    const actor = onBehalfOf(creator);
     try {
       let status = (await this.tasks.get(actor, f.taskId)).status;
       while (TASK_STATUSES.indexOf(status) < TASK_STATUSES.indexOf(target)) {
@@ -367,32 +372,7 @@ export class FlowsService {
 
   /** The flow's creator, as the platform acts for them. */
   private async creator(f: FlowRow): Promise<Principal | null> {
-    const u = await this.users.authState(f.createdBy);
-    if (!u || u.deleted || u.status !== UserStatus.Active) return null;
-    return new Principal(
-      u.id,
-      u.username,
-      u.role,
-      maxScopesFor(u.role),
-      u.tier,
-      `flow:${f.id}`,
-      new Date(Date.now() + 3600_000),
-      null,
-    );
-  }
-
-  /** The merge is the flow's, approved at its gate (or asked for with the flow): made for the creator. */
-  private merger(creator: Principal): Principal {
-    return new Principal(
-      creator.userId,
-      creator.username,
-      Role.Admin,
-      maxScopesFor(Role.Admin),
-      creator.tier,
-      creator.tokenId,
-      creator.expiresAt,
-      null,
-    );
+    return actingFor(await this.users.authState(f.createdBy), `flow:${f.id}`);
   }
 
   /** The flow waiting at a gate, if the caller may approve it: the next stage's role, membership. */

@@ -1,21 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
-import {
-  AppConfig,
-  AppError,
-  maxScopesFor,
-  OutboxService,
-  parseJUnit,
-  Principal,
-  Role,
-  Semaphore,
-  UnitOfWork,
-} from '@app/core';
+import { AppConfig, AppError, OutboxService, parseJUnit, Principal, Semaphore, UnitOfWork } from '@app/core';
 import { ChangesService } from '@app/changes';
 import { BuildDto, BuildLogService, BuildsService } from '@app/pipelines';
 import { ProjectsService } from '@app/projects';
 import { GitScriptOptions, LeasedJob, ModelRelays, Sandbox, Workspace } from '@app/runner';
 import { TasksService } from '@app/tasks';
-import { UsersService, UserStatus } from '@app/users';
+import { UsersService } from '@app/users';
 import { ActivationsRepository } from '../activations.repository';
 import { AgentActivationEntity, StepState } from '../agent-activation.entity';
 import { AgentEvents } from '../agent-events.service';
@@ -28,6 +18,7 @@ import { findClaudeCode, runCodeSession } from './claude-code';
 import { commitAll, prepareBranch, pushBranch } from './code-git';
 import { CodeAgentType, CodeTask, codePrompt, isCodeAgent, repairPrompt } from './code-prompt';
 import { repairStep } from './code-steps';
+import { actingFor, onBehalfOf } from '../acting-principal';
 import { clip, taskContextOf } from '../agent-input';
 import { SessionNote } from './session-messages';
 
@@ -216,7 +207,7 @@ export class CodeWork {
       stopping,
       type: a.agentType,
       actor,
-      builds: this.builder(actor),
+      builds: onBehalfOf(actor), // the build is part of the activation: a tester's test agent builds too
       task: a.context?.task ?? taskContextOf(task),
       repo: {
         url: repo.url,
@@ -244,36 +235,9 @@ export class CodeWork {
   /** The requester as the worker acts for them (builds, merges): their role now, all its scopes. */
   private async requester(a: AgentActivationEntity): Promise<Principal> {
     const user = a.requestedBy ? await this.users.authState(a.requestedBy) : null;
-    if (!user || user.deleted || user.status !== UserStatus.Active)
-      throw new CodeEnd('failed', 'The user who activated the agent is no longer active');
-    return new Principal(
-      user.id,
-      user.username,
-      user.role,
-      maxScopesFor(user.role),
-      user.tier,
-      `activation:${a.id}`,
-      new Date(Date.now() + 24 * 3600_000),
-      null,
-    );
-  }
-
-  /**
-   * Who builds the agent's branch: the build is part of the activation the requester was allowed
-   * to make (a tester's test agent builds too, though testers trigger no builds themselves), so
-   * the platform triggers, reads and cancels it for them: `triggeredBy` is the requester.
-   */
-  private builder(actor: Principal): Principal {
-    return new Principal(
-      actor.userId,
-      actor.username,
-      Role.Admin,
-      maxScopesFor(Role.Admin),
-      actor.tier,
-      actor.tokenId,
-      actor.expiresAt,
-      null,
-    );
+    const actor = actingFor(user, `activation:${a.id}`);
+    if (!actor) throw new CodeEnd('failed', 'The user who activated the agent is no longer active');
+    return actor;
   }
 
   private repairRounds(a: AgentActivationEntity): number {
