@@ -194,7 +194,16 @@ describe('flows: a task taken through the agents in order, with gates', () => {
         })
         .expect(202)
     ).body.flowId as string;
-    await until(id, ['awaiting_approval']);
+    const first = await until(id, ['awaiting_approval']);
+    // The product stage runs again with the comment (a product manager's stage), then waits again.
+    await as(architect.token).post(`/v2/flows/${id}/retry-stage`, { comment: 'more detail' }).expect(403);
+    const retried = (
+      await as(pm.token).post(`/v2/flows/${id}/retry-stage`, { comment: 'more detail' }).expect(200)
+    ).body as Flow;
+    expect(retried.status).toBe('running');
+    const again = await until(id, ['awaiting_approval']);
+    expect(again.stages[0].feedback).toBe('more detail');
+    expect(again.stages[0].activationId).not.toBe(first.stages[0].activationId);
     const rejected = (
       await as(architect.token).post(`/v2/flows/${id}/reject`, { comment: 'not now' }).expect(200)
     ).body as Flow;

@@ -332,6 +332,11 @@ const MATRIX: Record<string, Endpoint> = {
   'GET /flows': { method: 'get', path: () => '/v2/flows', allowed: ALL },
   'GET /flows/{id}': { method: 'get', path: () => '/v2/flows/flow_missing', allowed: ALL },
   'POST /flows/{id}/approve': { method: 'post', path: () => '/v2/flows/flow_missing/approve', allowed: ALL },
+  'POST /flows/{id}/retry-stage': {
+    method: 'post',
+    path: () => '/v2/flows/flow_missing/retry-stage',
+    allowed: ALL,
+  },
   'POST /flows/{id}/reject': { method: 'post', path: () => '/v2/flows/flow_missing/reject', allowed: ALL },
   'POST /flows/{id}/cancel': { method: 'post', path: () => '/v2/flows/flow_missing/cancel', allowed: ALL },
 };

@@ -152,6 +152,45 @@ export class FlowsService {
     return this.get(actor, flowId);
   }
 
+  /**
+   * Runs the stage at hand again with the comment as feedback: the stage a gate waits after, or
+   * the stage a failed flow stopped at. Needs the role of that stage's agent and membership.
+   */
+  async retryStage(actor: Principal, flowId: string, dto: FlowCommentDto): Promise<FlowDto> {
+    await this.uow.run(async (tx) => {
+      const f = await this.visible(actor, flowId, tx);
+      const atStageGate = f.status === 'awaiting_approval' && f.gate !== 'merge';
+      const failedStage = f.status === 'failed' && f.current < f.stages.length;
+      if (!atStageGate && !failedStage)
+        throw AppError.conflict(
+          `Only a stage a gate waits after, or the stage a failed flow stopped at, can be run again (the flow is ${f.status}${f.gate ? ` at the ${f.gate} gate` : ''})`,
+          { status: f.status, gate: f.gate },
+        );
+      const stage = f.stages[f.current];
+      const needed = ACTIVATION_PERMISSION[stage.name as AgentType];
+      if (!actor.can(needed))
+        throw AppError.forbidden(
+          `The ${stage.name} stage is run by ${AGENT_ACTIVATORS[stage.name as AgentType]} (or admin)`,
+          {
+            required: needed,
+          },
+        );
+      await this.access.writable(actor, f.projectId, needed, tx.manager);
+      const stages = [...f.stages];
+      stages[f.current] = { ...emptyStage(stage.name) };
+      await this.save(tx, f.id, {
+        ...f,
+        stages,
+        status: 'running',
+        gate: null,
+        error: null,
+        feedback: dto.comment?.trim() || null,
+      });
+      await this.outbox.enqueue(tx, 'flow.advance', { flowId: f.id });
+    });
+    return this.get(actor, flowId);
+  }
+
   /** Rejects the gate: the flow ends `rejected` (the change stays open for a person). */
   async reject(actor: Principal, flowId: string, dto: FlowCommentDto): Promise<FlowDto> {
     await this.uow.run(async (tx) => {

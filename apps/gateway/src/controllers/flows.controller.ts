@@ -66,6 +66,22 @@ export class FlowsController {
     return this.flows.approve(principal, flowId, dto);
   }
 
+  @Post('flows/:flowId/retry-stage')
+  @Authenticated()
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Run the stage at hand again (the one a gate waits after, or where a failed flow stopped), the comment as its feedback; that stage's role",
+  })
+  @ApiOkResponse({ type: FlowDto })
+  retryStage(
+    @CurrentUser() principal: Principal,
+    @Param('flowId') flowId: string,
+    @Body() dto: FlowCommentDto,
+  ): Promise<FlowDto> {
+    return this.flows.retryStage(principal, flowId, dto);
+  }
+
   @Post('flows/:flowId/reject')
   @Authenticated()
   @HttpCode(200)
