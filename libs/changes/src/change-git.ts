@@ -20,6 +20,9 @@ const NUMSTAT_FILE = '.cocode-numstat';
 const DIFF_FILE = '.cocode-diff';
 const MERGED_FILE = '.cocode-merged';
 
+/** How a refused push (the base moved, a concurrent push won) is reported. */
+export const PUSH_REFUSED = 'the push was refused';
+
 /** Exit codes of the scripts, one per step. */
 const STEP = {
   90: 'git clone failed',
@@ -27,7 +30,7 @@ const STEP = {
   92: 'the head commit is not in the repository',
   93: 'git could not read the commits',
   94: 'the merge has conflicts',
-  95: 'the push was refused',
+  95: PUSH_REFUSED,
 } as Record<number, string>;
 
 /** Runs `script` on the change's repository ($1), its arguments after it. */

@@ -182,6 +182,15 @@ export class ChangesRepository {
     );
   }
 
+  /** Holds (until the transaction ends) the lock of one branch of one repository: merges wait in turn. */
+  async lockBranch(manager: EntityManager, repositoryUrl: string, branch: string): Promise<void> {
+    await this.sql.exec(
+      `SELECT pg_advisory_xact_lock(hashtext($1))`,
+      [`merge:${repositoryUrl}#${branch}`],
+      manager,
+    );
+  }
+
   /** The task's newest open change (what a test agent adds its tests to). */
   latestOpenOfTask(taskId: string, manager?: EntityManager): Promise<ChangeRow | undefined> {
     return this.sql.one<ChangeRow>(

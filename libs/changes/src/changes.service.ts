@@ -20,11 +20,13 @@ import {
 import { accessOf, ProjectAccess, ProjectAccessService } from '@app/projects';
 import { Sandbox, Workspace } from '@app/runner';
 import { EntityManager } from 'typeorm';
-import { ChangeInspection, inspectChange, mergeChange } from './change-git';
+import { ChangeInspection, inspectChange, mergeChange, PUSH_REFUSED } from './change-git';
 import { ChangeDto, ListChangesQueryDto, MergeChangeDto } from './change.dto';
 import { ChangeRow, ChangesRepository, mapChangeRow, NewChange } from './changes.repository';
 
 const FULL_SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+/** Merges tried when the push was refused (the base moved meanwhile). */
+const MERGE_ATTEMPTS = 3;
 
 /**
  * Changes: opened by the code agents' work (the `change.open` job, in the worker, reads commits,
@@ -191,10 +193,20 @@ export class ChangesService {
         reason: 'The change moved to a new head after the merge was accepted: merge it again',
       };
     } else {
-      result = await this.mergeInSandbox(row).catch((err: Error) => ({
-        ok: false as const,
-        reason: `The merge could not run: ${err.message}`,
-      }));
+      // One merge into a repository's branch at a time (across workers): merges that raced each
+      // other's push failed (bench/flows.js). A push refused all the same (someone else pushed to
+      // the branch) is merged again on the new base.
+      result = await this.uow.run(async (tx) => {
+        await this.changes.lockBranch(tx.manager, row.repository_url, row.base_branch);
+        let r: { ok: true; sha: string } | { ok: false; reason: string };
+        for (let attempt = 1; ; attempt++) {
+          r = await this.mergeInSandbox(row).catch((err: Error) => ({
+            ok: false as const,
+            reason: `The merge could not run: ${err.message}`,
+          }));
+          if (r.ok || attempt >= MERGE_ATTEMPTS || !r.reason.startsWith(PUSH_REFUSED)) return r;
+        }
+      });
     }
     await this.uow.run(async (tx) => {
       const current = await this.changes.find(changeId, tx.manager, true);
