@@ -10,17 +10,14 @@
 // change), the build; and the cost of an empty sandbox. Needs `npx nest build`, PostgreSQL and
 // Redis on 127.0.0.1, bubblewrap, and the SDK's CLI (@anthropic-ai/claude-agent-sdk-linux-x64).
 require('ts-node').register({ transpileOnly: true, compilerOptions: { module: 'commonjs' } });
-const { execFileSync } = require('node:child_process');
-const { mkdirSync, mkdtempSync, rmSync } = require('node:fs');
-const { tmpdir } = require('node:os');
+const { mkdirSync } = require('node:fs');
 const { join } = require('node:path');
-const { Client } = require('pg');
 const { FakeAnthropic } = require('../test/support/fake-anthropic');
 const { installHandlers, onCleanup, runCleanup } = require('./lib/cleanup');
-const { startApps, api } = require('./lib/apps');
 const { killAllNow } = require('./lib/processes');
 const { writeResults } = require('./lib/report');
-const { round, sleep } = require('./lib/util');
+const { stats, startOnRepository, tempRepository, waitAllDone } = require('./lib/repository-project');
+const { round } = require('./lib/util');
 
 const RESULTS_DIR = join(__dirname, 'results');
 const int = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -34,15 +31,6 @@ const settings = {
   timeoutMs: int('BENCH_TIMEOUT_MS', 300000),
 };
 const say = (m) => process.stdout.write(`[bench:code-agents] ${m}\n`);
-const stats = (values) => {
-  const s = [...values].sort((a, b) => a - b);
-  const at = (p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-  return {
-    mean: round(s.reduce((a, b) => a + b, 0) / (s.length || 1), 0),
-    p50: round(at(50), 0),
-    p95: round(at(95), 0),
-  };
-};
 
 /** Each session's turns, by how far its conversation is: 4 tool calls, then the answer. */
 const SCRIPT = [
@@ -66,24 +54,6 @@ const SCRIPT = [
   { toolUse: { name: 'Read', input: { file_path: '/workspace/src/src/feature.js' } } },
   { text: 'Added the feature with a test.', end: true },
 ];
-
-function gitRepo(root) {
-  const work = join(root, 'work');
-  const origin = join(root, 'origin.git');
-  mkdirSync(work, { recursive: true });
-  const git = (cwd, ...args) =>
-    execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@local', ...args], {
-      cwd,
-      env: { PATH: process.env.PATH, HOME: root, GIT_CONFIG_NOSYSTEM: '1' },
-    });
-  git(work, 'init', '--quiet', '--initial-branch=main');
-  execFileSync('sh', ['-c', 'echo "# bench" > README.md'], { cwd: work });
-  git(work, 'add', '-A');
-  git(work, 'commit', '--quiet', '-m', 'base');
-  execFileSync('git', ['clone', '--quiet', '--bare', work, origin]);
-  execFileSync('chmod', ['-R', 'a+rwX', root]);
-  return `file://${origin}`;
-}
 
 /** An empty sandbox (`true`), as every step of an activation starts several: its start-up cost. */
 async function sandboxCost(root) {
@@ -121,10 +91,7 @@ async function main() {
   installHandlers(killAllNow);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const root = mkdtempSync(join(tmpdir(), 'cocode-bench-code-'));
-  execFileSync('chmod', ['755', root]);
-  onCleanup('temp dir', () => rmSync(root, { recursive: true, force: true }));
-  const origin = gitRepo(join(root, 'repo'));
+  const { root, url } = tempRepository('cocode-bench-code-');
 
   const fake = new FakeAnthropic();
   fake.streamDelayMs = settings.modelDelayMs;
@@ -133,56 +100,20 @@ async function main() {
   await fake.start();
   onCleanup('fake anthropic', () => fake.stop());
 
-  const { port, token, databaseUrl } = await startApps({
+  const { call, pg, tasks } = await startOnRepository({
     name: 'code',
     resultsDir: RESULTS_DIR,
     stamp,
     workers: settings.workers,
+    root,
+    url,
+    tasks: settings.activations,
     env: {
       ANTHROPIC_API_KEY: 'sk-ant-bench-key',
       ANTHROPIC_BASE_URL: fake.url,
-      WORKSPACES_ROOT: join(root, 'workspaces'),
-      GIT_FILE_ROOTS: root,
       AGENTS_CONCURRENCY: String(settings.perWorker),
-      SECRETS_ENCRYPTION_KEY: require('node:crypto').randomBytes(32).toString('base64'),
     },
-    startTimeoutMs: 60000,
   });
-  const call = async (method, path, body, want) => {
-    const res = await api(port, method, path, token, body);
-    if (res.status !== want) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
-    return res.body;
-  };
-  const me = await call('GET', '/v2/auth/me', undefined, 200);
-  const project = await call(
-    'POST',
-    '/v2/projects',
-    { name: 'Bench', key: 'BENCH', ownerId: me.userId },
-    201,
-  );
-  await call(
-    'PUT',
-    `/v2/projects/${project.id}`,
-    { repository: { url: origin, defaultBranch: 'main' } },
-    200,
-  );
-  const pipeline = await call(
-    'POST',
-    '/v2/pipelines',
-    { projectId: project.id, name: 'ci', stages: [{ name: 'test', commands: ['true'] }] },
-    201,
-  );
-  await call(
-    'PUT',
-    `/v2/projects/${project.id}`,
-    { repository: { url: origin, defaultBranch: 'main', pipelineId: pipeline.id } },
-    200,
-  );
-  const tasks = [];
-  for (let i = 0; i < settings.activations; i++)
-    tasks.push(
-      await call('POST', `/v2/projects/${project.id}/tasks`, { type: 'story', title: `feature ${i}` }, 201),
-    );
 
   say(
     `${settings.activations} claude-code activations, ${settings.workers} workers, ${settings.modelDelayMs} ms per model call`,
@@ -198,19 +129,13 @@ async function main() {
       ).then((b) => b.activationId),
     ),
   );
-  const pg = new Client({ connectionString: databaseUrl });
-  await pg.connect();
-  onCleanup('pg', () => pg.end());
-  const deadline = Date.now() + settings.timeoutMs;
-  for (;;) {
-    const { rows } = await pg.query(
-      `SELECT count(*) FILTER (WHERE status NOT IN ('queued', 'processing'))::int AS done FROM agent_activations WHERE id = ANY($1)`,
-      [ids],
-    );
-    if (rows[0].done >= ids.length) break;
-    if (Date.now() > deadline) throw new Error(`only ${rows[0].done}/${ids.length} finished in time`);
-    await sleep(250);
-  }
+  await waitAllDone(
+    pg,
+    `SELECT count(*) FILTER (WHERE status NOT IN ('queued', 'processing'))::int AS done FROM agent_activations WHERE id = ANY($1)`,
+    ids,
+    settings.timeoutMs,
+    'activations',
+  );
   const { rows } = await pg.query(
     `SELECT a.id, a.status, a.error, a.completed_at, a.files,
             (SELECT json_agg(json_build_object('key', e.data->>'key', 'status', e.data->>'status', 'at', e.created_at) ORDER BY e.id)

@@ -5,16 +5,13 @@
 // whose pipeline runs `true`, two workers, all started at once. Reports flows per minute and the
 // platform's share of each flow's wall time: everything but the build commands' own time (the
 // pipeline's stage durations). Needs `npx nest build`, PostgreSQL and Redis on 127.0.0.1, bubblewrap.
-const { execFileSync } = require('node:child_process');
-const { mkdirSync, mkdtempSync, rmSync } = require('node:fs');
-const { tmpdir } = require('node:os');
+const { mkdirSync } = require('node:fs');
 const { join } = require('node:path');
-const { Client } = require('pg');
-const { installHandlers, onCleanup, runCleanup } = require('./lib/cleanup');
-const { startApps, api } = require('./lib/apps');
+const { installHandlers, runCleanup } = require('./lib/cleanup');
 const { killAllNow } = require('./lib/processes');
 const { writeResults } = require('./lib/report');
-const { round, sleep } = require('./lib/util');
+const { stats, startOnRepository, tempRepository, waitAllDone } = require('./lib/repository-project');
+const { round } = require('./lib/util');
 
 const RESULTS_DIR = join(__dirname, 'results');
 const int = (name, fallback) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -24,90 +21,21 @@ const settings = {
   timeoutMs: int('BENCH_TIMEOUT_MS', 900000),
 };
 const say = (m) => process.stdout.write(`[bench:flows] ${m}\n`);
-const stats = (values) => {
-  const s = [...values].sort((a, b) => a - b);
-  const at = (p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-  return {
-    mean: round(s.reduce((a, b) => a + b, 0) / (s.length || 1), 0),
-    p50: round(at(50), 0),
-    p95: round(at(95), 0),
-  };
-};
-
-function bareRepository(root) {
-  const work = join(root, 'work');
-  const origin = join(root, 'origin.git');
-  mkdirSync(work, { recursive: true });
-  const env = { PATH: process.env.PATH, HOME: root, GIT_CONFIG_NOSYSTEM: '1' };
-  const git = (...args) =>
-    execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@local', ...args], {
-      cwd: work,
-      env,
-    });
-  git('init', '--quiet', '--initial-branch=main');
-  execFileSync('sh', ['-c', 'echo "# bench" > README.md'], { cwd: work });
-  git('add', '-A');
-  git('commit', '--quiet', '-m', 'base');
-  execFileSync('git', ['clone', '--quiet', '--bare', work, origin]);
-  execFileSync('chmod', ['-R', 'a+rwX', root]);
-  return `file://${origin}`;
-}
 
 async function main() {
   installHandlers(killAllNow);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const root = mkdtempSync(join(tmpdir(), 'cocode-bench-flows-'));
-  execFileSync('chmod', ['755', root]);
-  onCleanup('temp dir', () => rmSync(root, { recursive: true, force: true }));
-  const origin = bareRepository(join(root, 'repo'));
-  const { port, token, databaseUrl } = await startApps({
+  const { root, url } = tempRepository('cocode-bench-flows-');
+  const { call, pg, tasks } = await startOnRepository({
     name: 'flows',
     resultsDir: RESULTS_DIR,
     stamp,
     workers: settings.workers,
-    env: {
-      WORKSPACES_ROOT: join(root, 'workspaces'),
-      GIT_FILE_ROOTS: root,
-      SECRETS_ENCRYPTION_KEY: require('node:crypto').randomBytes(32).toString('base64'),
-    },
-    startTimeoutMs: 60000,
+    root,
+    url,
+    tasks: settings.flows,
   });
-  const call = async (method, path, body, want) => {
-    const res = await api(port, method, path, token, body);
-    if (res.status !== want) throw new Error(`${method} ${path}: ${res.status} ${res.text}`);
-    return res.body;
-  };
-  const me = await call('GET', '/v2/auth/me', undefined, 200);
-  const project = await call(
-    'POST',
-    '/v2/projects',
-    { name: 'Bench', key: 'BENCH', ownerId: me.userId },
-    201,
-  );
-  await call(
-    'PUT',
-    `/v2/projects/${project.id}`,
-    { repository: { url: origin, defaultBranch: 'main' } },
-    200,
-  );
-  const pipeline = await call(
-    'POST',
-    '/v2/pipelines',
-    { projectId: project.id, name: 'ci', stages: [{ name: 'test', commands: ['true'] }] },
-    201,
-  );
-  await call(
-    'PUT',
-    `/v2/projects/${project.id}`,
-    { repository: { url: origin, defaultBranch: 'main', pipelineId: pipeline.id } },
-    200,
-  );
-  const tasks = [];
-  for (let i = 0; i < settings.flows; i++)
-    tasks.push(
-      await call('POST', `/v2/projects/${project.id}/tasks`, { type: 'story', title: `feature ${i}` }, 201),
-    );
 
   say(`${settings.flows} flows of six stages, template provider, ${settings.workers} workers`);
   const started = Date.now();
@@ -118,19 +46,13 @@ async function main() {
       ),
     ),
   );
-  const pg = new Client({ connectionString: databaseUrl });
-  await pg.connect();
-  onCleanup('pg', () => pg.end());
-  const deadline = Date.now() + settings.timeoutMs;
-  for (;;) {
-    const { rows } = await pg.query(
-      `SELECT count(*) FILTER (WHERE status NOT IN ('running', 'awaiting_approval'))::int AS done FROM flows WHERE id = ANY($1)`,
-      [ids],
-    );
-    if (rows[0].done >= ids.length) break;
-    if (Date.now() > deadline) throw new Error(`only ${rows[0].done}/${ids.length} flows ended in time`);
-    await sleep(500);
-  }
+  await waitAllDone(
+    pg,
+    `SELECT count(*) FILTER (WHERE status NOT IN ('running', 'awaiting_approval'))::int AS done FROM flows WHERE id = ANY($1)`,
+    ids,
+    settings.timeoutMs,
+    'flows',
+  );
   const wallMs = Date.now() - started;
   const { rows } = await pg.query(
     `SELECT f.id, f.status, f.error, extract(epoch FROM f.completed_at - f.created_at) * 1000 AS ms,

@@ -1,5 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { AppConfig, AppError, OutboxService, parseJUnit, Principal, Semaphore, UnitOfWork } from '@app/core';
+import {
+  AppConfig,
+  AppError,
+  MODEL_KEY_VARIABLE,
+  OutboxService,
+  parseJUnit,
+  Principal,
+  Semaphore,
+  UnitOfWork,
+} from '@app/core';
 import { ChangesService } from '@app/changes';
 import { BuildDto, BuildLogService, BuildsService } from '@app/pipelines';
 import { ProjectsService } from '@app/projects';
@@ -435,7 +444,8 @@ export class CodeWork {
       throw new ProviderError(
         "Claude Code's CLI is not installed on this worker: install the optional dependency @anthropic-ai/claude-agent-sdk-linux-x64 (npm ci installs it where the platform is supported) or set CLAUDE_CODE_EXECUTABLE",
       );
-    if (!this.relays.available) throw new ProviderError('claude-code needs ANTHROPIC_API_KEY on the worker');
+    if (!this.relays.available)
+      throw new ProviderError(`claude-code needs ${MODEL_KEY_VARIABLE} on the worker`);
     const cfg = this.config.agents;
     const budget = (run.a.config.budget ?? {}) as {
       maxUsd?: number;

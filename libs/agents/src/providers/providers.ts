@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppConfig, AppError } from '@app/core';
+import { AppConfig, AppError, MODEL_KEY_VARIABLE } from '@app/core';
 import { AgentType, ProviderName } from '../agent-types';
 import { isCodeAgent } from '../code/code-prompt';
 import { AnthropicProvider } from './anthropic.provider';
@@ -47,14 +47,17 @@ export class Providers {
           { field: 'repository' },
         );
       if (!online)
-        throw AppError.conflict('claude-code needs the platform to have a model key (ANTHROPIC_API_KEY)', {
-          provider: 'claude-code',
-        });
+        throw AppError.conflict(
+          `claude-code needs the platform to have a model key (${MODEL_KEY_VARIABLE})`,
+          {
+            provider: 'claude-code',
+          },
+        );
       return { provider: 'claude-code', workflow: 'code' };
     }
     if (asked === 'anthropic') {
       if (!online)
-        throw AppError.conflict('anthropic needs the platform to have a model key (ANTHROPIC_API_KEY)', {
+        throw AppError.conflict(`anthropic needs the platform to have a model key (${MODEL_KEY_VARIABLE})`, {
           provider: 'anthropic',
         });
       return { provider: 'anthropic', workflow: 'document' };

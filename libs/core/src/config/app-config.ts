@@ -537,9 +537,12 @@ function rateLimitSection(r: EnvReader): AppConfig['rateLimit'] {
   };
 }
 
+/** The variable that holds the model API key: read here alone, held by the model relay, never given to a sandbox. */
+export const MODEL_KEY_VARIABLE = 'ANTHROPIC_API_KEY';
+
 function agentsSection(r: EnvReader): AppConfig['agents'] {
   const requested = r.oneOf('AGENTS_PROVIDER', 'auto', ['auto', 'anthropic', 'template'] as const);
-  const anthropicApiKey = r.str('ANTHROPIC_API_KEY');
+  const anthropicApiKey = r.str(MODEL_KEY_VARIABLE);
   const provider = requested === 'auto' ? (anthropicApiKey ? 'anthropic' : 'template') : requested;
   const modelAliases: Record<string, string> = {};
   for (const pair of r
