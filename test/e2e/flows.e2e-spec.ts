@@ -1,18 +1,37 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { FakeAnthropic } from '../support/fake-anthropic';
 import { bareGit, GitRepo } from '../support/git-repo';
 import { Receiver } from '../support/receiver';
+import { readSse, SseEvent } from '../support/sse';
 import { eventually, expectEnvelope, TestSystem } from '../support/system';
 import { sandboxTmpDir } from '../support/env';
 
+const KEY = 'sk-ant-api03-flowse2ekey0123456789';
+
+type Stage = {
+  name: string;
+  status: string;
+  activationId: string | null;
+  changeId: string | null;
+  feedback: string | null;
+  startedAt: string | null;
+  documents: Array<{ id: string; kind: string; version: number }>;
+  document: { id: string; kind: string; version: number } | null;
+  build: { buildId: string; status: string | null } | null;
+  costUsd: number;
+};
 type Flow = {
   flowId: string;
   status: string;
   gate: string | null;
   changeId: string | null;
+  changeIds: string[];
+  deployment: { deploymentId: string; environment: string; version: string; status: string } | null;
+  costUsd: number;
   error: string | null;
-  stages: Array<{ name: string; status: string; activationId: string | null; feedback: string | null }>;
+  stages: Stage[];
 };
 
 /** Flows with the offline template provider: documents, a code stage on a real repository and build. */
@@ -23,7 +42,10 @@ describe('flows: a task taken through the agents in order, with gates', () => {
   const originDir = join(tmp, 'origin.git');
   const originGit = bareGit(originDir, tmp);
   const receiver = new Receiver();
+  const fake = new FakeAnthropic();
   let system: TestSystem;
+  let devops: { id: string; token: string };
+  let app: { id: string };
   let admin: string;
   let pm: { id: string; token: string };
   let architect: { id: string; token: string };
@@ -37,25 +59,29 @@ describe('flows: a task taken through the agents in order, with gates', () => {
     execFileSync('git', ['clone', '--quiet', '--bare', work.dir, originDir]);
     execFileSync('chmod', ['-R', 'a+rwX', originDir]);
     await receiver.start();
+    await fake.start();
     system = await TestSystem.start({
       env: {
+        ANTHROPIC_API_KEY: KEY,
+        ANTHROPIC_BASE_URL: fake.url,
         WORKSPACES_ROOT: join(tmp, 'workspaces'),
         WEBHOOKS_ALLOW_PRIVATE: 'true',
         AGENTS_LEASE_MS: '2000',
       },
     });
     admin = await system.adminToken();
-    [pm, architect, developer, tester, viewer] = await system.users(
+    [pm, architect, developer, tester, viewer, devops] = await system.users(
       'product_manager',
       'architect',
       'developer',
       'tester',
       'viewer',
+      'devops',
     );
     project = await system.project({
       key: 'FLOW',
       ownerId: pm.id,
-      members: [architect.id, developer.id, tester.id, viewer.id],
+      members: [architect.id, developer.id, tester.id, viewer.id, devops.id],
       visibility: 'private',
     });
     const url = `file://${originDir}`;
@@ -66,8 +92,28 @@ describe('flows: a task taken through the agents in order, with gates', () => {
     const pipeline = await system.pipeline(admin, {
       projectId: project.id,
       name: 'ci',
-      stages: [{ name: 'test', commands: ['test -f README.md'] }],
+      // The template change writes the task's title into docs/: a title can make the build red or slow.
+      stages: [
+        {
+          name: 'test',
+          commands: [
+            'test -f README.md',
+            'if grep -rqs "make it red" docs; then echo "red on purpose"; exit 1; fi',
+            'if grep -rqs "take a while" docs; then sleep 8; fi',
+          ],
+        },
+      ],
     });
+    app = (
+      await system
+        .as(admin)
+        .post('/v2/applications', {
+          projectId: project.id,
+          name: 'shop',
+          target: { type: 'script', command: 'echo "deploying $DEPLOY_VERSION to $DEPLOY_ENV"' },
+        })
+        .expect(201)
+    ).body as { id: string };
     await system
       .as(admin)
       .put(`/v2/projects/${project.id}`, {
@@ -86,6 +132,7 @@ describe('flows: a task taken through the agents in order, with gates', () => {
   afterAll(async () => {
     await system?.stop();
     await receiver.stop();
+    await fake.stop();
     rmSync(tmp, { recursive: true, force: true });
   });
 
@@ -107,22 +154,34 @@ describe('flows: a task taken through the agents in order, with gates', () => {
       );
     });
 
-  it('runs product, stops at its gate, carries the approval’s comment on, builds the code, merges after the merge gate', async () => {
+  it('takes a task from PRD to a dev deployment: two gates approved, backend and frontend side by side, the test agent on the change, every change merged, one stream of events', async () => {
     const task = await newTask('checkout');
     const res = await as(pm.token)
       .post(`/v2/tasks/${task.id}/flows`, {
-        stages: ['product', 'architecture', 'backend'],
+        stages: ['product', 'architecture', 'backend', 'test', 'frontend'],
         config: { provider: 'template' },
+        deployTo: { environment: 'dev', applicationId: app.id },
       })
       .expect(202);
     expect(res.headers.location).toBe(`/v2/flows/${res.body.flowId}`);
     expect(res.body.flowId).toMatch(/^flow_[0-9a-z]{16}$/);
     expect(res.body.gates).toEqual(['product', 'merge']);
+    // frontend moves up beside backend: the two run as one step.
+    expect(res.body.stages.map((s: Stage) => s.name)).toEqual([
+      'product',
+      'architecture',
+      'backend',
+      'frontend',
+      'test',
+    ]);
     const id = res.body.flowId as string;
+    const auth = { authorization: `Bearer ${viewer.token}` };
+    const live = readSse(`${system.gateway.url}/v2/flows/${id}/events`, auth, 100_000);
 
     let f = await until(id, ['awaiting_approval']);
     expect(f.gate).toBe('product');
-    expect(f.stages.map((s) => s.status)).toEqual(['completed', 'pending', 'pending']);
+    expect(f.stages.map((s) => s.status)).toEqual(['completed', 'pending', 'pending', 'pending', 'pending']);
+    expect(f.stages[0].document).toEqual(expect.objectContaining({ kind: 'prd', version: 1 }));
     // The next stage is architecture: a developer may not approve, an architect may.
     await as(developer.token).post(`/v2/flows/${id}/approve`, {}).expect(403);
     await as(architect.token).post(`/v2/flows/${id}/approve`, { comment: 'Keep it small.' }).expect(200);
@@ -130,20 +189,35 @@ describe('flows: a task taken through the agents in order, with gates', () => {
     f = await until(id, ['awaiting_approval', 'failed']);
     expect(f.error).toBeNull();
     expect(f.gate).toBe('merge');
-    expect(f.stages.map((s) => s.status)).toEqual(['completed', 'completed', 'completed']);
+    expect(f.stages.map((s) => s.status)).toEqual([
+      'completed',
+      'completed',
+      'completed',
+      'completed',
+      'completed',
+    ]);
     expect(f.stages[1].feedback).toBe('Keep it small.');
-    // The architecture agent read the PRD the product stage wrote, and got the comment.
+    // The architecture agent read the PRD the product stage wrote (recorded with its version).
+    expect(f.stages[1].documents).toEqual([
+      expect.objectContaining({ id: f.stages[0].document!.id, kind: 'prd', version: 1 }),
+    ]);
     const arch = (
       await as(admin).get(`/v2/agents/activations/${f.stages[1].activationId}/result`).expect(200)
     ).body;
     expect(arch.documents.map((d: { kind: string }) => d.kind)).toEqual(['prd']);
-    const archProgress = (
-      await as(admin).get(`/v2/agents/activations/${f.stages[1].activationId}/progress`).expect(200)
-    ).body;
-    expect(archProgress.status).toBe('completed');
-    expect(f.changeId).toMatch(/^chg_/);
-    const change = (await as(admin).get(`/v2/changes/${f.changeId}`).expect(200)).body;
-    expect(change.buildStatus).toBe('success');
+    // backend and frontend started together, each with its change and green build; the test
+    // agent added its tests to the task's newest open change (one of theirs).
+    const [, , backend, frontend, testStage] = f.stages;
+    expect(backend.startedAt).toBe(frontend.startedAt);
+    expect(backend.changeId).toMatch(/^chg_/);
+    expect(frontend.changeId).toMatch(/^chg_/);
+    expect(frontend.changeId).not.toBe(backend.changeId);
+    expect([backend.changeId, frontend.changeId]).toContain(testStage.changeId);
+    expect(f.changeIds).toEqual([backend.changeId, frontend.changeId]);
+    expect(f.changeId).toBe(backend.changeId);
+    for (const s of [backend, frontend, testStage]) expect(s.build?.status).toBe('success');
+    expect(f.costUsd).toBe(0); // the template provider spends nothing
+    expect(f.deployment).toBeNull();
 
     const taskAt = async () =>
       (await as(admin).get(`/v2/tasks/${task.id}`).expect(200)).body.status as string;
@@ -151,12 +225,31 @@ describe('flows: a task taken through the agents in order, with gates', () => {
     await as(tester.token).post(`/v2/flows/${id}/approve`, {}).expect(403);
     await as(developer.token).post(`/v2/flows/${id}/approve`, {}).expect(200);
     f = await until(id, ['completed', 'failed']);
+    expect(f.error).toBeNull();
     expect(f.status).toBe('completed');
-    expect((await as(admin).get(`/v2/changes/${f.changeId}`).expect(200)).body.status).toBe('merged');
+    const merged = await Promise.all(
+      f.changeIds.map(async (c) => (await as(admin).get(`/v2/changes/${c}`).expect(200)).body),
+    );
+    expect(merged.map((c) => c.status)).toEqual(['merged', 'merged']);
     expect(await taskAt()).toBe('done');
     const history = (await as(admin).get(`/v2/tasks/${task.id}/history`).expect(200)).body;
     expect(JSON.stringify(history)).toContain(`flow ${id}`);
-    expect(originGit('ls-tree', '--name-only', '-r', 'main')).toContain(`docs/cocode/${task.key}-backend.md`);
+    const tree = originGit('ls-tree', '--name-only', '-r', 'main');
+    for (const kind of ['backend', 'frontend', 'test'])
+      expect(tree).toContain(`docs/cocode/${task.key}-${kind}.md`);
+
+    // The merged commit (the last merge) is deployed to dev through the deployments module.
+    const head = originGit('rev-parse', 'main').trim();
+    expect(merged[1].mergeSha).toBe(head);
+    expect(f.deployment).toEqual(
+      expect.objectContaining({ environment: 'dev', version: head.slice(0, 12), status: 'succeeded' }),
+    );
+    const deployment = (await as(admin).get(`/v2/deployments/${f.deployment!.deploymentId}`).expect(200))
+      .body;
+    expect(deployment).toEqual(
+      expect.objectContaining({ status: 'succeeded', version: head.slice(0, 12), requestedBy: pm.id }),
+    );
+
     const events = await eventually(async () => {
       const got = receiver
         .at('/flows')
@@ -170,6 +263,55 @@ describe('flows: a task taken through the agents in order, with gates', () => {
     ]);
     const listed = (await as(viewer.token).get(`/v2/flows?taskId=${task.id}`).expect(200)).body;
     expect(listed.data.map((x: Flow) => x.flowId)).toEqual([id]);
+    expect(listed.data[0].stages[0].document.kind).toBe('prd');
+
+    // The stream followed the whole flow and ended with it: the flow's own events and its
+    // stages' activations' events, one order.
+    const stream = await live;
+    expect(stream.status).toBe(200);
+    expect(stream.ended).toBe(true);
+    const ids = stream.events.map((e) => e.id!);
+    expect(ids).toEqual([...ids].sort((x, y) => x - y));
+    expect(new Set(ids).size).toBe(ids.length);
+    const own = (e: SseEvent) =>
+      ['stage', 'gate', 'merge', 'deployment'].includes(e.event) || e.event.startsWith('flow.');
+    const story = stream.events
+      .filter(own)
+      .map((e) => [e.event, e.data.stage ?? e.data.gate ?? e.data.changeId ?? '', e.data.status].join(' '));
+    expect(story[0]).toBe('flow.running  running');
+    expect(story).toEqual(
+      expect.arrayContaining([
+        'stage product running',
+        'stage product completed',
+        'gate product awaiting',
+        'gate product approved',
+        'stage backend running',
+        'stage frontend running',
+        'gate merge awaiting',
+        `merge ${backend.changeId} merged`,
+        `merge ${frontend.changeId} merged`,
+        'deployment  succeeded',
+      ]),
+    );
+    expect(story[story.length - 1]).toBe('flow.completed  completed');
+    expect(story.indexOf('stage backend running')).toBeLessThan(story.indexOf('stage backend completed'));
+    const stageEvents = stream.events.filter((e) => !own(e));
+    expect(new Set(stageEvents.map((e) => e.data.stage))).toEqual(
+      new Set(['product', 'architecture', 'backend', 'frontend', 'test']),
+    );
+    expect(stageEvents.filter((e) => e.event === 'completed')).toHaveLength(5);
+    // Resumed with Last-Event-ID: what came after, and the end.
+    const from = ids[Math.floor(ids.length / 2)];
+    const resumed = await readSse(`${system.gateway.url}/v2/flows/${id}/events`, {
+      ...auth,
+      'last-event-id': String(from),
+    });
+    expect(resumed.ended).toBe(true);
+    expect(resumed.events.map((e) => e.id)).toEqual(ids.filter((x) => x > from));
+    await as(admin)
+      .get('/v2/flows/flow_missing0000000/events')
+      .set('accept', 'text/event-stream')
+      .expect(404);
   });
 
   it('a rejected gate ends the flow; cancel stops a running one; roles and bad input are refused', async () => {

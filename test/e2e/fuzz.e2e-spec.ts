@@ -120,6 +120,8 @@ describe('fuzz: every documented operation, valid and invalid input', () => {
       gates: ['product'],
       config: { provider: 'template' },
     }).expect(202);
+    // A finished flow: its event stream ends once it has sent what there is.
+    await as('post', `/v2/flows/${flow.body.flowId}/cancel`, {}).expect(200);
     const [prd] = await system.sql<{ id: string }>(
       `INSERT INTO project_documents (id, project_id, task_id, activation_id, kind, title, format, content)
        VALUES ('doc_fuzz000000000000', $1, $2, $3, 'prd', 'Fuzz PRD', 'markdown', '# Fuzz') RETURNING id`,

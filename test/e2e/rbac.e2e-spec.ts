@@ -331,6 +331,12 @@ const MATRIX: Record<string, Endpoint> = {
   'POST /tasks/{id}/flows': { method: 'post', path: () => '/v2/tasks/task_missing/flows', allowed: ALL },
   'GET /flows': { method: 'get', path: () => '/v2/flows', allowed: ALL },
   'GET /flows/{id}': { method: 'get', path: () => '/v2/flows/flow_missing', allowed: ALL },
+  'GET /flows/{id}/events': {
+    status: 404,
+    method: 'get',
+    path: () => '/v2/flows/flow_missing/events',
+    allowed: ALL,
+  },
   'POST /flows/{id}/approve': { method: 'post', path: () => '/v2/flows/flow_missing/approve', allowed: ALL },
   'POST /flows/{id}/retry-stage': {
     method: 'post',

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Conditions, pageClause, PageQueryDto, Sql } from '@app/core';
 import { EntityManager } from 'typeorm';
 import { AgentActivationEntity, StepState } from './agent-activation.entity';
-import { ActivationContext } from './agent-input';
+import { ActivationContext, DocumentRef } from './agent-input';
 import { AgentType, EndStatus } from './agent-types';
 
 /** An activation as a list shows it. */
@@ -19,6 +19,17 @@ export interface ActivationSummaryRow {
   error: string | null;
   created_at: Date;
   completed_at: Date | null;
+}
+
+/** A flow's activation as its stage shows it. */
+export interface FlowActivationRow {
+  id: string;
+  flowId: string;
+  status: AgentActivationEntity['status'];
+  costUsd: number;
+  read: DocumentRef[];
+  written: DocumentRef | null;
+  change: { changeId?: string; buildId?: string | null; buildStatus?: string | null } | null;
 }
 
 /** What a list of activations is narrowed by, besides the caller's visible projects. */
@@ -148,6 +159,18 @@ export class ActivationsRepository {
               cost_usd::float8 AS "costUsd", num_turns AS "numTurns", workflow, context, created_at AS "createdAt", completed_at AS "completedAt"
          FROM agent_activations WHERE id = $1`,
       [activationId],
+    );
+  }
+
+  /** Flows' activations as their stages show them: status, spend, documents read and written, change. */
+  ofFlows(flowIds: string[]): Promise<FlowActivationRow[]> {
+    return this.sql.rows<FlowActivationRow>(
+      `SELECT a.id, a.flow_id AS "flowId", a.status, a.cost_usd::float8 AS "costUsd", COALESCE(a.context->'documents', '[]') AS "read",
+              a.output->'change' AS change,
+              (SELECT json_build_object('id', d.id, 'kind', d.kind, 'version', d.version, 'title', d.title)
+                 FROM project_documents d WHERE d.activation_id = a.id LIMIT 1) AS written
+         FROM agent_activations a WHERE a.flow_id = ANY($1)`,
+      [flowIds],
     );
   }
 

@@ -28,6 +28,7 @@ export interface StepState {
 @Entity('agent_activations')
 @Index('agent_activations_task_idx', ['taskId', 'createdAt'])
 @Index('agent_activations_project_idx', ['projectId', 'createdAt'])
+@Index('agent_activations_flow_idx', ['flowId'], { where: 'flow_id IS NOT NULL' })
 @Index('agent_activations_status_idx', ['status', 'lockedUntil'])
 export class AgentActivationEntity {
   @PrimaryColumn({ type: 'varchar', length: 40 })

@@ -11,6 +11,8 @@ export interface AgentEventRecord {
 }
 
 const channelOf = (activationId: string) => `agents:events:${activationId}`;
+/** Wakes the readers of a flow's events: its own and its activations' (the message is only news). */
+export const flowEventsChannel = (flowId: string) => `flows:events:${flowId}`;
 
 /**
  * Appends activation events (a row, then a Redis publish) and lets gateways listen to them.
@@ -45,6 +47,8 @@ export class AgentEvents {
       createdAt: iso(row.created_at),
     }));
     await this.live.publish(channelOf(activationId), ...records.map((r) => JSON.stringify(r)));
+    const flowId = rows[0]?.flow_id;
+    if (flowId) await this.live.publish(flowEventsChannel(flowId), records[records.length - 1].id);
     return records;
   }
 
@@ -56,6 +60,22 @@ export class AgentEvents {
   ): Promise<AgentEventRecord[]> {
     const rows = await this.rows.since(activationId, afterId ?? '0', types);
     return rows.map((r) => ({ id: String(r.id), type: r.type, data: r.data, createdAt: iso(r.created_at) }));
+  }
+
+  /** The events of a flow's activations after `afterId`, in order, at most `limit`. */
+  async ofFlow(
+    flowId: string,
+    afterId: string,
+    limit: number,
+  ): Promise<Array<AgentEventRecord & { activationId: string }>> {
+    const rows = await this.rows.ofFlow(flowId, afterId, limit);
+    return rows.map((r) => ({
+      id: String(r.id),
+      type: r.type,
+      data: r.data,
+      createdAt: iso(r.created_at),
+      activationId: r.activation_id,
+    }));
   }
 
   /** Calls `fn` for each new event of the activation until the returned function is called. */

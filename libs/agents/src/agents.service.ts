@@ -16,7 +16,7 @@ import { ChangesService } from '@app/changes';
 import { ProjectAccessService } from '@app/projects';
 import { TasksService } from '@app/tasks';
 import { EntityManager } from 'typeorm';
-import { ActivationsRepository } from './activations.repository';
+import { ActivationsRepository, FlowActivationRow } from './activations.repository';
 import { ActivationContext, taskContextOf } from './agent-input';
 import { AGENTS } from './definitions';
 import { AgentActivationEntity, StepState } from './agent-activation.entity';
@@ -311,7 +311,11 @@ export class AgentsService {
     return file;
   }
 
-  /** Queued: cancelled at once. Processing: stops between steps (or aborts the model call in flight). */
+  /** Flows' activations as their stages show them (no visibility check: the flows' own read made it). */
+  flowActivations(flowIds: string[]): Promise<FlowActivationRow[]> {
+    return this.activations.ofFlows(flowIds);
+  }
+
   /** An activation's state for a flow (no visibility check). */
   async stateOf(
     activationId: string,
@@ -327,6 +331,7 @@ export class AgentsService {
       await this.events.append(activationId, 'cancelled', { status: 'cancelled', message: '已取消' });
   }
 
+  /** Queued: cancelled at once. Processing: stops between steps (or aborts the model call in flight). */
   async cancel(actor: Principal, activationId: string): Promise<ActivationSummaryDto> {
     const a = await this.visible(actor, activationId);
     await this.access.writable(actor, a.projectId, ACTIVATION_PERMISSION[a.agentType]);

@@ -6,3 +6,5 @@ export * from './agents.module';
 export * from './agents.service';
 export * from './agent-permissions';
 export * from './acting-principal';
+export type { FlowActivationRow } from './activations.repository';
+export { CODE_AGENTS, isCodeAgent } from './code/code-prompt';

@@ -47,16 +47,7 @@ export class DeploymentsService {
 
   async create(actor: Principal, dto: CreateDeploymentDto): Promise<DeploymentDto> {
     return this.uow.run(async (tx) => {
-      const { row: app, access } = await this.applications.visible(actor, dto.applicationId, tx.manager);
-      this.access.assertCanChange(actor, access, Permission.DeploymentsWrite);
-      const approvers = dto.approvals ?? [];
-      const problems = approverProblems(
-        dto.environment,
-        actor.userId,
-        approvers,
-        await this.approverCandidates(tx, access, approvers),
-      );
-      if (problems.length) throw AppError.validation(problems);
+      const { app, approvers } = await this.admissible(tx, actor, dto);
       const id = newId('deployment');
       const waiting = approvers.length > 0;
       await this.deployments.insert(tx.manager, {
@@ -135,7 +126,52 @@ export class DeploymentsService {
     });
   }
 
+  /**
+   * Checks that `actor` could create this deployment (the application, the role, the approvers)
+   * without creating it: a flow checks its deployTo when it starts, long before it deploys.
+   */
+  async assertCreatable(actor: Principal, dto: Omit<CreateDeploymentDto, 'version'>): Promise<void> {
+    await this.uow.run((tx) => this.admissible(tx, actor, { ...dto, version: 'check' }));
+  }
+
+  /**
+   * Withdraws a deployment that has not started (waiting for approvals, or queued): it ends
+   * rejected with the reason. One under way runs to its end (stopping a rollout half way leaves
+   * the environment mixed; a rollback is the way back). Returns the status it has after.
+   */
+  async withdraw(deploymentId: string, reason: string): Promise<DeploymentRow['status'] | undefined> {
+    return this.uow.run(async (tx) => {
+      const row = await this.deployments.find(deploymentId, tx.manager);
+      if (!row) return undefined;
+      // The runner's lock: a queued deployment cannot start while it is withdrawn.
+      await this.applicationRows.lockExistingEnvironment(tx.manager, row.application_id, row.environment);
+      const status = await this.deployments.lockStatus(tx.manager, row.id);
+      if (status !== 'pending_approval' && status !== 'queued') return status;
+      await this.deployments.markRejected(tx.manager, row.id, reason);
+      return 'rejected';
+    });
+  }
+
   // ---- helpers --------------------------------------------------------------------------------
+
+  /** The application, if `actor` may deploy it as `dto` asks, and the approvers it names. */
+  private async admissible(
+    tx: Tx,
+    actor: Principal,
+    dto: CreateDeploymentDto,
+  ): Promise<{ app: { id: string; project_id: string }; approvers: string[] }> {
+    const { row: app, access } = await this.applications.visible(actor, dto.applicationId, tx.manager);
+    this.access.assertCanChange(actor, access, Permission.DeploymentsWrite);
+    const approvers = dto.approvals ?? [];
+    const problems = approverProblems(
+      dto.environment,
+      actor.userId,
+      approvers,
+      await this.approverCandidates(tx, access, approvers),
+    );
+    if (problems.length) throw AppError.validation(problems);
+    return { app, approvers };
+  }
 
   private async decide(
     actor: Principal,

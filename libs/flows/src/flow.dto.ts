@@ -1,5 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { AGENT_TYPES, AgentConfigDto, AgentType } from '@app/agents';
+import { ApiProperty, ApiPropertyOptional, PickType } from '@nestjs/swagger';
+import { AGENT_TYPES, AgentConfigDto, AgentType, DocumentRefDto } from '@app/agents';
+import { CreateDeploymentDto, ENVIRONMENTS } from '@app/deployments';
 import { PageQueryDto } from '@app/core';
 import { Type } from 'class-transformer';
 import {
@@ -18,6 +19,13 @@ export const DEFAULT_STAGES: AgentType[] = ['product', 'architecture', 'api', 'b
 export const DEFAULT_GATES = ['product', 'merge'];
 const GATE_NAMES = [...AGENT_TYPES, 'merge'];
 
+/** Where the flow deploys its merged commit: a deployment's application, environment and approvers (prod needs them, never the flow's creator). */
+export class DeployToDto extends PickType(CreateDeploymentDto, [
+  'applicationId',
+  'environment',
+  'approvals',
+] as const) {}
+
 export class StartFlowDto {
   /** The agents in order (default product, architecture, api, backend, test, devops) */
   @ApiPropertyOptional({ enum: AGENT_TYPES, isArray: true, example: DEFAULT_STAGES })
@@ -35,6 +43,13 @@ export class StartFlowDto {
   @ArrayMaxSize(GATE_NAMES.length)
   @IsIn(GATE_NAMES, { each: true, message: `each gate must be a stage name or merge` })
   gates?: string[];
+
+  /** After the merge, deploy the merged commit there (through the deployments module) */
+  @ApiPropertyOptional({ type: DeployToDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => DeployToDto)
+  deployTo?: DeployToDto;
 
   /** Passed to each stage's activation (provider, model, budget...) */
   @ApiPropertyOptional({ type: AgentConfigDto })
@@ -61,6 +76,11 @@ export class ListFlowsQueryDto extends PageQueryDto {
   status?: FlowStatus;
 }
 
+export class FlowBuildDto {
+  @ApiProperty() buildId: string;
+  @ApiProperty({ nullable: true, type: String, example: 'success' }) status: string | null;
+}
+
 export class FlowStageDto {
   @ApiProperty({ example: 'product' }) name: string;
   @ApiProperty({ enum: ['pending', 'running', 'completed', 'failed', 'cancelled'] }) status: string;
@@ -70,6 +90,24 @@ export class FlowStageDto {
   @ApiProperty({ nullable: true, type: String }) startedAt: string | null;
   @ApiProperty({ nullable: true, type: String }) completedAt: string | null;
   @ApiProperty({ nullable: true, type: String }) error: string | null;
+  /** The upstream documents the stage's agent read */
+  @ApiProperty({ type: [DocumentRefDto] }) documents: DocumentRefDto[];
+  /** The document the stage's agent wrote (document stages) */
+  @ApiProperty({ nullable: true, type: DocumentRefDto }) document: DocumentRefDto | null;
+  /** The build of the stage's change (code stages) */
+  @ApiProperty({ nullable: true, type: FlowBuildDto }) build: FlowBuildDto | null;
+  /** What the stage's activation spent so far */
+  @ApiProperty({ example: 0.0123 }) costUsd: number;
+}
+
+export class FlowDeploymentDto {
+  @ApiProperty() deploymentId: string;
+  @ApiProperty({ enum: ENVIRONMENTS }) environment: string;
+  @ApiProperty() applicationId: string;
+  /** The merged commit (12 hex digits) */
+  @ApiProperty({ example: '3f2c9a0b1d4e' }) version: string;
+  /** As last seen by the flow */
+  @ApiProperty({ example: 'succeeded' }) status: string;
 }
 
 export class FlowDto {
@@ -81,7 +119,14 @@ export class FlowDto {
   /** The gate the flow waits at (a stage name, or merge) */
   @ApiProperty({ nullable: true, type: String }) gate: string | null;
   @ApiProperty({ type: [String] }) gates: string[];
+  /** The first change the flow's stages opened */
   @ApiProperty({ nullable: true, type: String }) changeId: string | null;
+  /** Every change the flow's stages opened (backend and frontend each open one), merged in this order */
+  @ApiProperty({ type: [String] }) changeIds: string[];
+  @ApiProperty({ nullable: true, type: DeployToDto }) deployTo: DeployToDto | null;
+  @ApiProperty({ nullable: true, type: FlowDeploymentDto }) deployment: FlowDeploymentDto | null;
+  /** What the flow's activations spent so far (stages run again included) */
+  @ApiProperty({ example: 0.0456 }) costUsd: number;
   @ApiProperty({ nullable: true, type: String }) error: string | null;
   @ApiProperty() createdBy: string;
   @ApiProperty() createdAt: string;

@@ -38,6 +38,23 @@ export interface FlowStage {
   error: string | null;
 }
 
+/** Where a flow deploys its merged commit (through the deployments module; prod keeps its approvals). */
+export interface FlowDeployTo {
+  environment: 'dev' | 'test' | 'staging' | 'prod';
+  applicationId: string;
+  /** The approvers of the deployment (prod needs them; never the flow's creator). */
+  approvals?: string[];
+}
+
+/** The flow's deployment as last seen. */
+export interface FlowDeployment {
+  deploymentId: string;
+  environment: string;
+  applicationId: string;
+  version: string;
+  status: string;
+}
+
 /** A task taken through the agents in order, stopping at its gates for a person. */
 @Entity('flows')
 @Index('flows_task_idx', ['taskId', 'createdAt'])
@@ -87,13 +104,21 @@ export class FlowEntity {
   @Column({ type: 'varchar', length: 40, nullable: true })
   changeId: string | null;
 
+  /** Where the merged change is deployed, if anywhere. */
+  @Column({ type: 'jsonb', nullable: true })
+  deployTo: FlowDeployTo | null;
+
+  /** The deployment of the merged commit, once created, with the status last seen. */
+  @Column({ type: 'jsonb', nullable: true })
+  deployment: FlowDeployment | null;
+
   /** A person approved the merge gate. */
   @Column({ type: 'boolean', default: false })
   mergeApproved: boolean;
 
-  /** The merge was asked for (the change's merge job runs it). */
-  @Column({ type: 'boolean', default: false })
-  mergeRequested: boolean;
+  /** The change whose merge the flow asked for (the change's merge job runs it). */
+  @Column({ type: 'varchar', length: 40, nullable: true })
+  mergingChangeId: string | null;
 
   @Column({ type: 'text', nullable: true })
   error: string | null;
@@ -109,4 +134,36 @@ export class FlowEntity {
 
   @Column({ type: 'timestamptz', nullable: true })
   completedAt: Date | null;
+}
+
+export const FLOW_EVENT_TYPES = ['stage', 'gate', 'merge', 'deployment', 'flow'] as const;
+export type FlowEventType = (typeof FLOW_EVENT_TYPES)[number];
+
+/**
+ * What happened to a flow itself (a stage started or ended, a gate, the merge, the deployment,
+ * the end), written with the transition. Its ids come from the sequence of the activations'
+ * events, so the flow's stream interleaves both by id and resumes with one Last-Event-ID.
+ */
+@Entity('flow_events')
+@Index('flow_events_flow_idx', ['flowId', 'id'])
+export class FlowEventEntity {
+  /** nextval('agent_activation_events_id_seq'), given by the insert. */
+  @PrimaryColumn({ type: 'bigint' })
+  id: string;
+
+  @Column({ type: 'varchar', length: 40 })
+  flowId: string;
+
+  @ManyToOne(() => FlowEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'flow_id', foreignKeyConstraintName: 'flow_events_flow_fk' })
+  flow?: FlowEntity;
+
+  @Column({ type: 'varchar', length: 16 })
+  type: FlowEventType;
+
+  @Column({ type: 'jsonb' })
+  data: Record<string, unknown>;
+
+  @Column({ type: 'timestamptz', default: () => 'now()' })
+  createdAt: Date;
 }

@@ -2,23 +2,26 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AgentsModule } from '@app/agents';
 import { ChangesModule } from '@app/changes';
+import { DeploymentsModule } from '@app/deployments';
 import { ProjectsModule } from '@app/projects';
 import { TasksModule } from '@app/tasks';
 import { UsersModule } from '@app/users';
-import { FlowEntity } from './flow.entity';
+import { FlowEntity, FlowEventEntity } from './flow.entity';
+import { FlowEvents } from './flow-events.service';
 import { FlowsRepository } from './flows.repository';
 import { FlowsService } from './flows.service';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([FlowEntity]),
+    TypeOrmModule.forFeature([FlowEntity, FlowEventEntity]),
     AgentsModule,
     ChangesModule,
+    DeploymentsModule,
     ProjectsModule,
     TasksModule,
     UsersModule,
   ],
-  providers: [FlowsRepository, FlowsService],
+  providers: [FlowsRepository, FlowsService, FlowEvents],
   exports: [FlowsService],
 })
 export class FlowsModule {}

@@ -5,6 +5,9 @@ import {
   AGENT_ACTIVATORS,
   AgentsService,
   AgentType,
+  CODE_AGENTS,
+  FlowActivationRow,
+  isCodeAgent,
   onBehalfOf,
 } from '@app/agents';
 import { ChangesService } from '@app/changes';
@@ -25,6 +28,7 @@ import {
   Tx,
   UnitOfWork,
 } from '@app/core';
+import { ApplicationsService, DeploymentDto, DeploymentsService } from '@app/deployments';
 import { ProjectAccessService } from '@app/projects';
 import { TASK_STATUSES, TasksService, TaskStatus } from '@app/tasks';
 import { UsersService } from '@app/users';
@@ -32,30 +36,23 @@ import { FINISHED_FLOW_STATUSES, FlowStage, FlowStatus } from './flow.entity';
 import {
   DEFAULT_GATES,
   DEFAULT_STAGES,
+  DeployToDto,
   FlowCommentDto,
   FlowDto,
+  FlowStageDto,
   ListFlowsQueryDto,
   StartFlowDto,
 } from './flow.dto';
-import { FlowRow, FlowsRepository } from './flows.repository';
+import { FlowEvents, FlowStreamItem } from './flow-events.service';
+import { flowChanges, orderStages, stepAt } from './flow-stages';
+import { FlowRow, FlowsRepository, FlowState } from './flows.repository';
 
 /** How often a merge under way is looked at again. */
 const MERGE_POLL_MS = 1000;
+/** How often a deployment under way is looked at again. */
+const DEPLOY_POLL_MS = 2000;
 /** A running flow untouched this long is advanced by the sweep (its job may be lost). */
 const IDLE_MS = 10_000;
-
-type Mutable = Pick<
-  FlowRow,
-  | 'status'
-  | 'stages'
-  | 'current'
-  | 'gate'
-  | 'feedback'
-  | 'changeId'
-  | 'mergeApproved'
-  | 'mergeRequested'
-  | 'error'
->;
 
 /**
  * Flows: a task taken through the agents in order. Each stage is an activation (made by the
@@ -76,6 +73,9 @@ export class FlowsService {
     private readonly flows: FlowsRepository,
     private readonly agents: AgentsService,
     private readonly changes: ChangesService,
+    private readonly deployments: DeploymentsService,
+    private readonly applications: ApplicationsService,
+    private readonly events: FlowEvents,
     private readonly tasks: TasksService,
     private readonly users: UsersService,
     private readonly access: ProjectAccessService,
@@ -90,12 +90,15 @@ export class FlowsService {
 
   async start(actor: Principal, taskId: string, dto: StartFlowDto): Promise<FlowDto> {
     const task = await this.tasks.get(actor, taskId);
-    const stages = dto.stages ?? DEFAULT_STAGES;
-    if (new Set(stages).size !== stages.length)
+    const listed = dto.stages ?? DEFAULT_STAGES;
+    if (new Set(listed).size !== listed.length)
       throw AppError.validation([
         { field: 'stages', message: 'a stage may be listed once', code: 'invalid' },
       ]);
-    const gates = dto.gates ?? DEFAULT_GATES.filter((g) => g === 'merge' || stages.includes(g as AgentType));
+    const stages = orderStages(listed);
+    const gates = [
+      ...new Set(dto.gates ?? DEFAULT_GATES.filter((g) => g === 'merge' || stages.includes(g as AgentType))),
+    ];
     const unknown = gates.filter((g) => g !== 'merge' && !stages.includes(g as AgentType));
     if (unknown.length)
       throw AppError.validation([
@@ -105,41 +108,120 @@ export class FlowsService {
           code: 'invalid',
         },
       ]);
-    const first = stages[0];
-    if (!actor.can(ACTIVATION_PERMISSION[first]))
-      throw AppError.forbidden(
-        `Starting this flow activates the ${first} agent: ${AGENT_ACTIVATORS[first]} (or admin) only`,
-        {
-          required: ACTIVATION_PERMISSION[first],
-        },
-      );
+    // The first step's agents (backend and frontend together when both come first).
+    for (const i of stepAt(
+      stages.map((name) => ({ name })),
+      0,
+    )) {
+      const first = stages[i];
+      if (!actor.can(ACTIVATION_PERMISSION[first]))
+        throw AppError.forbidden(
+          `Starting this flow activates the ${first} agent: ${AGENT_ACTIVATORS[first]} (or admin) only`,
+          { required: ACTIVATION_PERMISSION[first] },
+        );
+    }
+    if (dto.deployTo) await this.admitDeployTo(actor, task.projectId, stages, gates, dto.deployTo);
     const id = newId('flow');
     await this.uow.run(async (tx) => {
-      await this.access.writable(actor, task.projectId, ACTIVATION_PERMISSION[first], tx.manager);
+      await this.access.writable(actor, task.projectId, ACTIVATION_PERMISSION[stages[0]], tx.manager);
       await this.flows.insert(tx.manager, {
         id,
         projectId: task.projectId,
         taskId: task.id,
         stages: stages.map((name) => emptyStage(name)),
-        gates: [...new Set(gates)],
+        gates,
         config: (dto.config ?? {}) as Record<string, unknown>,
+        deployTo: dto.deployTo ? { ...dto.deployTo } : null,
         createdBy: actor.userId,
       });
+      await this.events.append(tx, id, 'flow', { status: 'running', stages, gates, by: actor.userId });
       await this.outbox.enqueue(tx, 'flow.advance', { flowId: id });
     });
     await this.followTask(actor, { id, taskId: task.id }, 'in_progress');
     return this.get(actor, id);
   }
 
+  /**
+   * A flow deploys what it merged: it needs a code stage, an application of the task's project,
+   * and a deployment the module would take (prod: its approvers). The platform requests it for
+   * the creator once a person approved the merge gate; without that gate nobody reviews the
+   * change, so the creator must be one who may deploy (devops, admin).
+   */
+  private async admitDeployTo(
+    actor: Principal,
+    projectId: string,
+    stages: AgentType[],
+    gates: string[],
+    to: DeployToDto,
+  ): Promise<void> {
+    if (!stages.some((s) => isCodeAgent(s)))
+      throw AppError.validation([
+        {
+          field: 'deployTo',
+          message: `deployTo needs a code stage (${CODE_AGENTS.join(', ')}): a flow deploys the change it merged`,
+          code: 'invalid',
+        },
+      ]);
+    const app = await this.applications.get(actor, to.applicationId);
+    if (app.projectId !== projectId)
+      throw AppError.validation([
+        {
+          field: 'deployTo.applicationId',
+          message: "deployTo.applicationId must be an application of the task's project",
+          code: 'invalid',
+        },
+      ]);
+    const mayDeploy = actor.can(Permission.DeploymentsWrite);
+    if (!mayDeploy && !gates.includes('merge'))
+      throw AppError.forbidden(
+        'Without the merge gate nobody reviews what the flow deploys: deployTo then needs deployments:write (devops or admin)',
+        { required: Permission.DeploymentsWrite },
+      );
+    await this.deployments.assertCreatable(mayDeploy ? actor : onBehalfOf(actor), {
+      applicationId: to.applicationId,
+      environment: to.environment,
+      approvals: to.approvals,
+    });
+  }
+
   async get(actor: Principal, flowId: string): Promise<FlowDto> {
-    return mapFlow(await this.visible(actor, flowId));
+    const f = await this.visible(actor, flowId);
+    return mapFlow(f, await this.agents.flowActivations([f.id]));
   }
 
   async list(actor: Principal, query: ListFlowsQueryDto): Promise<Page<FlowDto>> {
     const where = this.access.restrictToVisible(new Conditions(), actor);
     const taskId = query.taskId ? (await this.tasks.get(actor, query.taskId)).id : undefined;
     const { rows, total } = await this.flows.page(where, { taskId, status: query.status }, query);
-    return pageOf(rows.map(mapFlow), total, query);
+    const activations = rows.length ? await this.agents.flowActivations(rows.map((r) => r.id)) : [];
+    return pageOf(
+      rows.map((r) => mapFlow(r, activations)),
+      total,
+      query,
+    );
+  }
+
+  /**
+   * The flow's events after `after` (Last-Event-ID), then as they happen, until it ends: its own
+   * (`stage`, `gate`, `merge`, `deployment`, `flow.<status>`) and its stages' activations'
+   * (`progress`, `log`, `step`, ...) with their stage, in one order.
+   */
+  async stream(
+    actor: Principal,
+    flowId: string,
+    after: number,
+  ): Promise<(signal: AbortSignal) => AsyncIterable<FlowStreamItem>> {
+    const f = await this.visible(actor, flowId);
+    let stages = f.stages;
+    const stageOf = async (activationId: string) => {
+      let stage = stages.find((s) => s.activationId === activationId);
+      if (!stage) {
+        stages = (await this.flows.find(f.id))?.stages ?? stages;
+        stage = stages.find((s) => s.activationId === activationId);
+      }
+      return stage?.name;
+    };
+    return (signal) => this.events.stream(f.id, String(after), signal, stageOf);
   }
 
   /**
@@ -149,10 +231,17 @@ export class FlowsService {
   async approve(actor: Principal, flowId: string, dto: FlowCommentDto): Promise<FlowDto> {
     await this.uow.run(async (tx) => {
       const f = await this.atGate(tx, actor, flowId);
-      const next: Mutable = { ...f, gate: null, status: 'running', feedback: dto.comment?.trim() || null };
-      if (f.gate !== 'merge') next.current = f.current + 1;
+      const comment = dto.comment?.trim() || null;
+      const next: FlowState = { ...f, gate: null, status: 'running', feedback: comment };
+      if (f.gate !== 'merge') next.current = f.current + stepAt(f.stages, f.current).length;
       else next.mergeApproved = true;
       await this.save(tx, f.id, next);
+      await this.events.append(tx, f.id, 'gate', {
+        gate: f.gate,
+        status: 'approved',
+        by: actor.userId,
+        comment,
+      });
       await this.outbox.enqueue(tx, 'flow.advance', { flowId: f.id });
     });
     return this.get(actor, flowId);
@@ -182,8 +271,16 @@ export class FlowsService {
           },
         );
       await this.access.writable(actor, f.projectId, needed, tx.manager);
+      // The whole step after its gate; only the stages that did not complete where it failed.
       const stages = [...f.stages];
-      stages[f.current] = { ...emptyStage(stage.name) };
+      for (const i of stepAt(f.stages, f.current))
+        if (atStageGate || stages[i].status !== 'completed') stages[i] = emptyStage(stages[i].name);
+      await this.events.append(tx, f.id, 'gate', {
+        gate: f.gate ?? stage.name,
+        status: 'retried',
+        by: actor.userId,
+        comment: dto.comment?.trim() || null,
+      });
       await this.save(tx, f.id, {
         ...f,
         stages,
@@ -203,14 +300,20 @@ export class FlowsService {
       const f = await this.atGate(tx, actor, flowId);
       const reason = `Rejected at the ${f.gate} gate${dto.comment?.trim() ? `: ${dto.comment.trim()}` : ''}`;
       await this.save(tx, f.id, { ...f, gate: null, status: 'rejected', error: reason });
+      await this.events.append(tx, f.id, 'gate', { gate: f.gate, status: 'rejected', by: actor.userId });
+      await this.events.append(tx, f.id, 'flow', { status: 'rejected', error: reason });
       await this.publish(tx, f, 'flow.failed', { status: 'rejected', error: reason });
     });
     return this.get(actor, flowId);
   }
 
-  /** Cancels a flow that has not ended, and the activation it runs. */
+  /**
+   * Cancels a flow that has not ended, and what it runs: its activations (and so their builds),
+   * and its deployment while that has not started (one under way runs to its end).
+   */
   async cancel(actor: Principal, flowId: string): Promise<FlowDto> {
-    let activationId: string | null = null;
+    let running: string[] = [];
+    let deploymentId: string | null = null;
     await this.uow.run(async (tx) => {
       const f = await this.visible(actor, flowId, tx);
       await this.access.writable(actor, f.projectId, Permission.TasksWrite, tx.manager);
@@ -219,10 +322,13 @@ export class FlowsService {
       const stages = f.stages.map((s) =>
         s.status === 'running' || s.status === 'pending' ? { ...s, status: 'cancelled' as const } : s,
       );
-      activationId = f.stages.find((s) => s.status === 'running')?.activationId ?? null;
+      running = f.stages.filter((s) => s.status === 'running' && s.activationId).map((s) => s.activationId!);
+      deploymentId = f.deployment?.deploymentId ?? null;
       await this.save(tx, f.id, { ...f, stages, gate: null, status: 'cancelled', error: null });
+      await this.events.append(tx, f.id, 'flow', { status: 'cancelled', by: actor.userId });
     });
-    if (activationId) await this.agents.cancelForFlow(activationId);
+    await Promise.all(running.map((id) => this.agents.cancelForFlow(id)));
+    if (deploymentId) await this.deployments.withdraw(deploymentId, `the flow ${flowId} was cancelled`);
     return this.get(actor, flowId);
   }
 
@@ -268,94 +374,222 @@ export class FlowsService {
     if (!f || f.status !== 'running') return false;
     const creator = await this.creator(f);
     if (!creator) return this.fail(tx, f, 'The user who started the flow is no longer active');
-    if (f.current < f.stages.length) {
-      const stage = f.stages[f.current];
-      if (stage.status === 'pending') {
-        const activationId = newId('activation');
-        const stages = [...f.stages];
-        stages[f.current] = {
-          ...stage,
+    if (f.current < f.stages.length) return this.moveStep(tx, f, creator);
+    return this.land(tx, f, creator);
+  }
+
+  /**
+   * The step at hand (one stage, or backend and frontend side by side): starts its stages, waits
+   * for their activations, then stops at its gate or goes on. A stage that fails stops its
+   * sibling and the flow.
+   */
+  private async moveStep(tx: Tx, f: FlowRow, creator: Principal): Promise<boolean> {
+    const step = stepAt(f.stages, f.current);
+    const stages = [...f.stages];
+    const pending = step.filter((i) => stages[i].status === 'pending');
+    if (pending.length) {
+      const startedAt = new Date().toISOString();
+      for (const i of pending) {
+        stages[i] = {
+          ...stages[i],
           status: 'running',
-          activationId,
+          activationId: newId('activation'),
           feedback: f.feedback,
-          startedAt: new Date().toISOString(),
+          startedAt,
         };
-        await this.save(tx, f.id, { ...f, stages, feedback: null });
-        // The activation is made after this commits; a crash between leaves the stage running with
-        // an id no activation has: the next advance makes it then.
-        await this.queues.get(QueueName.Agents).add('flow.advance', { flowId: f.id });
-        return false;
+        await this.events.append(tx, f.id, 'stage', {
+          stage: stages[i].name,
+          status: 'running',
+          activationId: stages[i].activationId,
+        });
       }
-      if (stage.status !== 'running' || !stage.activationId) return false;
+      await this.save(tx, f.id, { ...f, stages, feedback: null });
+      // The activations are made after this commits; a crash between leaves the stages running
+      // with ids no activation has: the next advance makes them then.
+      await this.queues.get(QueueName.Agents).add('flow.advance', { flowId: f.id });
+      return false;
+    }
+    let waiting = false;
+    let changed = false;
+    for (const i of step) {
+      const stage = stages[i];
+      if (stage.status !== 'running' || !stage.activationId) continue;
       const a = await this.agents.stateOf(stage.activationId);
       if (!a) {
         try {
           await this.startStage(f, stage, creator);
+          waiting = true;
+          continue;
         } catch (err) {
-          return this.fail(tx, f, `The ${stage.name} stage could not start: ${(err as Error).message}`);
+          stages[i] = { ...stage, status: 'failed', error: (err as Error).message };
+          return this.failStep(
+            tx,
+            { ...f, stages },
+            step,
+            `The ${stage.name} stage could not start: ${(err as Error).message}`,
+          );
         }
-        return false;
       }
-      if (a.status === 'queued' || a.status === 'processing') return false;
-      const stages = [...f.stages];
-      const change = (a.output?.change as { changeId?: string } | null | undefined)?.changeId ?? null;
-      if (a.status !== 'completed') {
-        stages[f.current] = {
-          ...stage,
-          status: a.status === 'cancelled' ? 'cancelled' : 'failed',
-          error: a.error,
-          completedAt: new Date().toISOString(),
-          changeId: change,
-        };
-        await this.save(tx, f.id, { ...f, stages, changeId: f.changeId ?? change });
-        return this.fail(
-          tx,
-          { ...f, stages, changeId: f.changeId ?? change },
-          `The ${stage.name} stage ended ${a.status}${a.error ? `: ${a.error}` : ''}`,
-        );
+      if (a.status === 'queued' || a.status === 'processing') {
+        waiting = true;
+        continue;
       }
-      stages[f.current] = {
+      const changeId = (a.output?.change as { changeId?: string } | null | undefined)?.changeId ?? null;
+      const ok = a.status === 'completed';
+      stages[i] = {
         ...stage,
-        status: 'completed',
+        status: ok ? 'completed' : a.status === 'cancelled' ? 'cancelled' : 'failed',
+        error: ok ? null : a.error,
         completedAt: new Date().toISOString(),
-        changeId: change,
+        changeId,
       };
-      const next: Mutable = { ...f, stages, changeId: f.changeId ?? change };
-      if (f.gates.includes(stage.name)) {
-        await this.save(tx, f.id, { ...next, status: 'awaiting_approval', gate: stage.name });
-        await this.publish(tx, f, 'flow.awaiting_approval', { gate: stage.name });
-        return false;
-      }
-      await this.save(tx, f.id, { ...next, current: f.current + 1 });
-      return true;
+      changed = true;
+      await this.events.append(tx, f.id, 'stage', {
+        stage: stage.name,
+        status: stages[i].status,
+        activationId: stage.activationId,
+        ...(changeId ? { changeId } : {}),
+        ...(ok ? {} : { error: a.error }),
+      });
     }
-    // Past the last stage: the merge gate, the merge, the end.
-    if (!f.changeId) return this.complete(tx, f);
-    if (f.gates.includes('merge') && !f.mergeApproved) {
+    const next: FlowRow = { ...f, stages, changeId: f.changeId ?? flowChanges(stages)[0] ?? null };
+    const failed = step.map((i) => stages[i]).find((s) => s.status === 'failed' || s.status === 'cancelled');
+    if (failed)
+      return this.failStep(
+        tx,
+        next,
+        step,
+        `The ${failed.name} stage ended ${failed.status}${failed.error ? `: ${failed.error}` : ''}`,
+      );
+    if (waiting) {
+      if (changed) await this.save(tx, f.id, next);
+      return false;
+    }
+    const gate = step.map((i) => stages[i].name).find((name) => f.gates.includes(name));
+    if (gate) {
+      await this.save(tx, f.id, { ...next, status: 'awaiting_approval', gate });
+      await this.events.append(tx, f.id, 'gate', { gate, status: 'awaiting' });
+      await this.publish(tx, f, 'flow.awaiting_approval', { gate });
+      return false;
+    }
+    await this.save(tx, f.id, { ...next, current: f.current + step.length });
+    return true;
+  }
+
+  /** A stage of the step failed: its siblings still running are cancelled, and the flow fails. */
+  private async failStep(tx: Tx, f: FlowRow, step: number[], reason: string): Promise<false> {
+    const stages = [...f.stages];
+    for (const i of step) {
+      const s = stages[i];
+      if (s.status !== 'running') continue;
+      stages[i] = { ...s, status: 'cancelled', completedAt: new Date().toISOString() };
+      if (s.activationId) {
+        const id = s.activationId;
+        tx.afterCommit(() => this.agents.cancelForFlow(id));
+      }
+    }
+    return this.fail(tx, { ...f, stages }, reason);
+  }
+
+  /**
+   * Past the last stage: the merge gate, then each of the flow's changes merged in turn (the
+   * task is done), then with deployTo a deployment of the merged commit, followed to its end.
+   */
+  private async land(tx: Tx, f: FlowRow, creator: Principal): Promise<boolean> {
+    const changeIds = flowChanges(f.stages);
+    if (changeIds.length && f.gates.includes('merge') && !f.mergeApproved) {
       await this.save(tx, f.id, { ...f, status: 'awaiting_approval', gate: 'merge' });
-      await this.publish(tx, f, 'flow.awaiting_approval', { gate: 'merge', changeId: f.changeId });
+      await this.events.append(tx, f.id, 'gate', { gate: 'merge', status: 'awaiting', changeIds });
+      await this.publish(tx, f, 'flow.awaiting_approval', {
+        gate: 'merge',
+        changeId: changeIds[0],
+        changeIds,
+      });
       await this.followTask(creator, f, 'review');
       return false;
     }
-    const change = await this.changes.get(creator, f.changeId).catch(() => null);
-    if (!change) return this.fail(tx, f, `The change ${f.changeId} is gone`);
-    if (change.status === 'merged') {
-      await this.followTask(creator, f, 'done');
-      return this.complete(tx, f);
-    }
-    if (change.status !== 'open') return this.fail(tx, f, `The change ${f.changeId} was ${change.status}`);
-    if (!f.mergeRequested) {
-      try {
-        await this.changes.merge(onBehalfOf(creator), f.changeId, {});
-      } catch (err) {
-        return this.fail(tx, f, `The change could not be merged: ${(err as Error).message}`);
+    let mergeSha: string | null = null;
+    for (const changeId of changeIds) {
+      const change = await this.changes.get(creator, changeId).catch(() => null);
+      if (!change) return this.fail(tx, f, `The change ${changeId} is gone`);
+      if (change.status === 'merged') {
+        mergeSha = change.mergeSha;
+        if (f.mergingChangeId === changeId) {
+          await this.events.append(tx, f.id, 'merge', { changeId, status: 'merged', mergeSha });
+          await this.save(tx, f.id, { ...f, mergingChangeId: null });
+          return true;
+        }
+        continue;
       }
-      await this.save(tx, f.id, { ...f, mergeRequested: true });
-    } else if (change.mergeError && !change.mergeRequestedAt) {
-      return this.fail(tx, f, `The merge failed: ${change.mergeError}`);
+      if (change.status !== 'open') return this.fail(tx, f, `The change ${changeId} was ${change.status}`);
+      if (f.mergingChangeId !== changeId) {
+        try {
+          await this.changes.merge(onBehalfOf(creator), changeId, {});
+        } catch (err) {
+          return this.fail(tx, f, `The change ${changeId} could not be merged: ${(err as Error).message}`);
+        }
+        await this.save(tx, f.id, { ...f, mergingChangeId: changeId });
+        await this.events.append(tx, f.id, 'merge', { changeId, status: 'requested' });
+      } else if (change.mergeError && !change.mergeRequestedAt) {
+        return this.fail(tx, f, `The merge of ${changeId} failed: ${change.mergeError}`);
+      }
+      await this.later(f.id, MERGE_POLL_MS);
+      return false;
     }
-    await this.queues.get(QueueName.Agents).add('flow.advance', { flowId: f.id }, { delay: MERGE_POLL_MS });
+    if (changeIds.length && !f.deployment) await this.followTask(creator, f, 'done');
+    if (!f.deployTo) return this.complete(tx, f);
+    return this.deploy(tx, f, creator, mergeSha);
+  }
+
+  /** Creates the deployment of the merged commit (once), then follows it to its end. */
+  private async deploy(tx: Tx, f: FlowRow, creator: Principal, mergeSha: string | null): Promise<boolean> {
+    const to = f.deployTo!;
+    if (!f.deployment) {
+      if (!mergeSha) return this.fail(tx, f, 'Nothing was merged to deploy: no stage opened a change');
+      let created: DeploymentDto;
+      try {
+        created = await this.deployments.create(onBehalfOf(creator), {
+          applicationId: to.applicationId,
+          environment: to.environment,
+          version: mergeSha.slice(0, 12),
+          approvals: to.approvals,
+        });
+      } catch (err) {
+        return this.fail(tx, f, `The deployment could not be created: ${(err as Error).message}`);
+      }
+      const deployment = {
+        deploymentId: created.deploymentId,
+        environment: to.environment,
+        applicationId: to.applicationId,
+        version: created.version,
+        status: created.status,
+      };
+      await this.save(tx, f.id, { ...f, deployment });
+      await this.events.append(tx, f.id, 'deployment', { ...deployment });
+      await this.later(f.id, DEPLOY_POLL_MS);
+      return false;
+    }
+    const d = await this.deployments.get(onBehalfOf(creator), f.deployment.deploymentId).catch(() => null);
+    if (!d) return this.fail(tx, f, `The deployment ${f.deployment.deploymentId} is gone`);
+    const deployment = { ...f.deployment, status: d.status };
+    if (d.status !== f.deployment.status) {
+      await this.save(tx, f.id, { ...f, deployment });
+      await this.events.append(tx, f.id, 'deployment', { ...deployment });
+    }
+    if (d.status === 'succeeded') return this.complete(tx, { ...f, deployment });
+    if (['failed', 'rejected', 'rolled_back'].includes(d.status))
+      return this.fail(
+        tx,
+        { ...f, deployment },
+        `The deployment to ${deployment.environment} ended ${d.status}${d.failureReason ? `: ${d.failureReason}` : ''}`,
+      );
+    // Waiting for its approvers can take days: the sweep looks again then.
+    if (d.status !== 'pending_approval') await this.later(f.id, DEPLOY_POLL_MS);
     return false;
+  }
+
+  private later(flowId: string, delay: number): Promise<unknown> {
+    return this.queues.get(QueueName.Agents).add('flow.advance', { flowId }, { delay });
   }
 
   /**
@@ -399,12 +633,14 @@ export class FlowsService {
 
   private async complete(tx: Tx, f: FlowRow): Promise<false> {
     await this.save(tx, f.id, { ...f, status: 'completed', current: f.stages.length, error: null });
-    await this.publish(tx, f, 'flow.completed', { status: 'completed' });
+    await this.events.append(tx, f.id, 'flow', { status: 'completed' });
+    await this.publish(tx, f, 'flow.completed', { status: 'completed', deployment: f.deployment });
     return false;
   }
 
   private async fail(tx: Tx, f: FlowRow, reason: string): Promise<false> {
     await this.save(tx, f.id, { ...f, status: 'failed', gate: null, error: reason });
+    await this.events.append(tx, f.id, 'flow', { status: 'failed', error: reason });
     await this.publish(tx, f, 'flow.failed', { status: 'failed', error: reason });
     return false;
   }
@@ -418,7 +654,7 @@ export class FlowsService {
     await this.outbox.publish(tx, type, { flowId: f.id, taskId: f.taskId, ...data }, f.projectId);
   }
 
-  private save(tx: Tx, id: string, f: Mutable): Promise<void> {
+  private save(tx: Tx, id: string, f: FlowState): Promise<void> {
     return this.flows.save(tx.manager, id, f);
   }
 
@@ -468,16 +704,34 @@ function emptyStage(name: string): FlowStage {
   };
 }
 
-export function mapFlow(f: FlowRow): FlowDto {
+export function mapFlow(f: FlowRow, activations: FlowActivationRow[]): FlowDto {
+  const byId = new Map(activations.map((a) => [a.id, a]));
+  const stages: FlowStageDto[] = f.stages.map((s) => {
+    const a = s.activationId ? byId.get(s.activationId) : undefined;
+    const change = a?.change ?? null;
+    return {
+      ...s,
+      documents: a?.read ?? [],
+      document: a?.written ?? null,
+      build: change?.buildId ? { buildId: change.buildId, status: change.buildStatus ?? null } : null,
+      costUsd: a?.costUsd ?? 0,
+    };
+  });
+  // Every activation the flow made (stages run again included) counts toward its cost.
+  const costUsd = activations.filter((a) => a.flowId === f.id).reduce((sum, a) => sum + a.costUsd, 0);
   return {
     flowId: f.id,
     projectId: f.projectId,
     taskId: f.taskId,
     status: f.status as FlowStatus,
-    stages: f.stages,
+    stages,
     gate: f.gate,
     gates: f.gates,
     changeId: f.changeId,
+    changeIds: flowChanges(f.stages),
+    deployTo: f.deployTo,
+    deployment: f.deployment,
+    costUsd: Math.round(costUsd * 1e6) / 1e6,
     error: f.error,
     createdBy: f.createdBy,
     createdAt: iso(f.createdAt)!,

@@ -1,10 +1,19 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Authenticated, CurrentUser, RequirePermissions } from '@app/auth';
+import { LongLived } from '@app/ratelimit';
 import { Idempotent, Page, Permission, Principal } from '@app/core';
 import { FlowCommentDto, FlowDto, FlowsService, ListFlowsQueryDto, StartFlowDto } from '@app/flows';
 import { FastifyReply } from 'fastify';
 import { ApiPage } from '../http/api-page.decorator';
+import { parseLastEventId, sendEventStream } from '../http/sse';
 
 @ApiTags('flows')
 @Controller()
@@ -48,6 +57,28 @@ export class FlowsController {
   @ApiOkResponse({ type: FlowDto })
   get(@CurrentUser() principal: Principal, @Param('flowId') flowId: string): Promise<FlowDto> {
     return this.flows.get(principal, flowId);
+  }
+
+  @Get('flows/:flowId/events')
+  @RequirePermissions(Permission.AgentsRead)
+  @LongLived() // an open stream holds no rate-limit in-flight slot
+  @ApiOperation({
+    summary:
+      "Server-Sent Events of the flow, in one order: its own (stage, gate, merge, deployment, flow.<status>) and its stages' activations' (progress, log, step, ...) with their stage; ends with the flow. Reconnect with Last-Event-ID to get what you missed.",
+  })
+  @ApiProduces('text/event-stream')
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume the stream after this event' })
+  async events(
+    @CurrentUser() principal: Principal,
+    @Param('flowId') flowId: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const events = await this.flows.stream(principal, flowId, parseLastEventId(lastEventId));
+    await sendEventStream(reply, async function* (signal) {
+      for await (const item of events(signal))
+        yield 'heartbeat' in item ? item : { id: Number(item.id), event: item.event, data: item.data };
+    });
   }
 
   @Post('flows/:flowId/approve')
