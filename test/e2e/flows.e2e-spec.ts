@@ -46,6 +46,7 @@ describe('flows: a task taken through the agents in order, with gates', () => {
   let system: TestSystem;
   let devops: { id: string; token: string };
   let app: { id: string };
+  let pipelineId: string;
   let admin: string;
   let pm: { id: string; token: string };
   let architect: { id: string; token: string };
@@ -67,6 +68,7 @@ describe('flows: a task taken through the agents in order, with gates', () => {
         WORKSPACES_ROOT: join(tmp, 'workspaces'),
         WEBHOOKS_ALLOW_PRIVATE: 'true',
         AGENTS_LEASE_MS: '2000',
+        BUILDS_LEASE_SECONDS: '3',
       },
     });
     admin = await system.adminToken();
@@ -114,6 +116,7 @@ describe('flows: a task taken through the agents in order, with gates', () => {
         })
         .expect(201)
     ).body as { id: string };
+    pipelineId = pipeline.id;
     await system
       .as(admin)
       .put(`/v2/projects/${project.id}`, {
@@ -367,4 +370,216 @@ describe('flows: a task taken through the agents in order, with gates', () => {
     await as(pm.token).post(`/v2/flows/${running}/cancel`, {}).expect(409);
     await as(admin).get('/v2/flows/flow_missing0000000').expect(404);
   });
+
+  it("an approval's comment reaches the next stage's prompt (the model sees it, with the task and the PRD); a stage run again writes the document's next version", async () => {
+    const task = await newTask('loyalty points');
+    await as(pm.token)
+      .put(`/v2/tasks/${task.id}`, { description: 'Customers earn points on every order.' })
+      .expect(200);
+    const id = (
+      await as(pm.token)
+        .post(`/v2/tasks/${task.id}/flows`, {
+          stages: ['product', 'architecture'],
+          gates: ['product'],
+          config: { provider: 'anthropic' },
+        })
+        .expect(202)
+    ).body.flowId as string;
+    let f = await until(id, ['awaiting_approval', 'failed']);
+    expect(f.status).toBe('awaiting_approval');
+    expect(f.stages[0].document).toEqual(expect.objectContaining({ kind: 'prd', version: 1 }));
+    expect(f.stages[0].costUsd).toBeGreaterThan(0);
+    // Run the product stage again: the PRD's version 2; the first stays readable.
+    await as(pm.token).post(`/v2/flows/${id}/retry-stage`, { comment: 'Add refunds.' }).expect(200);
+    f = await until(id, ['awaiting_approval', 'failed']);
+    expect(f.stages[0].document).toEqual(expect.objectContaining({ kind: 'prd', version: 2 }));
+    const docs = (await as(viewer.token).get(`/v2/projects/${project.id}/documents?kind=prd`).expect(200))
+      .body.data as Array<{ taskId: string; version: number }>;
+    expect(
+      docs
+        .filter((d) => d.taskId === task.id)
+        .map((d) => d.version)
+        .sort(),
+    ).toEqual([1, 2]);
+
+    const before = fake.requests.length;
+    await as(architect.token)
+      .post(`/v2/flows/${id}/approve`, { comment: 'Points expire after one year.' })
+      .expect(200);
+    f = await until(id, ['completed', 'failed']);
+    expect(f.status).toBe('completed');
+    expect(f.stages[1].documents).toEqual([
+      expect.objectContaining({ id: f.stages[0].document!.id, kind: 'prd', version: 2 }),
+    ]);
+    expect(f.costUsd).toBeGreaterThan(f.stages[1].costUsd);
+    const prompts = fake.requests.slice(before).map((r) => JSON.stringify(r.body));
+    expect(prompts.length).toBeGreaterThan(0);
+    // Every call of the architecture stage carries the comment, the task and the PRD it read.
+    for (const prompt of prompts) {
+      expect(prompt).toContain('Points expire after one year.');
+      expect(prompt).toContain('loyalty points');
+      expect(prompt).toContain('Customers earn points on every order.');
+    }
+    expect(prompts.some((p) => p.includes('Add refunds.'))).toBe(false);
+  });
+
+  it('a red build stops the flow with the reason; the change stays open for a person', async () => {
+    const task = await newTask('make it red');
+    const id = (
+      await as(developer.token)
+        .post(`/v2/tasks/${task.id}/flows`, {
+          stages: ['backend', 'test'],
+          config: { provider: 'template', repairRounds: 0 },
+        })
+        .expect(202)
+    ).body.flowId as string;
+    const f = await until(id, ['failed', 'completed', 'awaiting_approval']);
+    expect(f.status).toBe('failed');
+    expect(f.error).toMatch(/^The backend stage ended failed/);
+    expect(f.stages.map((s) => s.status)).toEqual(['failed', 'pending']);
+    expect(f.stages[0].build?.status).toBe('failed');
+    expect(f.changeId).toMatch(/^chg_/);
+    const change = (await as(admin).get(`/v2/changes/${f.changeId}`).expect(200)).body;
+    expect(change).toEqual(expect.objectContaining({ status: 'open', buildStatus: 'failed' }));
+    expect((await as(admin).get(`/v2/tasks/${task.id}`).expect(200)).body.status).toBe('in_progress');
+    const failed = await eventually(async () =>
+      receiver
+        .at('/flows')
+        .map((r) => JSON.parse(r.body) as { type: string; data: { flowId: string; error?: string } })
+        .find((e) => e.type === 'flow.failed' && e.data.flowId === id),
+    );
+    expect(failed.data.error).toBe(f.error);
+  });
+
+  it('cancel mid-build stops the activation and its build', async () => {
+    const task = await newTask('take a while to cancel');
+    const id = (
+      await as(developer.token)
+        .post(`/v2/tasks/${task.id}/flows`, { stages: ['backend'], config: { provider: 'template' } })
+        .expect(202)
+    ).body.flowId as string;
+    const build = await runningBuild(`cocode/${task.key}-backend-1`);
+    const cancelled = (await as(developer.token).post(`/v2/flows/${id}/cancel`, {}).expect(200)).body as Flow;
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.stages[0].status).toBe('cancelled');
+    await eventually(async () => {
+      const b = (await as(admin).get(`/v2/builds/${build}`).expect(200)).body;
+      return b.status === 'cancelled' ? b : null;
+    }, 20_000);
+    const a = await eventually(async () => {
+      const p = (
+        await as(admin).get(`/v2/agents/activations/${cancelled.stages[0].activationId}/progress`).expect(200)
+      ).body;
+      return p.status === 'cancelled' ? p : null;
+    }, 20_000);
+    expect(a.status).toBe('cancelled');
+    expect((await flow(id)).status).toBe('cancelled');
+  });
+
+  it('deployTo is checked when the flow starts', async () => {
+    const task = await newTask('deploy checks');
+    const start = (token: string, body: Record<string, unknown>) =>
+      as(token).post(`/v2/tasks/${task.id}/flows`, { config: { provider: 'template' }, ...body });
+    // No code stage: nothing would be merged to deploy.
+    expectEnvelope(
+      (
+        await start(pm.token, {
+          stages: ['product'],
+          deployTo: { environment: 'dev', applicationId: app.id },
+        }).expect(422)
+      ).body,
+      'VALIDATION_ERROR',
+    );
+    // Prod needs its approvers, never the flow's creator.
+    await start(devops.token, {
+      stages: ['devops'],
+      deployTo: { environment: 'prod', applicationId: app.id },
+    }).expect(422);
+    await start(devops.token, {
+      stages: ['devops'],
+      deployTo: { environment: 'prod', applicationId: app.id, approvals: [devops.id] },
+    }).expect(422);
+    await start(pm.token, {
+      stages: ['product', 'backend'],
+      deployTo: { environment: 'qa', applicationId: app.id },
+    }).expect(422);
+    await start(pm.token, {
+      stages: ['product', 'backend'],
+      deployTo: { environment: 'dev', applicationId: 'app_missing000000000' },
+    }).expect(404);
+    // Without the merge gate nobody reviews what is deployed: only one who may deploy may ask.
+    await start(pm.token, {
+      stages: ['product', 'backend'],
+      gates: [],
+      deployTo: { environment: 'dev', applicationId: app.id },
+    }).expect(403);
+    // Prod keeps its approvals: the flow waits for the deployment's approver, then ends with it.
+    const prod = (
+      await start(devops.token, {
+        stages: ['devops'],
+        gates: [],
+        deployTo: { environment: 'prod', applicationId: app.id, approvals: [architect.id] },
+      }).expect(202)
+    ).body as Flow;
+    const waiting = await eventually(async () => {
+      const f = await flow(prod.flowId);
+      return f.deployment?.status === 'pending_approval' || f.status !== 'running' ? f : null;
+    }, 60_000);
+    expect(waiting.status).toBe('running');
+    expect(waiting.deployment).toEqual(
+      expect.objectContaining({ environment: 'prod', status: 'pending_approval' }),
+    );
+    await as(architect.token)
+      .post(`/v2/deployments/${waiting.deployment!.deploymentId}/approve`, { comment: 'ok' })
+      .expect(200);
+    const done = await until(prod.flowId, ['completed', 'failed']);
+    expect(done.status).toBe('completed');
+    expect(done.deployment!.status).toBe('succeeded');
+    await as(devops.token).post(`/v2/flows/${prod.flowId}/cancel`, {}).expect(409);
+  });
+
+  it('a worker SIGKILLed mid-stage: the stage resumes where it was (same activation), the flow goes on', async () => {
+    const task = await newTask('take a while to resume');
+    const id = (
+      await as(developer.token)
+        .post(`/v2/tasks/${task.id}/flows`, { stages: ['backend'], config: { provider: 'template' } })
+        .expect(202)
+    ).body.flowId as string;
+    await runningBuild(`cocode/${task.key}-backend-1`);
+    const before = await flow(id);
+    await system.worker.kill('SIGKILL');
+    await system.worker.start();
+    const f = await until(id, ['awaiting_approval', 'failed', 'completed']);
+    expect(f.error).toBeNull();
+    expect(f.gate).toBe('merge');
+    expect(f.stages[0].activationId).toBe(before.stages[0].activationId);
+    expect(f.stages[0].status).toBe('completed');
+    expect(f.stages[0].build?.status).toBe('success');
+    const p = (await as(admin).get(`/v2/agents/activations/${f.stages[0].activationId}/progress`).expect(200))
+      .body;
+    expect(p.logs.some((l: { message: string }) => /从中断处继续/.test(l.message))).toBe(true);
+    // The build that died with the worker says nothing of the change: it was built again.
+    expect(p.logs.some((l: { message: string }) => /重新构建/.test(l.message))).toBe(true);
+    // One branch, one change: the stage was not started over.
+    const changes = (await as(admin).get(`/v2/projects/${project.id}/changes`).expect(200)).body
+      .data as Array<{
+      branch: string;
+    }>;
+    expect(changes.filter((c) => c.branch.startsWith(`cocode/${task.key}-`)).map((c) => c.branch)).toEqual([
+      `cocode/${task.key}-backend-1`,
+    ]);
+    await as(developer.token).post(`/v2/flows/${id}/reject`, { comment: 'not this one' }).expect(200);
+  });
+
+  /** The running build of the branch, once it runs. */
+  async function runningBuild(branch: string): Promise<string> {
+    return eventually(async () => {
+      const page = (
+        await as(admin)
+          .get(`/v2/pipelines/${pipelineId}/builds?branch=${encodeURIComponent(branch)}&status=running`)
+          .expect(200)
+      ).body as { data: Array<{ buildId: string }> };
+      return page.data[0]?.buildId ?? null;
+    }, 60_000);
+  }
 });

@@ -50,7 +50,7 @@ import { FlowRow, FlowsRepository, FlowState } from './flows.repository';
 /** How often a merge under way is looked at again. */
 const MERGE_POLL_MS = 1000;
 /** How often a deployment under way is looked at again. */
-const DEPLOY_POLL_MS = 2000;
+const DEPLOY_POLL_MS = 1000;
 /** A running flow untouched this long is advanced by the sweep (its job may be lost). */
 const IDLE_MS = 10_000;
 
@@ -308,7 +308,8 @@ export class FlowsService {
   }
 
   /**
-   * Cancels a flow that has not ended, and what it runs: its activations (and so their builds),
+   * Cancels a flow that has not ended (its creator, or one who may change the project's tasks),
+   * and what it runs: its activations (and so their builds),
    * and its deployment while that has not started (one under way runs to its end).
    */
   async cancel(actor: Principal, flowId: string): Promise<FlowDto> {
@@ -316,7 +317,14 @@ export class FlowsService {
     let deploymentId: string | null = null;
     await this.uow.run(async (tx) => {
       const f = await this.visible(actor, flowId, tx);
-      await this.access.writable(actor, f.projectId, Permission.TasksWrite, tx.manager);
+      // Its creator may stop it as they started it; others need to be able to change tasks.
+      const own = f.createdBy === actor.userId && f.stages[0]?.name;
+      await this.access.writable(
+        actor,
+        f.projectId,
+        own ? ACTIVATION_PERMISSION[own as AgentType] : Permission.TasksWrite,
+        tx.manager,
+      );
       if (FINISHED_FLOW_STATUSES.includes(f.status))
         throw AppError.conflict(`The flow is already ${f.status}`, { status: f.status });
       const stages = f.stages.map((s) =>
@@ -583,13 +591,22 @@ export class FlowsService {
         { ...f, deployment },
         `The deployment to ${deployment.environment} ended ${d.status}${d.failureReason ? `: ${d.failureReason}` : ''}`,
       );
-    // Waiting for its approvers can take days: the sweep looks again then.
-    if (d.status !== 'pending_approval') await this.later(f.id, DEPLOY_POLL_MS);
+    await this.later(f.id, DEPLOY_POLL_MS);
     return false;
   }
 
-  private later(flowId: string, delay: number): Promise<unknown> {
-    return this.queues.get(QueueName.Agents).add('flow.advance', { flowId }, { delay });
+  /**
+   * Looks at the flow again at the next multiple of `every` ms at least `every` from now. The
+   * job is named by that instant: the sweep and the moves that each schedule a look (several
+   * chains of them, for a merge or a deployment that takes long) meet in one job per instant
+   * instead of multiplying.
+   */
+  private later(flowId: string, every: number): Promise<unknown> {
+    const now = Date.now();
+    const at = Math.ceil((now + every) / every) * every;
+    return this.queues
+      .get(QueueName.Agents)
+      .add('flow.advance', { flowId }, { delay: at - now, jobId: `flow-look-${flowId}-${at}` });
   }
 
   /**

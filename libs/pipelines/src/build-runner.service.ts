@@ -26,7 +26,7 @@ import { ProjectsService, RepositoryCredentials } from '@app/projects';
 import { FileStore } from '@app/storage';
 import { randomBytes } from 'node:crypto';
 import { buildArtifactKey, buildArtifactsPrefix } from './artifact-keys';
-import { mapStage } from './build.dto';
+import { mapStage, WORKER_STOPPED } from './build.dto';
 import { mapBuildRow } from './build.rows';
 import { BuildStage, BuildStatus, StageStatus, StoredArtifact } from './build.entity';
 import { BuildLogWriter } from './build-log-writer';
@@ -506,7 +506,7 @@ export class BuildRunner implements BeforeApplicationShutdown {
       const row = await this.builds.lockLapsed(buildId, tx.manager);
       if (!row) return null;
       const now = new Date();
-      const reason = `the worker running the build stopped (${row.locked_by ?? 'unknown'}): its lease expired`;
+      const reason = `${WORKER_STOPPED} (${row.locked_by ?? 'unknown'}): its lease expired`;
       const stages = row.stages.map((s): BuildStage => {
         if (s.status === 'pending') return { ...s, status: 'skipped' };
         if (s.status !== 'running') return s;

@@ -146,6 +146,14 @@ export class BuildLogLinksDto {
   @ApiProperty({ nullable: true, type: String }) testReport: string | null;
 }
 
+/** How a build that lost its worker (killed, its lease run out) fails: nothing of its commands' doing. */
+export const WORKER_STOPPED = 'the worker running the build stopped';
+
+/** True for a build that failed because its worker stopped, not because of what it built. */
+export function lostItsWorker(build: { status: string; error: string | null }): boolean {
+  return build.status === 'failed' && !!build.error?.startsWith(WORKER_STOPPED);
+}
+
 export class BuildDto {
   @ApiProperty({ example: 'build_20260314_120501' }) buildId: string;
   @ApiProperty({ example: 'pipe_ecom_main' }) pipelineId: string;

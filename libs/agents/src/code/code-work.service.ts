@@ -10,7 +10,7 @@ import {
   UnitOfWork,
 } from '@app/core';
 import { ChangesService } from '@app/changes';
-import { BuildDto, BuildLogService, BuildsService } from '@app/pipelines';
+import { BuildDto, BuildLogService, BuildsService, lostItsWorker } from '@app/pipelines';
 import { ProjectsService } from '@app/projects';
 import { GitScriptOptions, LeasedJob, ModelRelays, Sandbox, Workspace } from '@app/runner';
 import { TasksService } from '@app/tasks';
@@ -40,6 +40,8 @@ export interface CodeState {
   changeId?: string;
   buildId?: string;
   buildStatus?: string;
+  /** Builds of this head started again because their worker stopped under them. */
+  rebuilds?: number;
   /** Repair rounds begun. */
   round?: number;
   summary?: string;
@@ -59,6 +61,8 @@ export class CodeEnd extends Error {
 }
 
 const BUILD_POLL_MS = 400;
+/** How many times one head is built again after its build lost its worker. */
+const MAX_REBUILDS = 2;
 const LOG_TAIL_BYTES = 6000;
 const JUNIT_MAX_BYTES = 5 * 2 ** 20;
 const TRANSCRIPT_MAX = 2 * 2 ** 20;
@@ -590,6 +594,22 @@ export class CodeWork {
         'failed',
         `The project's repository names no pipeline (repository.pipelineId) to build the change ${run.state.changeId} with`,
       );
+    for (;;) {
+      const build = await this.buildOnce(run, pipelineId);
+      // A build whose worker died says nothing of the change: build the same head again.
+      if (!lostItsWorker(build) || (run.state.rebuilds ?? 0) >= MAX_REBUILDS) return;
+      run.state.rebuilds = (run.state.rebuilds ?? 0) + 1;
+      run.state.buildId = undefined;
+      run.state.buildStatus = undefined;
+      await this.save(run);
+      await this.log(run, 'warn', `构建 ${build.buildId} 的执行节点已停止，重新构建`, {
+        buildId: build.buildId,
+      });
+    }
+  }
+
+  /** Triggers the build of the head unless one was (an earlier run of the step), and waits for it. */
+  private async buildOnce(run: Run, pipelineId: string): Promise<BuildDto> {
     if (!run.state.buildId) {
       const triggered = await this.builds
         .trigger(run.builds, pipelineId, { branch: run.state.branch, commit: run.state.headSha })
@@ -611,6 +631,7 @@ export class CodeWork {
       `构建 ${build.buildId}：${build.status}${build.error ? `（${build.error}）` : ''}`,
       { buildId: build.buildId, buildStatus: build.status },
     );
+    return build;
   }
 
   private async waitForBuild(run: Run, buildId: string): Promise<BuildDto> {
