@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeAnthropic } from '../support/fake-anthropic';
 import { bareGit, GitRepo } from '../support/git-repo';
@@ -582,4 +582,49 @@ describe('flows: a task taken through the agents in order, with gates', () => {
       return page.data[0]?.buildId ?? null;
     }, 60_000);
   }
+
+  it("the README's walk-through runs as written: six stages, two gates, merged and deployed to dev", async () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const block = /<!-- walkthrough:start -->\s*```bash\n([\s\S]*?)```\s*<!-- walkthrough:end -->/.exec(
+      readme,
+    );
+    expect(block).not.toBeNull();
+    const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        'bash',
+        ['-c', block![1]],
+        {
+          timeout: 150_000,
+          env: {
+            ...process.env,
+            API: `${system.gateway.url}/v2`,
+            TOKEN: admin,
+            WORK: join(tmp, 'walkthrough'),
+          },
+        },
+        (err, stdout, stderr) => resolve({ code: err ? ((err.code as number) ?? 1) : 0, stdout, stderr }),
+      );
+    });
+    const said = `${out.stdout}\n${out.stderr}`;
+    expect({ code: out.code, said }).toEqual({ code: 0, said: expect.stringContaining('flow.completed') });
+    expect(said).toMatch(/"kind":"prd","version":1/);
+    const deployed = said.split('\n').find((l) => l.startsWith('{') && l.includes('"deploymentId"'));
+    expect(JSON.parse(deployed!)).toEqual(
+      expect.objectContaining({ environment: 'dev', status: 'succeeded' }),
+    );
+    expect(said).toMatch(/^gate .*"gate":"merge".*"status":"approved"/m);
+    expect(said).toContain('Merge');
+    const flows = (await as(admin).get('/v2/flows?status=completed&pageSize=100').expect(200)).body
+      .data as Flow[];
+    const walked = flows.find((f) => f.stages.length === 6);
+    expect(walked?.stages.map((s) => s.name)).toEqual([
+      'product',
+      'architecture',
+      'api',
+      'backend',
+      'test',
+      'devops',
+    ]);
+    expect(walked?.stages.every((s) => s.status === 'completed')).toBe(true);
+  }, 180_000);
 });

@@ -120,7 +120,8 @@ export class FlowsService {
           { required: ACTIVATION_PERMISSION[first] },
         );
     }
-    if (dto.deployTo) await this.admitDeployTo(actor, task.projectId, stages, gates, dto.deployTo);
+    if (dto.deployTo)
+      await this.admitDeployTo(actor, task.projectId, stages, gates, dto.deployTo, dto.config?.provider);
     const id = newId('flow');
     await this.uow.run(async (tx) => {
       await this.access.writable(actor, task.projectId, ACTIVATION_PERMISSION[stages[0]], tx.manager);
@@ -153,12 +154,24 @@ export class FlowsService {
     stages: AgentType[],
     gates: string[],
     to: DeployToDto,
+    provider: string | undefined,
   ): Promise<void> {
     if (!stages.some((s) => isCodeAgent(s)))
       throw AppError.validation([
         {
           field: 'deployTo',
           message: `deployTo needs a code stage (${CODE_AGENTS.join(', ')}): a flow deploys the change it merged`,
+          code: 'invalid',
+        },
+      ]);
+    const { project } = await this.access.readable(actor, projectId);
+    if (!project.repositoryUrl || provider === 'anthropic')
+      throw AppError.validation([
+        {
+          field: 'deployTo',
+          message: project.repositoryUrl
+            ? 'deployTo needs code stages that change the repository: config.provider anthropic writes plans only'
+            : "deployTo needs the project's repository: without one the code stages write plans and nothing is merged",
           code: 'invalid',
         },
       ]);
