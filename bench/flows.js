@@ -61,6 +61,41 @@ async function main() {
        FROM flows f JOIN tasks t ON t.id = f.task_id WHERE f.id = ANY($1)`,
     [ids],
   );
+  // Where a flow's time goes (sums over its stages; a stage's activation waits for its build).
+  const { rows: parts } = await pg.query(
+    `SELECT f.id,
+            (SELECT sum(extract(epoch FROM a.started_at - a.created_at)) FROM agent_activations a WHERE a.flow_id = f.id) * 1000 AS act_queue,
+            (SELECT sum(extract(epoch FROM a.completed_at - a.started_at)) FROM agent_activations a WHERE a.flow_id = f.id AND a.workflow = 'document') * 1000 AS doc_work,
+            (SELECT sum(extract(epoch FROM a.completed_at - a.started_at)) FROM agent_activations a WHERE a.flow_id = f.id AND a.workflow = 'code') * 1000 AS code_work,
+            (SELECT sum(extract(epoch FROM b.finished_at - b.created_at)) FROM builds b
+              WHERE b.project_id = f.project_id AND b.branch LIKE 'cocode/' || t.key || '-%') * 1000 AS build_span,
+            (SELECT sum(extract(epoch FROM b.started_at - b.created_at)) FROM builds b
+              WHERE b.project_id = f.project_id AND b.branch LIKE 'cocode/' || t.key || '-%') * 1000 AS build_queue,
+            (SELECT COALESCE(sum((s->>'durationMs')::float), 0) FROM builds b, jsonb_array_elements(b.stages) s
+              WHERE b.project_id = f.project_id AND b.branch LIKE 'cocode/' || t.key || '-%' AND s->>'name' = 'checkout') AS checkout,
+            (SELECT extract(epoch FROM max(e.created_at) FILTER (WHERE e.type = 'flow') - min(e.created_at) FILTER (WHERE e.type = 'merge'))
+               FROM flow_events e WHERE e.flow_id = f.id) * 1000 AS merge_to_end
+       FROM flows f JOIN tasks t ON t.id = f.task_id WHERE f.id = ANY($1) AND f.status = 'completed'`,
+    [ids],
+  );
+  const { rows: steps } = await pg.query(
+    `SELECT s->>'key' AS key, avg(extract(epoch FROM (s->>'completedAt')::timestamptz - (s->>'startedAt')::timestamptz)) * 1000 AS ms
+       FROM agent_activations a, jsonb_array_elements(a.steps) s
+      WHERE a.flow_id = ANY($1) AND a.workflow = 'code' AND s->>'completedAt' IS NOT NULL
+      GROUP BY 1 ORDER BY 2 DESC`,
+    [ids],
+  );
+  const codeSteps = Object.fromEntries(steps.map((r) => [r.key, round(Number(r.ms), 0)]));
+  const part = (key) => stats(parts.map((r) => Number(r[key] ?? 0)));
+  const breakdown = {
+    activationsQueued: part('act_queue'),
+    documentStagesWork: part('doc_work'),
+    codeStagesWork: part('code_work'),
+    buildsQueued: part('build_queue'),
+    buildsCheckout: part('checkout'),
+    buildsSpan: part('build_span'),
+    mergeToEnd: part('merge_to_end'),
+  };
   const done = rows.filter((r) => r.status === 'completed');
   const flowMs = stats(done.map((r) => Number(r.ms)));
   const buildMs = stats(done.map((r) => Number(r.build_ms)));
@@ -74,6 +109,8 @@ async function main() {
     flowMs,
     buildCommandsMs: buildMs,
     platformSharePercent: share,
+    breakdown,
+    codeStepMeanMs: codeSteps,
   };
   const table = [
     `${done.length}/${settings.flows} flows completed in ${result.wallSeconds} s: ${result.flowsPerMinute} flows/minute (${settings.workers} workers).`,
@@ -83,6 +120,17 @@ async function main() {
     `| wall time (ms) | ${flowMs.mean} | ${flowMs.p50} | ${flowMs.p95} |`,
     `| the builds' own commands (ms) | ${buildMs.mean} | ${buildMs.p50} | ${buildMs.p95} |`,
     `| platform share (%) | ${share.mean} | ${share.p50} | ${share.p95} |`,
+    `| stages' activations queued (ms) | ${breakdown.activationsQueued.mean} | ${breakdown.activationsQueued.p50} | ${breakdown.activationsQueued.p95} |`,
+    `| the three document stages working (ms) | ${breakdown.documentStagesWork.mean} | ${breakdown.documentStagesWork.p50} | ${breakdown.documentStagesWork.p95} |`,
+    `| the three code stages working, builds included (ms) | ${breakdown.codeStagesWork.mean} | ${breakdown.codeStagesWork.p50} | ${breakdown.codeStagesWork.p95} |`,
+    `| builds, queued to finished (ms) | ${breakdown.buildsSpan.mean} | ${breakdown.buildsSpan.p50} | ${breakdown.buildsSpan.p95} |`,
+    `| builds queued (ms) | ${breakdown.buildsQueued.mean} | ${breakdown.buildsQueued.p50} | ${breakdown.buildsQueued.p95} |`,
+    `| builds' checkout (ms) | ${breakdown.buildsCheckout.mean} | ${breakdown.buildsCheckout.p50} | ${breakdown.buildsCheckout.p95} |`,
+    `| first merge to the flow's end (ms) | ${breakdown.mergeToEnd.mean} | ${breakdown.mergeToEnd.p50} | ${breakdown.mergeToEnd.p95} |`,
+    '',
+    `A code stage's steps, mean ms: ${Object.entries(codeSteps)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}.`,
     '',
     `Target: platform share < 20 % -> ${share.mean < 20 ? 'PASS' : 'FAIL'} (mean ${share.mean} %).`,
   ].join('\n');

@@ -120,6 +120,15 @@ export class FlowsRepository {
     );
   }
 
+  /** Running flows waiting on this change's merge, or on this deployment. */
+  waitingOn(on: { changeId?: string; deploymentId?: string }): Promise<Array<{ id: string }>> {
+    return this.sql.rows<{ id: string }>(
+      `SELECT id FROM flows WHERE status = 'running'
+          AND (merging_change_id = $1::varchar OR deployment->>'deploymentId' = $2::varchar)`,
+      [on.changeId ?? null, on.deploymentId ?? null],
+    );
+  }
+
   /** A flow event, numbered from the activations' event sequence (one order for the flow's stream). */
   async insertEvent(
     manager: EntityManager,

@@ -15,6 +15,7 @@ import {
   AppConfig,
   AppError,
   Conditions,
+  DomainEventListeners,
   iso,
   newId,
   OutboxService,
@@ -47,10 +48,12 @@ import { FlowEvents, FlowStreamItem } from './flow-events.service';
 import { flowChanges, orderStages, stepAt } from './flow-stages';
 import { FlowRow, FlowsRepository, FlowState } from './flows.repository';
 
-/** How often a merge under way is looked at again. */
-const MERGE_POLL_MS = 1000;
-/** How often a deployment under way is looked at again. */
-const DEPLOY_POLL_MS = 1000;
+/**
+ * How often a merge or a deployment under way is looked at again: their domain events move the
+ * flow on at once; this is for what an event cannot say (a merge that failed, approvals given).
+ */
+const MERGE_POLL_MS = 3000;
+const DEPLOY_POLL_MS = 3000;
 /** A running flow untouched this long is advanced by the sweep (its job may be lost). */
 const IDLE_MS = 10_000;
 
@@ -66,6 +69,7 @@ const IDLE_MS = 10_000;
 export class FlowsService {
   private readonly logger = new Logger(FlowsService.name);
   private sweeper: NodeJS.Timeout | null = null;
+  private listening = false;
   private readonly moving: Semaphore;
 
   constructor(
@@ -80,6 +84,7 @@ export class FlowsService {
     private readonly users: UsersService,
     private readonly access: ProjectAccessService,
     private readonly outbox: OutboxService,
+    private readonly listeners: DomainEventListeners,
     private readonly queues: QueueRegistry,
     config: AppConfig,
   ) {
@@ -355,8 +360,21 @@ export class FlowsService {
 
   // ---- the worker's side -------------------------------------------------------------------------
 
-  /** In the worker: advances running flows whose job may have been lost. */
+  /**
+   * In the worker: moves a flow on as soon as the change it merges is merged or its deployment
+   * ends (the domain events), and advances running flows whose job may have been lost (the sweep,
+   * which also catches what an event missed, such as a merge that failed).
+   */
   startSweeping(): void {
+    if (!this.listening) {
+      this.listening = true;
+      this.listeners.on(['change.merged', 'deployment.success', 'deployment.failed'], async (event) => {
+        const changeId = (event.data.change as { id?: string } | undefined)?.id;
+        const deploymentId = (event.data.deployment as { deploymentId?: string } | undefined)?.deploymentId;
+        for (const f of await this.flows.waitingOn({ changeId, deploymentId }))
+          await this.queues.get(QueueName.Agents).add('flow.advance', { flowId: f.id });
+      });
+    }
     this.sweeper ??= setInterval(() => {
       void this.flows.idle(IDLE_MS).then(
         (rows) =>

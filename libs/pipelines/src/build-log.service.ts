@@ -55,6 +55,48 @@ export class BuildLogService {
     return rows;
   }
 
+  /**
+   * Watches a build for its status events: `next(ms)` resolves at the next one, after `ms`
+   * without one, or when `signal` aborts, for a waiter that then reads the build again (the
+   * pub/sub message is news only). `close()` ends the watch.
+   */
+  async watch(buildId: string): Promise<{
+    next: (ms: number, signal?: AbortSignal) => Promise<void>;
+    close: () => Promise<void>;
+  }> {
+    let wake: (() => void) | null = null;
+    let woken = false;
+    const unsubscribe = await this.live.subscribe(buildLogChannel(buildId), (message) => {
+      try {
+        if (!(JSON.parse(message) as BuildLogEvent[]).some((e) => e.kind === 'status')) return;
+      } catch {
+        /* a malformed message wakes the waiter, which reads the build */
+      }
+      woken = true;
+      wake?.();
+    });
+    return {
+      next: (ms, signal) =>
+        new Promise<void>((resolve) => {
+          if (woken || signal?.aborted) {
+            woken = false;
+            return resolve();
+          }
+          const done = () => {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            wake = null;
+            woken = false;
+            resolve();
+          };
+          const timer = setTimeout(done, ms);
+          signal?.addEventListener('abort', done, { once: true });
+          wake = done;
+        }),
+      close: unsubscribe,
+    };
+  }
+
   /** The output text of the build so far. */
   async text(buildId: string): Promise<string> {
     return this.repo.text(buildId);

@@ -1,6 +1,6 @@
 import { Processor } from '@nestjs/bullmq';
 import { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { AppConfig, MetricsService, QueueName } from '@app/core';
+import { AppConfig, DomainEventListeners, MetricsService, QueueName } from '@app/core';
 import { WebhookDispatcher } from '@app/webhooks';
 import { JobHandlers, JobProcessor } from './job-processor';
 
@@ -11,13 +11,18 @@ export class WebhooksProcessor
 {
   readonly queue = QueueName.Webhooks;
   protected readonly handlers: JobHandlers<QueueName.Webhooks> = {
-    'event.fanout': (event) => this.dispatcher.fanout(event),
+    // The worker's own listeners first (they never throw), then the webhooks.
+    'event.fanout': async (event) => {
+      await this.listeners.notify(event);
+      return this.dispatcher.fanout(event);
+    },
     'webhook.deliver': (data) => this.dispatcher.deliver(data.deliveryId),
   };
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly dispatcher: WebhookDispatcher,
+    private readonly listeners: DomainEventListeners,
     private readonly config: AppConfig,
     metrics: MetricsService,
   ) {

@@ -60,7 +60,7 @@ export class CodeEnd extends Error {
   }
 }
 
-const BUILD_POLL_MS = 400;
+const BUILD_POLL_MS = 1000;
 /** How many times one head is built again after its build lost its worker. */
 const MAX_REBUILDS = 2;
 const LOG_TAIL_BYTES = 6000;
@@ -634,20 +634,23 @@ export class CodeWork {
     return build;
   }
 
+  /** Waits for the build's end: woken by its status events, reading it again at least every BUILD_POLL_MS. */
   private async waitForBuild(run: Run, buildId: string): Promise<BuildDto> {
-    for (;;) {
-      if (run.job.signal.aborted) {
-        await this.builds.cancel(run.builds, buildId).catch(() => undefined);
-        throw new CodeEnd('cancelled', 'cancelled');
+    const watch = await this.buildLog.watch(buildId);
+    try {
+      for (;;) {
+        if (run.job.signal.aborted) {
+          await this.builds.cancel(run.builds, buildId).catch(() => undefined);
+          throw new CodeEnd('cancelled', 'cancelled');
+        }
+        // SIGTERM: the build goes on; the worker that resumes the activation waits for it.
+        if (run.stopping()) throw new HandBack();
+        const build = await this.builds.get(run.builds, buildId);
+        if (['success', 'failed', 'cancelled'].includes(build.status)) return build;
+        await watch.next(BUILD_POLL_MS, run.job.signal);
       }
-      // SIGTERM: the build goes on; the worker that resumes the activation waits for it.
-      if (run.stopping()) throw new HandBack();
-      const build = await this.builds.get(run.builds, buildId);
-      if (['success', 'failed', 'cancelled'].includes(build.status)) return build;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, BUILD_POLL_MS);
-        run.job.signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-      });
+    } finally {
+      await watch.close();
     }
   }
 
