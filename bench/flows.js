@@ -2,7 +2,7 @@
 'use strict';
 // Flows benchmark (issue 16): BENCH_FLOWS (50) flows of six stages (product, architecture, api,
 // backend, test, devops) with the offline template provider and no gates, on a file:// repository
-// whose pipeline runs `true`, two workers, all started at once. Reports flows per minute and the
+// whose pipeline runs BENCH_BUILD_COMMAND (`true`), two workers, all started at once. Reports flows per minute and the
 // platform's share of each flow's wall time: everything but the build commands' own time (the
 // pipeline's stage durations). Needs `npx nest build`, PostgreSQL and Redis on 127.0.0.1, bubblewrap.
 const { mkdirSync } = require('node:fs');
@@ -19,6 +19,10 @@ const settings = {
   flows: int('BENCH_FLOWS', 50),
   workers: int('BENCH_WORKERS', 2),
   timeoutMs: int('BENCH_TIMEOUT_MS', 900000),
+  // A build that works a while (`sleep 5`) shows the share with real builds; run it with builds
+  // enough at once (BUILDS_CONCURRENCY) that they do not queue behind each other.
+  buildCommand: process.env.BENCH_BUILD_COMMAND ?? 'true',
+  buildsConcurrency: int('BUILDS_CONCURRENCY', 2),
 };
 const say = (m) => process.stdout.write(`[bench:flows] ${m}\n`);
 
@@ -35,9 +39,13 @@ async function main() {
     root,
     url,
     tasks: settings.flows,
+    buildCommand: settings.buildCommand,
+    env: { BUILDS_CONCURRENCY: String(settings.buildsConcurrency) },
   });
 
-  say(`${settings.flows} flows of six stages, template provider, ${settings.workers} workers`);
+  say(
+    `${settings.flows} flows of six stages, template provider, ${settings.workers} workers, builds running \`${settings.buildCommand}\` (${settings.buildsConcurrency} at once per worker)`,
+  );
   const started = Date.now();
   const ids = await Promise.all(
     tasks.map((t) =>

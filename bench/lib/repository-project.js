@@ -48,10 +48,20 @@ function tempRepository(prefix) {
 
 /**
  * The apps (startApps) with workspaces and file:// repositories under `root`, a project on the
- * repository `url` with a pipeline running `true`, and `tasks` tasks; `call(method, path, body,
+ * repository `url` with a pipeline running `buildCommand` (`true`), and `tasks` tasks; `call(method, path, body,
  * wantStatus)` answers the body or throws.
  */
-async function startOnRepository({ name, resultsDir, stamp, workers, env = {}, root, url, tasks }) {
+async function startOnRepository({
+  name,
+  resultsDir,
+  stamp,
+  workers,
+  env = {},
+  root,
+  url,
+  tasks,
+  buildCommand = 'true',
+}) {
   const apps = await startApps({
     name,
     resultsDir,
@@ -81,7 +91,7 @@ async function startOnRepository({ name, resultsDir, stamp, workers, env = {}, r
   const pipeline = await call(
     'POST',
     '/v2/pipelines',
-    { projectId: project.id, name: 'ci', stages: [{ name: 'test', commands: ['true'] }] },
+    { projectId: project.id, name: 'ci', stages: [{ name: 'test', commands: [buildCommand] }] },
     201,
   );
   const repository = { url, defaultBranch: 'main', pipelineId: pipeline.id };

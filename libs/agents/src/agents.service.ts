@@ -79,7 +79,7 @@ export class AgentsService {
     actor: Principal,
     agentType: string,
     dto: ActivateAgentDto,
-    flow?: { flowId: string; activationId: string },
+    flow?: { flowId: string; activationId: string; changeId?: string },
   ): Promise<ActivationAcceptedDto> {
     const type = this.typeOf(agentType);
     if (!flow && !actor.can(ACTIVATION_PERMISSION[type])) {
@@ -125,9 +125,12 @@ export class AgentsService {
           tx.manager,
         ),
       };
-      // The test agent adds its tests to the task's open change, on its branch.
-      if (workflow === 'code' && type === 'test') {
-        const change = await this.changes.latestOpenOfTask(task.id, tx.manager);
+      // The test agent adds its tests to the task's open change, on its branch; in a flow, a code
+      // stage after one that opened a change goes on with that change (one change per flow).
+      if (workflow === 'code' && (type === 'test' || flow?.changeId)) {
+        const change =
+          (flow?.changeId ? await this.changes.openOne(flow.changeId, tx.manager) : null) ??
+          (type === 'test' ? await this.changes.latestOpenOfTask(task.id, tx.manager) : null);
         if (change)
           context.change = {
             id: change.id,

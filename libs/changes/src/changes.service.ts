@@ -108,6 +108,12 @@ export class ChangesService {
     return row ? mapChangeRow(row) : null;
   }
 
+  /** The change if it is open, for the agents that add to it (no visibility check: the caller's flow). */
+  async openOne(changeId: string, manager?: EntityManager): Promise<ChangeDto | null> {
+    const row = await this.changes.find(changeId, manager);
+    return row && row.status === 'open' ? mapChangeRow(row) : null;
+  }
+
   /** The stored diff of a change, for the agents (no visibility check). */
   storedDiff(changeId: string): Promise<string> {
     return this.changes.diff(changeId);

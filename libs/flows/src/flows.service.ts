@@ -443,9 +443,9 @@ export class FlowsService {
         });
       }
       await this.save(tx, f.id, { ...f, stages, feedback: null });
-      // The activations are made after this commits; a crash between leaves the stages running
-      // with ids no activation has: the next advance makes them then.
-      await this.queues.get(QueueName.Agents).add('flow.advance', { flowId: f.id });
+      // The activations are made by the next move, after this commits; a crash between leaves the
+      // stages running with ids no activation has: that move makes them then.
+      await this.outbox.enqueue(tx, 'flow.advance', { flowId: f.id });
       return false;
     }
     let waiting = false;
@@ -671,11 +671,15 @@ export class FlowsService {
       requirement: [task.title, task.description].filter(Boolean).join('\n'),
     };
     if (stage.feedback) input.feedback = stage.feedback;
+    // A code stage goes on with the change an earlier stage opened: one change per flow to review
+    // and merge. backend and frontend side by side each open their own (they push at once).
+    const alone = stepAt(f.stages, f.current).length === 1;
+    const changeId = alone ? flowChanges(f.stages).at(-1) : undefined;
     await this.agents.activate(
       creator,
       stage.name,
       { taskId: f.taskId, input, config: f.config },
-      { flowId: f.id, activationId: stage.activationId! },
+      { flowId: f.id, activationId: stage.activationId!, changeId },
     );
   }
 

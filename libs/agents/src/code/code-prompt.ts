@@ -37,7 +37,7 @@ export interface PromptInput {
   input: Record<string, unknown>;
   documents: Array<{ kind: string; title: string; content: string }>;
   branch: string;
-  /** The change this session adds to (the test agent: the task's open change), with its diff. */
+  /** The change this session adds to (the test agent: the task's open change; a flow's), with its diff. */
   change?: { id: string; diff: string } | null;
 }
 
@@ -82,7 +82,9 @@ export function codePrompt(p: PromptInput): string {
   if (p.change)
     lines.push(
       '',
-      `## The change under test (${p.change.id}, on this branch)`,
+      p.agentType === 'test'
+        ? `## The change under test (${p.change.id}, on this branch)`
+        : `## The change you add to (${p.change.id}, on this branch, by the agents before you)`,
       '',
       '```diff',
       clip(p.change.diff, CHANGE_DIFF_MAX),
