@@ -449,6 +449,23 @@ describe('flows: a task taken through the agents in order, with gates', () => {
         .find((e) => e.type === 'flow.failed' && e.data.flowId === id),
     );
     expect(failed.data.error).toBe(f.error);
+
+    // Run the failed stage again (still red): it goes on with its change, and fails again. The
+    // flow's stream tells both ends and ends at the last.
+    await as(tester.token).post(`/v2/flows/${id}/retry-stage`, { comment: 'again' }).expect(403);
+    await as(developer.token).post(`/v2/flows/${id}/retry-stage`, { comment: 'again' }).expect(200);
+    const again = await until(id, ['failed', 'completed', 'awaiting_approval']);
+    expect(again.status).toBe('failed');
+    expect(again.stages[0].activationId).not.toBe(f.stages[0].activationId);
+    expect(again.changeIds).toEqual([f.changeId]);
+    const stream = await readSse(`${system.gateway.url}/v2/flows/${id}/events`, {
+      authorization: `Bearer ${viewer.token}`,
+    });
+    expect(stream.ended).toBe(true);
+    const own = stream.events
+      .filter((e) => e.event.startsWith('flow.') || (e.event === 'stage' && e.data.status === 'retried'))
+      .map((e) => e.event);
+    expect(own).toEqual(['flow.running', 'flow.failed', 'flow.running', 'stage', 'flow.failed']);
   });
 
   it('cancel mid-build stops the activation and its build', async () => {

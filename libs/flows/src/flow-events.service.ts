@@ -95,6 +95,7 @@ export class FlowEvents {
     signal.addEventListener('abort', notify);
     const names = new Map<string, string | undefined>();
     let last = after;
+    let ended = false;
     try {
       while (!signal.aborted) {
         woken = false;
@@ -107,7 +108,14 @@ export class FlowEvents {
           }
           yield e;
           last = e.id;
-          if (e.event.startsWith('flow.') && FINISHED.has(String(e.data.status))) return;
+          if (e.event.startsWith('flow.')) ended = FINISHED.has(String(e.data.status));
+        }
+        // The end: the flow's own last word was that it finished, and it still is (one taken up
+        // again, a stage run again after a failure, goes on); its activations' last events, such
+        // as a cancelled stage's, come with it.
+        if (ended && !more) {
+          const now = await this.flows.find(flowId);
+          if (!now || FINISHED.has(now.status)) return;
         }
         if (more || woken || signal.aborted) continue;
         const idle = await new Promise<boolean>((resolve) => {

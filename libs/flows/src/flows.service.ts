@@ -293,12 +293,23 @@ export class FlowsService {
       const stages = [...f.stages];
       for (const i of stepAt(f.stages, f.current))
         if (atStageGate || stages[i].status !== 'completed') stages[i] = emptyStage(stages[i].name);
-      await this.events.append(tx, f.id, 'gate', {
-        gate: f.gate ?? stage.name,
-        status: 'retried',
-        by: actor.userId,
-        comment: dto.comment?.trim() || null,
-      });
+      const comment = dto.comment?.trim() || null;
+      if (atStageGate)
+        await this.events.append(tx, f.id, 'gate', {
+          gate: f.gate,
+          status: 'retried',
+          by: actor.userId,
+          comment,
+        });
+      else {
+        await this.events.append(tx, f.id, 'flow', { status: 'running', by: actor.userId });
+        await this.events.append(tx, f.id, 'stage', {
+          stage: stage.name,
+          status: 'retried',
+          by: actor.userId,
+          comment,
+        });
+      }
       await this.save(tx, f.id, {
         ...f,
         stages,
@@ -674,7 +685,8 @@ export class FlowsService {
     // A code stage goes on with the change an earlier stage opened: one change per flow to review
     // and merge. backend and frontend side by side each open their own (they push at once).
     const alone = stepAt(f.stages, f.current).length === 1;
-    const changeId = alone ? flowChanges(f.stages).at(-1) : undefined;
+    // A stage run again (its own change forgotten with its state) goes on with the flow's.
+    const changeId = alone ? (flowChanges(f.stages).at(-1) ?? f.changeId ?? undefined) : undefined;
     await this.agents.activate(
       creator,
       stage.name,
