@@ -600,6 +600,27 @@ describe('flows: a task taken through the agents in order, with gates', () => {
     }, 60_000);
   }
 
+  it('a gate before backend and frontend side by side is approved by one who may run both', async () => {
+    const task = await newTask('gate before the pair');
+    const id = (
+      await as(architect.token)
+        .post(`/v2/tasks/${task.id}/flows`, {
+          stages: ['architecture', 'frontend', 'backend'],
+          gates: ['architecture'],
+          config: { provider: 'template' },
+        })
+        .expect(202)
+    ).body.flowId as string;
+    const f = await until(id, ['awaiting_approval', 'failed']);
+    expect(f.gate).toBe('architecture');
+    expect(f.stages.map((s) => s.name)).toEqual(['architecture', 'frontend', 'backend']);
+    await as(architect.token).post(`/v2/flows/${id}/approve`, {}).expect(403);
+    await as(developer.token).post(`/v2/flows/${id}/approve`, {}).expect(200);
+    const done = await until(id, ['completed', 'failed']);
+    expect(done.status).toBe('completed');
+    expect(done.stages[1].startedAt).toBe(done.stages[2].startedAt);
+  });
+
   it('two workers drive many flows at once, each stage once', async () => {
     const second = await system.startWorker();
     try {

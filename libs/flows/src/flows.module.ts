@@ -7,6 +7,7 @@ import { ProjectsModule } from '@app/projects';
 import { TasksModule } from '@app/tasks';
 import { UsersModule } from '@app/users';
 import { FlowEntity, FlowEventEntity } from './flow.entity';
+import { FlowEngine } from './flow-engine.service';
 import { FlowEvents } from './flow-events.service';
 import { FlowsRepository } from './flows.repository';
 import { FlowsService } from './flows.service';
@@ -21,7 +22,7 @@ import { FlowsService } from './flows.service';
     TasksModule,
     UsersModule,
   ],
-  providers: [FlowsRepository, FlowsService, FlowEvents],
-  exports: [FlowsService],
+  providers: [FlowsRepository, FlowsService, FlowEngine, FlowEvents],
+  exports: [FlowsService, FlowEngine],
 })
 export class FlowsModule {}

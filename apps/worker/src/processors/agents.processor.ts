@@ -2,7 +2,7 @@ import { Processor } from '@nestjs/bullmq';
 import { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { AgentRunner } from '@app/agents';
 import { MetricsService, QueueName } from '@app/core';
-import { FlowsService } from '@app/flows';
+import { FlowEngine } from '@app/flows';
 import { JobHandlers, JobProcessor } from './job-processor';
 
 @Processor(QueueName.Agents)
@@ -15,7 +15,7 @@ export class AgentsProcessor extends JobProcessor<QueueName.Agents> implements O
 
   constructor(
     private readonly runner: AgentRunner,
-    private readonly flows: FlowsService,
+    private readonly flows: FlowEngine,
     metrics: MetricsService,
   ) {
     super(metrics);
