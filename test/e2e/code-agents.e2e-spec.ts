@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeAnthropic, StreamTurn } from '../support/fake-anthropic';
+import { turns, withClaudeCode } from '../support/claude-code';
+import { FakeAnthropic } from '../support/fake-anthropic';
 import { bareGit, GitRepo } from '../support/git-repo';
 import { Receiver } from '../support/receiver';
 import { eventually, TestSystem } from '../support/system';
@@ -10,19 +11,7 @@ import { sandboxTmpDir } from '../support/env';
 /** The worker's key: only the relay outside the sandbox has it. */
 const KEY = 'sk-ant-api03-codeagentskey0123456789';
 
-/** Claude Code's CLI, an optional dependency: where it is missing, the sessions cannot run. */
-const CLI = (() => {
-  try {
-    return require.resolve(`@anthropic-ai/claude-agent-sdk-${process.platform}-${process.arch}/claude`);
-  } catch {
-    return null;
-  }
-})();
-const withCli = CLI ? it : it.skip;
-if (!CLI)
-  console.warn(
-    'code-agents e2e: @anthropic-ai/claude-agent-sdk-linux-x64 is not installed here, so the claude-code sessions cannot run',
-  );
+const withCli = withClaudeCode('code-agents e2e');
 
 const SUM = 'module.exports = (a, b) => a + b;\n';
 const BROKEN_SUM = 'module.exports = (a, b) => a - b;\n';
@@ -36,14 +25,7 @@ const SUM_TEST = [
 
 const MUL_TEST = SUM_TEST.replace(/sum/g, 'mul').replace('(2, 3), 5', '(2, 3), 6');
 
-const write = (file: string, content: string): StreamTurn => ({
-  toolUse: { name: 'Write', input: { file_path: `/workspace/src/${file}`, content } },
-});
-const read = (file: string): StreamTurn => ({
-  toolUse: { name: 'Read', input: { file_path: `/workspace/src/${file}` } },
-});
-const bash = (command: string): StreamTurn => ({ toolUse: { name: 'Bash', input: { command } } });
-const end = (text: string): StreamTurn => ({ text, end: true });
+const { write, read, bash, end } = turns;
 
 type Activation = {
   status: string;

@@ -1,6 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { turns, withClaudeCode } from '../support/claude-code';
 import { FakeAnthropic } from '../support/fake-anthropic';
 import { bareGit, GitRepo } from '../support/git-repo';
 import { Receiver } from '../support/receiver';
@@ -9,6 +10,7 @@ import { eventually, expectEnvelope, TestSystem } from '../support/system';
 import { sandboxTmpDir } from '../support/env';
 
 const KEY = 'sk-ant-api03-flowse2ekey0123456789';
+const withCli = withClaudeCode('flows e2e');
 
 type Stage = {
   name: string;
@@ -422,6 +424,42 @@ describe('flows: a task taken through the agents in order, with gates', () => {
     }
     expect(prompts.some((p) => p.includes('Add refunds.'))).toBe(false);
   });
+
+  withCli(
+    "a claude-code stage: the approval's comment reaches Claude Code's prompt; its change is built and merged",
+    async () => {
+      const task = await newTask('discount codes');
+      fake.turns.push(
+        turns.write('discount.js', 'module.exports = (price) => Math.round(price * 90) / 100;\n'),
+        turns.end('Added discount.js.'),
+      );
+      const id = (
+        await as(architect.token)
+          .post(`/v2/tasks/${task.id}/flows`, {
+            stages: ['architecture', 'backend'],
+            gates: ['architecture', 'merge'],
+            config: { provider: 'claude-code' }, // the code stages' provider; architecture keeps its own
+          })
+          .expect(202)
+      ).body.flowId as string;
+      await until(id, ['awaiting_approval', 'failed']);
+      const before = fake.streamed.length;
+      await as(developer.token).post(`/v2/flows/${id}/approve`, { comment: 'Round to cents.' }).expect(200);
+      const f = await until(id, ['awaiting_approval', 'failed']);
+      expect(f.error).toBeNull();
+      expect(f.gate).toBe('merge');
+      const prompts = fake.streamed.slice(before).map((r) => JSON.stringify(r.body));
+      expect(prompts.length).toBeGreaterThan(0);
+      // The session's prompt (the CLI may make calls of its own beside it).
+      const session = prompts.find((p) => p.includes('discount codes'));
+      expect(session).toContain('feedback: Round to cents.');
+      expect(f.stages[1].build?.status).toBe('success');
+      const diff = (await as(admin).get(`/v2/changes/${f.changeId}/diff`).expect(200)).text;
+      expect(diff).toContain('+++ b/discount.js');
+      await as(developer.token).post(`/v2/flows/${id}/approve`, {}).expect(200);
+      expect((await until(id, ['completed', 'failed'])).status).toBe('completed');
+    },
+  );
 
   it('a red build stops the flow with the reason; the change stays open for a person', async () => {
     const task = await newTask('make it red');

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { actingFor, AgentsService, onBehalfOf } from '@app/agents';
+import { actingFor, AgentsService, isCodeAgent, onBehalfOf } from '@app/agents';
 import { ChangesService } from '@app/changes';
 import {
   AppConfig,
@@ -353,10 +353,13 @@ export class FlowEngine {
     const alone = stepAt(f.stages, f.current).length === 1;
     // A stage run again (its own change forgotten with its state) goes on with the flow's.
     const changeId = alone ? (flowChanges(f.stages).at(-1) ?? f.changeId ?? undefined) : undefined;
+    // claude-code is the code stages' provider: the document stages keep their own default.
+    const config = { ...f.config };
+    if (config.provider === 'claude-code' && !isCodeAgent(stage.name)) delete config.provider;
     await this.agents.activate(
       creator,
       stage.name,
-      { taskId: f.taskId, input, config: f.config },
+      { taskId: f.taskId, input, config },
       { flowId: f.id, activationId: stage.activationId!, changeId },
     );
   }
