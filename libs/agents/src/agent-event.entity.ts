@@ -2,6 +2,8 @@ import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } 
 import { AgentActivationEntity } from './agent-activation.entity';
 
 export type AgentEventType = 'progress' | 'log' | 'step' | 'completed' | 'failed' | 'cancelled';
+/** The events that end an activation's stream (nothing is written after them). */
+export const TERMINAL_EVENT_TYPES: readonly AgentEventType[] = ['completed', 'failed', 'cancelled'];
 
 /**
  * Everything that happened to an activation, in order. The bigserial id is the SSE event id:

@@ -32,11 +32,17 @@ export class AgentEventsRepository {
   }
 
   /** Events after `afterId`, optionally of some types only, in order. */
-  since(activationId: string, afterId: string, types?: AgentEventType[]): Promise<AgentEventRow[]> {
+  since(
+    activationId: string,
+    afterId: string,
+    types?: AgentEventType[],
+    limit?: number,
+  ): Promise<AgentEventRow[]> {
     return this.sql.rows<AgentEventRow>(
       `SELECT id, type, data, created_at FROM agent_activation_events
-        WHERE activation_id = $1 AND id > $2 ${types ? 'AND type = ANY($3)' : ''} ORDER BY id`,
-      types ? [activationId, afterId, types] : [activationId, afterId],
+        WHERE activation_id = $1 AND id > $2 AND ($3::varchar[] IS NULL OR type = ANY($3))
+        ORDER BY id LIMIT $4`,
+      [activationId, afterId, types ?? null, limit ?? null],
     );
   }
 

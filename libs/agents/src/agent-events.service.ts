@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { iso, LiveEvents } from '@app/core';
-import { AgentEventType } from './agent-event.entity';
+import { followRecord, Heartbeat, iso, LiveEvents } from '@app/core';
+import { AgentEventType, TERMINAL_EVENT_TYPES } from './agent-event.entity';
 import { AgentEventsRepository } from './agent-events.repository';
 
 export interface AgentEventRecord {
@@ -9,6 +9,9 @@ export interface AgentEventRecord {
   data: Record<string, unknown>;
   createdAt: string;
 }
+
+/** Events read at once by a stream. */
+const PAGE = 500;
 
 const channelOf = (activationId: string) => `agents:events:${activationId}`;
 /** Wakes the readers of a flow's events: its own and its activations' (the message is only news). */
@@ -57,8 +60,9 @@ export class AgentEvents {
     activationId: string,
     afterId: string | null,
     types?: AgentEventType[],
+    limit?: number,
   ): Promise<AgentEventRecord[]> {
-    const rows = await this.rows.since(activationId, afterId ?? '0', types);
+    const rows = await this.rows.since(activationId, afterId ?? '0', types, limit);
     return rows.map((r) => ({ id: String(r.id), type: r.type, data: r.data, createdAt: iso(r.created_at) }));
   }
 
@@ -78,11 +82,29 @@ export class AgentEvents {
     }));
   }
 
-  /** Calls `fn` for each new event of the activation until the returned function is called. */
-  async listen(activationId: string, fn: (e: AgentEventRecord) => void): Promise<() => void> {
-    const unsubscribe = await this.live.subscribe(channelOf(activationId), (message) =>
-      fn(JSON.parse(message) as AgentEventRecord),
-    );
-    return () => void unsubscribe();
+  /**
+   * The activation's events after `after` (a Last-Event-ID), then as they happen, until its
+   * terminal event (completed, failed, cancelled, ...), a quiet read of an activation that has
+   * ended, or `signal`.
+   */
+  stream(
+    activationId: string,
+    after: string,
+    signal: AbortSignal,
+    ended: () => Promise<boolean>,
+  ): AsyncGenerator<AgentEventRecord | Heartbeat> {
+    return followRecord<AgentEventRecord>({
+      live: this.live,
+      channel: channelOf(activationId),
+      after,
+      signal,
+      idleMs: 15_000,
+      read: async (last) => {
+        const items = await this.since(activationId, last, undefined, PAGE);
+        return { items, more: items.length === PAGE };
+      },
+      over: async (items) =>
+        items.some((e) => TERMINAL_EVENT_TYPES.includes(e.type)) || (!items.length && (await ended())),
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AgentEvents, flowEventsChannel } from '@app/agents';
-import { iso, LiveEvents, Tx } from '@app/core';
+import { followRecord, iso, LiveEvents, Tx } from '@app/core';
 import { FlowEventType } from './flow.entity';
 import { FlowsRepository } from './flows.repository';
 
@@ -72,33 +72,26 @@ export class FlowEvents {
   }
 
   /**
-   * Every event after `after`, then the new ones as they come, until the flow's end (its
-   * `flow.<status>` event for a finished status) or `signal`. `stageOf` names an activation's
-   * stage (it may re-read the flow for a stage started since).
+   * Every event after `after`, then the new ones as they come, until the flow's end or `signal`:
+   * the end is the flow's own last word that it finished while it still has (one taken up again,
+   * a stage run again after a failure, goes on), or a quiet read of a finished flow. `stageOf`
+   * names an activation's stage (it may re-read the flow for a stage started since).
    */
-  async *stream(
+  stream(
     flowId: string,
     after: string,
     signal: AbortSignal,
     stageOf: (activationId: string) => Promise<string | undefined>,
   ): AsyncGenerator<FlowStreamItem> {
-    let wake: (() => void) | null = null;
-    let woken = false;
-    const notify = () => {
-      woken = true;
-      const w = wake;
-      wake = null;
-      w?.();
-    };
-    // Subscribe before reading, so nothing written in between is missed.
-    const unsubscribe = await this.live.subscribe(flowEventsChannel(flowId), notify);
-    signal.addEventListener('abort', notify);
     const names = new Map<string, string | undefined>();
-    let last = after;
     let ended = false;
-    try {
-      while (!signal.aborted) {
-        woken = false;
+    return followRecord<FlowStreamEvent>({
+      live: this.live,
+      channel: flowEventsChannel(flowId),
+      after,
+      signal,
+      idleMs: POLL_MS,
+      read: async (last) => {
         const { events, more } = await this.after(flowId, last);
         for (const e of events) {
           const activationId = e.data.activationId;
@@ -106,36 +99,15 @@ export class FlowEvents {
             if (!names.get(activationId)) names.set(activationId, await stageOf(activationId));
             e.data.stage = names.get(activationId) ?? null;
           }
-          yield e;
-          last = e.id;
-          if (e.event.startsWith('flow.')) ended = FINISHED.has(String(e.data.status));
         }
-        // The end: the flow's own last word was that it finished, and it still is (one taken up
-        // again, a stage run again after a failure, goes on); its activations' last events, such
-        // as a cancelled stage's, come with it.
-        if (ended && !more) {
-          const now = await this.flows.find(flowId);
-          if (!now || FINISHED.has(now.status)) return;
-        }
-        if (more || woken || signal.aborted) continue;
-        const idle = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(true), POLL_MS);
-          wake = () => {
-            clearTimeout(timer);
-            resolve(false);
-          };
-        });
-        if (!idle) continue;
-        const flow = await this.flows.find(flowId);
-        if (!flow || FINISHED.has(flow.status)) {
-          if ((await this.after(flowId, last)).events.length) continue;
-          return;
-        }
-        yield { heartbeat: true };
-      }
-    } finally {
-      signal.removeEventListener('abort', notify);
-      await unsubscribe();
-    }
+        return { items: events, more };
+      },
+      over: async (events) => {
+        for (const e of events) if (e.event.startsWith('flow.')) ended = FINISHED.has(String(e.data.status));
+        if (!ended && events.length) return false;
+        const now = await this.flows.find(flowId);
+        return !now || FINISHED.has(now.status);
+      },
+    });
   }
 }

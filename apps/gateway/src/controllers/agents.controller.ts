@@ -6,7 +6,7 @@ import {
   ActivationProgressDto,
   ActivationResultDto,
   ActivationSummaryDto,
-  AgentEventRecord,
+  ActivationStatus,
   AgentEvents,
   AgentInfoDto,
   AgentListDto,
@@ -19,8 +19,7 @@ import { Idempotent, Page, Permission, Principal } from '@app/core';
 import { LongLived } from '@app/ratelimit';
 import { FastifyReply } from 'fastify';
 import { ApiPage } from '../http/api-page.decorator';
-
-const TERMINAL_EVENTS = new Set(['completed', 'failed', 'cancelled']);
+import { parseLastEventId, sendEventStream } from '../http/sse';
 
 @ApiTags('agents')
 @Controller('agents')
@@ -145,46 +144,17 @@ export class AgentsController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const activation = await this.agents.visible(principal, activationId);
-    const requested = lastEventIdHeader ?? lastEventIdQuery;
-    let lastSent = requested && /^\d+$/.test(requested) ? requested : '0';
-    const raw = reply.raw;
-    reply.hijack();
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'x-request-id': String(reply.request.id),
+    const after = String(parseLastEventId(lastEventIdHeader ?? lastEventIdQuery));
+    const ended = async () => {
+      const now = await this.agents.stateOf(activation.id);
+      return !now || TERMINAL_STATUSES.includes(now.status as ActivationStatus);
+    };
+    const events = this.events;
+    await sendEventStream(reply, async function* (signal) {
+      for await (const e of events.stream(activation.id, after, signal, ended))
+        yield 'heartbeat' in e
+          ? e
+          : { id: Number(e.id), event: e.type, data: { ...e.data, timestamp: e.createdAt } };
     });
-    raw.write('retry: 2000\n\n');
-    let closed = false;
-    const send = (e: AgentEventRecord) => {
-      if (closed || BigInt(e.id) <= BigInt(lastSent)) return;
-      lastSent = e.id;
-      raw.write(
-        `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ ...e.data, timestamp: e.createdAt })}\n\n`,
-      );
-      if (TERMINAL_EVENTS.has(e.type)) end();
-    };
-    const buffered: AgentEventRecord[] = [];
-    let replaying = true;
-    // Listen first, then replay from the database: nothing falls in between.
-    const unsubscribe = await this.events.listen(activationId, (e) =>
-      replaying ? buffered.push(e) : send(e),
-    );
-    const heartbeat = setInterval(() => !closed && raw.write(': keep-alive\n\n'), 15000);
-    const end = () => {
-      if (closed) return;
-      closed = true;
-      clearInterval(heartbeat);
-      unsubscribe();
-      raw.end();
-    };
-    raw.on('close', end);
-    for (const e of await this.events.since(activationId, lastSent)) send(e);
-    replaying = false;
-    for (const e of buffered) send(e);
-    // Already finished, and the client has seen its last event: nothing more will come.
-    if (TERMINAL_STATUSES.includes(activation.status)) end();
   }
 }
