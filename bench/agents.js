@@ -6,10 +6,9 @@
 // empty-job throughput on the same Redis. Needs `npx nest build`; PostgreSQL and Redis on 127.0.0.1.
 const { createServer } = require('node:http');
 const { join } = require('node:path');
-const { mkdirSync } = require('node:fs');
 const { Queue, Worker } = require('bullmq');
 const { Client } = require('pg');
-const { installHandlers, onCleanup, runCleanup } = require('./lib/cleanup');
+const { onCleanup, runBench } = require('./lib/cleanup');
 const { startApps, api } = require('./lib/apps');
 const { killAllNow } = require('./lib/processes');
 const { writeResults } = require('./lib/report');
@@ -174,10 +173,7 @@ async function rawBullmq(prefix) {
   };
 }
 
-async function main() {
-  installHandlers(killAllNow);
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  mkdirSync(RESULTS_DIR, { recursive: true });
+async function main(stamp) {
   const fake = await fakeAnthropic(settings.modelDelayMs);
   onCleanup('fake anthropic', () => fake.close());
   const {
@@ -236,11 +232,4 @@ async function main() {
   writeResults(RESULTS_DIR, `agents-${stamp}`, { settings, anthropic, template, bullmq: bull, table });
 }
 
-main()
-  .then(() => runCleanup())
-  .then(() => process.exit(0))
-  .catch(async (err) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : err}\n`);
-    await runCleanup();
-    process.exit(1);
-  });
+runBench(main, { hardKill: killAllNow, resultsDir: RESULTS_DIR });

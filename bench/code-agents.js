@@ -13,7 +13,7 @@ require('ts-node').register({ transpileOnly: true, compilerOptions: { module: 'c
 const { mkdirSync } = require('node:fs');
 const { join } = require('node:path');
 const { FakeAnthropic } = require('../test/support/fake-anthropic');
-const { installHandlers, onCleanup, runCleanup } = require('./lib/cleanup');
+const { onCleanup, runBench } = require('./lib/cleanup');
 const { killAllNow } = require('./lib/processes');
 const { writeResults } = require('./lib/report');
 const { stats, startOnRepository, tempRepository, waitAllDone } = require('./lib/repository-project');
@@ -87,10 +87,7 @@ async function sandboxCost(root) {
   return stats(times);
 }
 
-async function main() {
-  installHandlers(killAllNow);
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  mkdirSync(RESULTS_DIR, { recursive: true });
+async function main(stamp) {
   const { root, url } = tempRepository('cocode-bench-code-');
 
   const fake = new FakeAnthropic();
@@ -229,11 +226,4 @@ async function main() {
   writeResults(RESULTS_DIR, `code-agents-${stamp}`, { ...result, table });
 }
 
-main()
-  .then(() => runCleanup())
-  .then(() => process.exit(0))
-  .catch(async (err) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : err}\n`);
-    await runCleanup();
-    process.exit(1);
-  });
+runBench(main, { hardKill: killAllNow, resultsDir: RESULTS_DIR });

@@ -5,9 +5,8 @@
 // whose pipeline runs BENCH_BUILD_COMMAND (`true`), two workers, all started at once. Reports flows per minute and the
 // platform's share of each flow's wall time: everything but the build commands' own time (the
 // pipeline's stage durations). Needs `npx nest build`, PostgreSQL and Redis on 127.0.0.1, bubblewrap.
-const { mkdirSync } = require('node:fs');
 const { join } = require('node:path');
-const { installHandlers, runCleanup } = require('./lib/cleanup');
+const { runBench } = require('./lib/cleanup');
 const { killAllNow } = require('./lib/processes');
 const { writeResults } = require('./lib/report');
 const { stats, startOnRepository, tempRepository, waitAllDone } = require('./lib/repository-project');
@@ -26,10 +25,7 @@ const settings = {
 };
 const say = (m) => process.stdout.write(`[bench:flows] ${m}\n`);
 
-async function main() {
-  installHandlers(killAllNow);
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  mkdirSync(RESULTS_DIR, { recursive: true });
+async function main(stamp) {
   const { root, url } = tempRepository('cocode-bench-flows-');
   const { call, pg, tasks } = await startOnRepository({
     name: 'flows',
@@ -147,11 +143,4 @@ async function main() {
   writeResults(RESULTS_DIR, `flows-${stamp}`, { ...result, table });
 }
 
-main()
-  .then(() => runCleanup())
-  .then(() => process.exit(0))
-  .catch(async (err) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : err}\n`);
-    await runCleanup();
-    process.exit(1);
-  });
+runBench(main, { hardKill: killAllNow, resultsDir: RESULTS_DIR });

@@ -4,9 +4,8 @@
 // (100) webhooks subscribed to task.updated, while BENCH_EVENTS task creations each fan out to all
 // of them. One gateway, one worker. Needs `npx nest build`; PostgreSQL and Redis on 127.0.0.1.
 const { createServer } = require('node:http');
-const { mkdirSync } = require('node:fs');
 const { join } = require('node:path');
-const { installHandlers, onCleanup, runCleanup } = require('./lib/cleanup');
+const { onCleanup, runBench } = require('./lib/cleanup');
 const { api, startApps } = require('./lib/apps');
 const { killAllNow } = require('./lib/processes');
 const { writeResults } = require('./lib/report');
@@ -29,11 +28,7 @@ async function call(port, method, path, token, body) {
   return res.body;
 }
 
-async function main() {
-  installHandlers(killAllNow);
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  mkdirSync(RESULTS_DIR, { recursive: true });
-
+async function main(stamp) {
   // The receiver: counts deliveries per (webhook path, webhook-id) to catch duplicates.
   const seen = new Map();
   let received = 0;
@@ -122,11 +117,4 @@ async function main() {
   if (received < expected) throw new Error(`only ${received}/${expected} deliveries arrived`);
 }
 
-main()
-  .then(() => runCleanup())
-  .then(() => process.exit(0))
-  .catch(async (err) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : err}\n`);
-    await runCleanup();
-    process.exit(1);
-  });
+runBench(main, { hardKill: killAllNow, resultsDir: RESULTS_DIR });

@@ -1,4 +1,5 @@
 'use strict';
+const { mkdirSync } = require('node:fs');
 // Undo everything the benchmark started, exactly once, whether it ends normally, fails,
 // or is interrupted (Ctrl-C / SIGTERM / an uncaught error).
 
@@ -57,4 +58,22 @@ function installHandlers(hardKill) {
   process.on('exit', hardKill);
 }
 
-module.exports = { onCleanup, runCleanup, installHandlers };
+/**
+ * Runs a benchmark: the handlers installed, its results folder made, `main(stamp)` (stamp: the
+ * run's time, for its result files), then the cleanup; exits 0, or 1 with the error when it failed.
+ */
+function runBench(main, { hardKill, resultsDir }) {
+  installHandlers(hardKill);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  mkdirSync(resultsDir, { recursive: true });
+  main(stamp)
+    .then(() => runCleanup())
+    .then(() => process.exit(0))
+    .catch(async (err) => {
+      process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : err}\n`);
+      await runCleanup();
+      process.exit(1);
+    });
+}
+
+module.exports = { onCleanup, runCleanup, installHandlers, runBench };

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { bareGit, GitRepo } from '../support/git-repo';
@@ -57,9 +56,7 @@ describe('changes: opened from a branch, read with the project’s visibility, m
     branch('cocode/DEMO-2-backend-1', { 'src/logout.ts': 'export const logout = () => true;\n' });
     branch('cocode/DEMO-3-frontend-1', { 'web/index.html': '<h1>demo</h1>\n' });
     branch('cocode/DEMO-4-backend-2', { 'src/app.ts': 'export const app = 4;\n' });
-    execFileSync('git', ['clone', '--quiet', '--bare', work.dir, originDir]);
-    // The sandbox's uid pushes into it.
-    execFileSync('chmod', ['-R', 'a+rwX', originDir]);
+    work.publishBare(originDir); // the sandbox's uid pushes into it
     await receiver.start();
     system = await TestSystem.start({
       env: { WORKSPACES_ROOT: join(tmp, 'workspaces'), WEBHOOKS_ALLOW_PRIVATE: 'true' },

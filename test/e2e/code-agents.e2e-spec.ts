@@ -67,8 +67,7 @@ describe('code agents: a session on the repository, a change, a real build, repa
 
   beforeAll(async () => {
     work.commit('base', { 'README.md': '# demo\n', 'package.json': '{ "name": "demo", "private": true }\n' });
-    execFileSync('git', ['clone', '--quiet', '--bare', work.dir, originDir]);
-    execFileSync('chmod', ['-R', 'a+rwX', originDir]);
+    work.publishBare(originDir);
     await fake.start();
     await receiver.start();
     system = await TestSystem.start({
@@ -93,13 +92,7 @@ describe('code agents: a session on the repository, a change, a real build, repa
       members: [viewer.id],
       visibility: 'private',
     });
-    await system
-      .as(admin)
-      .put(`/v2/projects/${project.id}`, { repository: { url: origin, defaultBranch: 'main' } })
-      .expect(200);
-    const pipeline = await system.pipeline(admin, {
-      projectId: project.id,
-      name: 'ci',
+    await system.repository(admin, project.id, origin, {
       // The test stage writes a JUnit report, kept as an artifact even when the build fails.
       stages: [
         {
@@ -112,12 +105,6 @@ describe('code agents: a session on the repository, a change, a real build, repa
       ],
       artifacts: ['reports/*.xml'],
     });
-    await system
-      .as(admin)
-      .put(`/v2/projects/${project.id}`, {
-        repository: { url: origin, defaultBranch: 'main', pipelineId: pipeline.id },
-      })
-      .expect(200);
     await system
       .as(admin)
       .post('/v2/webhooks', {

@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { turns, withClaudeCode } from '../support/claude-code';
@@ -59,8 +59,7 @@ describe('flows: a task taken through the agents in order, with gates', () => {
 
   beforeAll(async () => {
     work.commit('base', { 'README.md': '# demo\n' });
-    execFileSync('git', ['clone', '--quiet', '--bare', work.dir, originDir]);
-    execFileSync('chmod', ['-R', 'a+rwX', originDir]);
+    const url = work.publishBare(originDir);
     await receiver.start();
     await fake.start();
     system = await TestSystem.start({
@@ -88,14 +87,7 @@ describe('flows: a task taken through the agents in order, with gates', () => {
       members: [architect.id, developer.id, tester.id, viewer.id, devops.id],
       visibility: 'private',
     });
-    const url = `file://${originDir}`;
-    await system
-      .as(admin)
-      .put(`/v2/projects/${project.id}`, { repository: { url, defaultBranch: 'main' } })
-      .expect(200);
-    const pipeline = await system.pipeline(admin, {
-      projectId: project.id,
-      name: 'ci',
+    const pipeline = await system.repository(admin, project.id, url, {
       // The template change writes the task's title into docs/: a title can make the build red or slow.
       stages: [
         {
@@ -108,6 +100,7 @@ describe('flows: a task taken through the agents in order, with gates', () => {
         },
       ],
     });
+    pipelineId = pipeline.id;
     app = (
       await system
         .as(admin)
@@ -118,13 +111,6 @@ describe('flows: a task taken through the agents in order, with gates', () => {
         })
         .expect(201)
     ).body as { id: string };
-    pipelineId = pipeline.id;
-    await system
-      .as(admin)
-      .put(`/v2/projects/${project.id}`, {
-        repository: { url, defaultBranch: 'main', pipelineId: pipeline.id },
-      })
-      .expect(200);
     await system
       .as(admin)
       .post('/v2/webhooks', {

@@ -43,6 +43,16 @@ export class GitRepo {
   checkout(name: string): void {
     this.git('checkout', '--quiet', name);
   }
+
+  /**
+   * A bare clone at `dir` that the sandbox's user may push to (the agents' branches, merges): what
+   * a project's repository is in the tests. Returns its file:// URL.
+   */
+  publishBare(dir: string): string {
+    execFileSync('git', ['clone', '--quiet', '--bare', this.dir, dir]);
+    execFileSync('chmod', ['-R', 'a+rwX', dir]);
+    return `file://${dir}`;
+  }
 }
 
 /** git on a bare repository (`--git-dir`), with no user or system config: `(...args) => stdout`. */

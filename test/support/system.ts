@@ -331,6 +331,26 @@ export class TestSystem {
     return (await this.as(token).post('/v2/pipelines', body).expect(201)).body;
   }
 
+  /**
+   * Gives the project its repository and the pipeline that builds it (made after the repository,
+   * so that it follows it), as `token`: the set-up of the agents that write code. The pipeline.
+   */
+  async repository(
+    token: string,
+    projectId: string,
+    url: string,
+    pipeline: Record<string, unknown>,
+  ): Promise<{ id: string; [field: string]: unknown }> {
+    await this.as(token)
+      .put(`/v2/projects/${projectId}`, { repository: { url, defaultBranch: 'main' } })
+      .expect(200);
+    const made = await this.pipeline(token, { projectId, name: 'ci', ...pipeline });
+    await this.as(token)
+      .put(`/v2/projects/${projectId}`, { repository: { url, defaultBranch: 'main', pipelineId: made.id } })
+      .expect(200);
+    return made;
+  }
+
   /** Polls GET `url` as `token` until the row's status is one of `done`; the whole row (a failure says why). */
   settled<T extends { status: string }>(
     token: string,
